@@ -1,0 +1,5 @@
+"""Entry point Pulumi runs for this project: see nexudus_pulumi/program.py."""
+
+from nexudus_pulumi.program import declare_rooms
+
+declare_rooms()

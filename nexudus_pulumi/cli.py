@@ -1,0 +1,97 @@
+"""`nexudus-pulumi`: run the local sandbox, or list the rooms a Nexudus account holds."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Sequence
+
+from .chatroom import CHAT_ROOM
+from .client import NexudusClient
+from .errors import NexudusError
+from .sandbox import DEMO_PASSWORD, DEMO_USER, READER_PASSWORD, READER_USER, Faults, Limits, Sandbox
+from .settings import Settings
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    limits = Limits(
+        min_interval=args.min_interval_ms / 1000,
+        requests_per_window=args.requests_per_minute,
+        writes_per_window=args.writes_per_minute,
+        window_seconds=args.window_seconds,
+    )
+    faults = Faults(
+        latency_ms=args.latency_ms,
+        error_rate=args.error_rate,
+        drop_after_commit_rate=args.drop_rate,
+        seed=args.seed,
+    )
+    sandbox = Sandbox(
+        host=args.host,
+        port=args.port,
+        db=args.db,
+        limits=limits,
+        faults=faults,
+        businesses=tuple(args.business or (1001, 1002, 1003)),
+    )
+    print(f"Nexudus sandbox on {sandbox.url}  (businesses: {sorted(sandbox.businesses)})")
+    print(f"  full access: {DEMO_USER} / {DEMO_PASSWORD}")
+    print(f"  read only:   {READER_USER} / {READER_PASSWORD}")
+    print(f"  faults: {faults}  limits: {limits}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        sandbox.serve_forever()
+    return 0
+
+
+def _rooms(args: argparse.Namespace) -> int:
+    """Print the chat rooms Nexudus holds, with the credentials from the NEXUDUS_* variables."""
+    try:
+        client = NexudusClient(Settings.load(lambda _key: None, os.environ))
+        filters = {"ChatRoom_Business": args.business} if args.business else {}
+        records = list(client.search(CHAT_ROOM.collection, filters))
+    except NexudusError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{'Id':>10}  {'Business':>8}  {'Active':6}  {'Users':12}  Name")
+    for r in records:
+        users = ",".join(str(u) for u in r.get("Users") or [])
+        print(f"{r['Id']:>10}  {r['BusinessId']:>8}  {r['Active']!s:6}  {users:12}  {r['Name']}")
+    print(f"{len(records)} room(s)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nexudus-pulumi")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sandbox = commands.add_parser("sandbox", help="serve a local Nexudus on loopback")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8787)
+    sandbox.add_argument("--db", default=":memory:", help="SQLite file (default: memory only)")
+    sandbox.add_argument("--business", type=int, action="append", help="a known business id")
+    sandbox.add_argument("--latency-ms", type=float, default=0.0)
+    sandbox.add_argument("--error-rate", type=float, default=0.0, help="share of 503 answers")
+    sandbox.add_argument(
+        "--drop-rate", type=float, default=0.0, help="share of POSTs committed then dropped"
+    )
+    sandbox.add_argument("--seed", type=int, default=0, help="seed of the fault dice")
+    sandbox.add_argument("--writes-per-minute", type=int, default=60)
+    sandbox.add_argument("--requests-per-minute", type=int, default=120)
+    sandbox.add_argument("--min-interval-ms", type=float, default=100.0)
+    sandbox.add_argument(
+        "--window-seconds", type=float, default=60.0, help="length of the 'minute' windows"
+    )
+    sandbox.set_defaults(run=_sandbox)
+
+    rooms = commands.add_parser("rooms", help="list chat rooms (NEXUDUS_* credentials)")
+    rooms.add_argument("--business", type=int)
+    rooms.set_defaults(run=_rooms)
+
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Errors raised by the Nexudus client and provider.
+
+Each error carries what a user needs to act on it, and never a credential: messages are built
+from API field messages and our own text only, so they can reach Pulumi's output and logs as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class NexudusError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ConfigurationError(NexudusError):
+    """The provider's configuration (stack config or environment) is unusable."""
+
+
+class AuthenticationError(NexudusError):
+    """Nexudus refused the credentials (HTTP 401). Retrying cannot help."""
+
+
+class AuthorizationError(NexudusError):
+    """The credentials are valid but the user lacks a role (HTTP 403).
+
+    Nexudus roles are named `<Record>-<Verb>` (ChatRoom-Create); the client knows the verb, the
+    provider the record, so the provider completes the message with `role_for`.
+    """
+
+    def __init__(self, method: str, path: str, verb: str) -> None:
+        self.verb = verb
+        super().__init__(f"Nexudus refused {method} {path} (HTTP 403)")
+
+    def role_for(self, record_name: str) -> str:
+        return f"{record_name}-{self.verb}"
+
+
+class NotFoundError(NexudusError):
+    """The record does not exist (HTTP 404)."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One entry of the API's `Errors` list."""
+
+    property_name: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.property_name}: {self.message}" if self.property_name else self.message
+
+
+class ApiRejectedError(NexudusError):
+    """The API answered `WasSuccessful: false`, usually a 400 with field-level errors."""
+
+    def __init__(self, status: int, summary: str, field_errors: list[FieldError]) -> None:
+        self.status = status
+        self.summary = summary
+        self.field_errors = field_errors
+        details = "; ".join(str(e) for e in field_errors) or summary or "no details given"
+        super().__init__(f"the Nexudus API rejected the request (HTTP {status}): {details}")
+
+
+class ThrottledError(NexudusError):
+    """Nexudus kept answering 409 'wait before accessing this url again' past our deadline."""
+
+
+class TransientError(NexudusError):
+    """Server errors, dropped connections or timeouts outlasted the retries."""
+
+
+class OutcomeUnknownError(TransientError):
+    """A write was sent but no answer came back: it may or may not have been applied.
+
+    Raised for POST only; callers resolve it by looking for the record (see the provider's
+    create) instead of sending the POST again blindly.
+    """

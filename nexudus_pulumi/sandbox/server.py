@@ -1,0 +1,412 @@
+"""A local Nexudus: the ChatRoom endpoints, token and Basic auth, throttling and injected faults.
+
+It is what the demo and every test talk to, over real HTTP on loopback. Faults are plain
+attributes of `Faults`, so tests turn them on and off while the server runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import random
+import secrets
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .limits import Limits, Throttle
+from .rules import validate_chatroom
+from .store import SORTABLE, ChatRoomStore
+
+COLLECTION = "/api/support/chatrooms"
+TOKEN_PATH = "/api/token"
+DEMO_USER = "admin@example.com"
+DEMO_PASSWORD = "sandbox-demo-password"
+READER_USER = "reader@example.com"
+READER_PASSWORD = "sandbox-reader-password"
+ALL_ROLES = frozenset(
+    {"ChatRoom-Create", "ChatRoom-Read", "ChatRoom-Edit", "ChatRoom-Delete", "ChatRoom-List"}
+)
+DEFAULT_BUSINESSES = (1001, 1002, 1003)
+TOKEN_LIFETIME_SECONDS = 604_799
+
+
+@dataclass
+class Faults:
+    """Injected misbehaviour; rates are probabilities per request, drawn from a seeded RNG."""
+
+    latency_ms: float = 0.0
+    error_rate: float = 0.0
+    """Answer 503 instead of serving the request (nothing is written)."""
+    drop_after_commit_rate: float = 0.0
+    """On POST: commit the record, then close the connection without answering."""
+    seed: int = 0
+    rng: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def roll(self, rate: float) -> bool:
+        return rate > 0 and self.rng.random() < rate
+
+
+@dataclass
+class Account:
+    password: str
+    roles: frozenset[str]
+
+
+class Sandbox:
+    """Owns the HTTP server, the records and the knobs. `start()` serves on a thread."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        db: str = ":memory:",
+        limits: Limits | None = None,
+        faults: Faults | None = None,
+        businesses: tuple[int, ...] = DEFAULT_BUSINESSES,
+        token_lifetime: float = TOKEN_LIFETIME_SECONDS,
+    ) -> None:
+        self.store = ChatRoomStore(db)
+        self.throttle = Throttle(limits or Limits())
+        self.faults = faults or Faults()
+        self.businesses = set(businesses)
+        self.token_lifetime = token_lifetime
+        self.accounts = {
+            DEMO_USER: Account(DEMO_PASSWORD, ALL_ROLES),
+            READER_USER: Account(READER_PASSWORD, frozenset({"ChatRoom-Read", "ChatRoom-List"})),
+        }
+        self.tokens: dict[str, tuple[str, float]] = {}
+        self.refresh_tokens: dict[str, str] = {}
+        self.requests: list[tuple[str, str, int]] = []
+        self.posts_committed = 0
+        self._lock = threading.Lock()
+        self._host = host
+        self._server = ThreadingHTTPServer((host, port), _Handler)
+        self._server.daemon_threads = True
+        self._server.sandbox = self  # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._host}:{self._server.server_port}"
+
+    def start(self) -> Sandbox:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def record(self, method: str, path: str, status: int) -> None:
+        with self._lock:
+            self.requests.append((method, path, status))
+
+    def status_counts(self) -> Counter[tuple[str, int]]:
+        with self._lock:
+            return Counter((method, status) for method, _, status in self.requests)
+
+    def expire_tokens(self) -> None:
+        """Make every issued access token expire now (refresh tokens stay valid)."""
+        with self._lock:
+            self.tokens = {t: (user, 0.0) for t, (user, _) in self.tokens.items()}
+
+    def issue_token(self, user: str) -> dict[str, Any]:
+        access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        with self._lock:
+            self.tokens[access] = (user, time.monotonic() + self.token_lifetime)
+            self.refresh_tokens[refresh] = user
+        return {
+            "access_token": access,
+            "token_type": "bearer",
+            "expires_in": int(self.token_lifetime),
+            "refresh_token": refresh,
+        }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "NexudusSandbox/1"
+
+    @property
+    def sandbox(self) -> Sandbox:
+        return self.server.sandbox  # type: ignore[attr-defined,no-any-return]
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the sandbox keeps its own request list."""
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    # ----- plumbing -------------------------------------------------------------------------
+
+    def _serve(self, method: str) -> None:
+        sandbox = self.sandbox
+        url = urlsplit(self.path)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status = 0
+        try:
+            if sandbox.faults.latency_ms:
+                time.sleep(sandbox.faults.latency_ms / 1000)
+            status = self._route(method, url.path, parse_qs(url.query), body)
+        finally:
+            sandbox.record(method, url.path, status)
+
+    def _send(self, status: int, payload: Any = None, headers: dict[str, str] | None = None) -> int:
+        data = b"" if payload is None else json.dumps(payload).encode()
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if data:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        return status
+
+    def _drop(self) -> int:
+        """Close the connection without a word, as a lost answer looks to the client."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+        return 0
+
+    def _route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> int:
+        sandbox = self.sandbox
+        if path == TOKEN_PATH and method == "POST":
+            wait = sandbox.throttle.admit("token-endpoint", write=False)
+            if wait:
+                return self._send(409, None, {"Retry-After": str(wait)})
+            return self._token(body)
+        user = self._authenticate()
+        if user is None:
+            return self._send(401, {"Message": "Authorization has been denied for this request."})
+        wait = sandbox.throttle.admit(user, write=method != "GET")
+        if wait:
+            return self._send(409, None, {"Retry-After": str(wait)})
+        if sandbox.faults.roll(sandbox.faults.error_rate):
+            return self._send(503, {"Message": "injected server error", "WasSuccessful": False})
+        segments = path.rstrip("/").split("/")
+        if path.rstrip("/") == COLLECTION:
+            record_id = None
+        elif len(segments) == 5 and "/".join(segments[:4]) == COLLECTION and segments[4].isdigit():
+            record_id = int(segments[4])
+        else:
+            return self._send(404, {"Message": f"No HTTP resource was found for {path}."})
+        role = {
+            ("POST", False): "ChatRoom-Create",
+            ("PUT", False): "ChatRoom-Edit",
+            ("DELETE", True): "ChatRoom-Delete",
+            ("GET", True): "ChatRoom-Read",
+            ("GET", False): "ChatRoom-List",
+        }.get((method, record_id is not None))
+        if role is None:
+            return self._send(405, {"Message": "The requested resource does not support this."})
+        if role not in sandbox.accounts[user].roles:
+            return self._send(403, {"Message": f"You need the {role} role."})
+        if method == "POST":
+            return self._create(user, body)
+        if method == "PUT":
+            return self._update(user, body)
+        if record_id is None:
+            return self._search(query)
+        return self._delete(record_id) if method == "DELETE" else self._read(record_id)
+
+    def _authenticate(self) -> str | None:
+        sandbox = self.sandbox
+        header = self.headers.get("Authorization") or ""
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer":
+            user, expires = sandbox.tokens.get(value, ("", 0.0))
+            return user if user and expires > time.monotonic() else None
+        if scheme.lower() == "basic":
+            try:
+                email, _, password = base64.b64decode(value).decode().partition(":")
+            except ValueError:
+                return None
+            account = sandbox.accounts.get(email)
+            if account is not None and secrets.compare_digest(account.password, password):
+                return email
+        return None
+
+    # ----- endpoints ------------------------------------------------------------------------
+
+    def _token(self, body: bytes) -> int:
+        if not self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            return self._send(400, {"error": "unsupported_grant_type"})
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        sandbox = self.sandbox
+        grant = form.get("grant_type")
+        if grant == "password":
+            account = sandbox.accounts.get(form.get("username", ""))
+            if account is None or not secrets.compare_digest(
+                account.password, form.get("password", "")
+            ):
+                return self._send(
+                    400,
+                    {
+                        "error": "invalid_grant",
+                        "error_description": "The user name or password is incorrect.",
+                    },
+                )
+            return self._send(200, sandbox.issue_token(form["username"]))
+        if grant == "refresh_token":
+            user = sandbox.refresh_tokens.pop(form.get("refresh_token", ""), None)
+            if user is None:
+                return self._send(400, {"error": "invalid_grant"})
+            return self._send(200, sandbox.issue_token(user))
+        return self._send(400, {"error": "unsupported_grant_type"})
+
+    def _json(self, body: bytes) -> Any:
+        try:
+            return json.loads(body or b"null")
+        except ValueError:
+            return None
+
+    def _rejected(self, errors: list[tuple[str, Any, str]]) -> int:
+        return self._send(
+            400,
+            {
+                "Message": "\n".join(f"{p}: {m}" if p else m for p, _, m in errors),
+                "Value": None,
+                "WasSuccessful": False,
+                "Errors": [
+                    {"AttemptedValue": v, "Message": m, "PropertyName": p} for p, v, m in errors
+                ],
+            },
+        )
+
+    def _written(self, verb: str, record_id: int, user: str) -> int:
+        return self._send(
+            200,
+            {
+                "Status": 200,
+                "Message": f"ChatRoom was successfully {verb}.",
+                "Value": {"Id": record_id},
+                "OpenInDialog": False,
+                "OpenInWindow": False,
+                "RedirectURL": None,
+                "JavaScript": None,
+                "UpdatedOn": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "UpdatedBy": user,
+                "Errors": None,
+                "WasSuccessful": True,
+            },
+        )
+
+    def _create(self, user: str, body: bytes) -> int:
+        sandbox = self.sandbox
+        fields, errors = validate_chatroom(self._json(body), sandbox.businesses, for_update=False)
+        if errors:
+            return self._rejected(errors)
+        record_id = sandbox.store.insert(fields, user)
+        with sandbox._lock:
+            sandbox.posts_committed += 1
+        if sandbox.faults.roll(sandbox.faults.drop_after_commit_rate):
+            return self._drop()
+        return self._written("created", record_id, user)
+
+    def _update(self, user: str, body: bytes) -> int:
+        sandbox = self.sandbox
+        payload = self._json(body)
+        fields, errors = validate_chatroom(payload, sandbox.businesses, for_update=True)
+        if errors:
+            return self._rejected(errors)
+        record_id = payload["Id"]
+        current = sandbox.store.get(record_id)
+        if current is None:
+            return self._send(404, {"Message": f"ChatRoom {record_id} was not found."})
+        users = fields.get("Users", current["Users"])
+        added = payload.get("AddedUsers") or []
+        removed = set(payload.get("RemovedUsers") or [])
+        fields["Users"] = [u for u in dict.fromkeys([*users, *added]) if u not in removed]
+        sandbox.store.update(record_id, fields, user)
+        return self._written("updated", record_id, user)
+
+    def _delete(self, record_id: int) -> int:
+        if not self.sandbox.store.delete(record_id):
+            return self._send(404, {"Message": f"ChatRoom {record_id} was not found."})
+        return self._written("deleted", record_id, "")
+
+    def _read(self, record_id: int) -> int:
+        record = self.sandbox.store.get(record_id)
+        if record is None:
+            return self._send(404, {"Message": f"ChatRoom {record_id} was not found."})
+        return self._send(200, record)
+
+    def _search(self, query: dict[str, list[str]]) -> int:
+        q = {k: v[0] for k, v in query.items()}
+        try:
+            page = max(1, int(q.get("page", 1)))
+            size = min(max(1, int(q.get("size", 25))), 1000)
+        except ValueError:
+            return self._rejected([("page", q.get("page"), "must be a number")])
+        records = [r for r in self.sandbox.store.all() if _matches(r, q)]
+        order = q.get("orderBy", "Id")
+        descending = q.get("dir", "").lower() in ("descending", "desc")
+        if order in SORTABLE:
+            records.sort(key=lambda r: (r[order] is None, r[order]), reverse=descending)
+        total = len(records)
+        start = (page - 1) * size
+        chunk = records[start : start + size]
+        pages = max(1, -(-total // size))
+        return self._send(
+            200,
+            {
+                "Records": chunk,
+                "CurrentPage": page,
+                "CurrentPageSize": size,
+                "CurrentOrderField": order,
+                "CurrentSortDirection": 1 if descending else 0,
+                "FirstItem": start + 1 if chunk else 0,
+                "LastItem": start + len(chunk),
+                "TotalItems": total,
+                "TotalPages": pages,
+                "HasNextPage": page < pages,
+                "HasPreviousPage": page > 1,
+            },
+        )
+
+
+def _matches(record: dict[str, Any], q: dict[str, str]) -> bool:
+    if "ChatRoom_Business" in q and str(record["BusinessId"]) != q["ChatRoom_Business"]:
+        return False
+    if "ChatRoom_Name" in q and q["ChatRoom_Name"].lower() not in (record["Name"] or "").lower():
+        return False
+    if "ChatRoom_Active" in q and str(record["Active"]).lower() != q["ChatRoom_Active"].lower():
+        return False
+    if "ChatRoom_LastAgentVisit" in q and record["LastAgentVisit"] != q["ChatRoom_LastAgentVisit"]:
+        return False
+    created = record["CreatedOn"][:16]
+    if "from_ChatRoom_CreatedOn" in q and created < q["from_ChatRoom_CreatedOn"]:
+        return False
+    return not ("to_ChatRoom_CreatedOn" in q and created > q["to_ChatRoom_CreatedOn"])
