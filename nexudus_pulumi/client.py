@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
 TOKEN_PATH = "/api/token"
 SEARCH_PAGE_SIZE = 100
-BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_CAP_SECONDS = 8.0
 DEFAULT_RETRY_AFTER_SECONDS = 1.0
 TOKEN_RENEW_MARGIN_SECONDS = 60.0
@@ -205,11 +204,16 @@ class NexudusClient:
     ) -> None:
         if failures > self.settings.max_retries:
             raise TransientError(f"{method} {path} failed {failures} times, last: {reason}")
-        delay = random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**failures))
+        delay = self.backoff_delay(failures)
         if delay > deadline.remaining():
             raise TransientError(f"{method} {path} ran out of its deadline, last: {reason}")
         log.info("%s on %s %s; retry %d in %.2f s", reason, method, path, failures, delay)
         time.sleep(delay)
+
+    def backoff_delay(self, attempt: int) -> float:
+        """Exponential backoff with full jitter, so retrying clients spread out."""
+        ceiling = self.settings.backoff_base_ms / 1000 * 2**attempt
+        return random.uniform(0, min(BACKOFF_CAP_SECONDS, ceiling))
 
     # ----- authentication ----------------------------------------------------------------
 

@@ -7,7 +7,6 @@ A record type is a `RecordSpec` (where it lives, its inputs model, what forces a
 from __future__ import annotations
 
 import logging
-import random
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -140,7 +139,7 @@ class RecordProvider(ResourceProvider):
             inputs = self.spec.inputs_model.model_validate(known)
         except ValidationError as exc:
             failures = [
-                CheckFailure(str(err["loc"][0]), _reason(err))
+                CheckFailure(str(err["loc"][0]) or '""', _reason(err))
                 for err in exc.errors(include_url=False)
                 if err["loc"] and str(err["loc"][0]) not in unknown
             ]
@@ -249,7 +248,7 @@ class RecordProvider(ResourceProvider):
                 if found is not None:
                     log.info("%s: create answer lost; found id %s, adopting", label, found["Id"])
                     return int(found["Id"])
-                time.sleep(random.uniform(0, 0.25 * 2**attempt))
+                time.sleep(self.client.backoff_delay(attempt))
         assert last is not None
         raise last
 

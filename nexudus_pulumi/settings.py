@@ -40,6 +40,7 @@ KEYS: tuple[_Key, ...] = (
     _Key("requests_per_minute", "nexudus:requestsPerMinute", "NEXUDUS_REQUESTS_PER_MINUTE"),
     _Key("min_interval_ms", "nexudus:minIntervalMs", "NEXUDUS_MIN_INTERVAL_MS"),
     _Key("max_retries", "nexudus:maxRetries", "NEXUDUS_MAX_RETRIES"),
+    _Key("backoff_base_ms", "nexudus:backoffBaseMs", "NEXUDUS_BACKOFF_BASE_MS"),
 )
 
 
@@ -70,6 +71,8 @@ class Settings(BaseModel):
     min_interval_ms: int = Field(default=100, ge=0)
     max_retries: int = Field(default=5, ge=0)
     """Retries of one idempotent request after a 5xx, a dropped connection or a timeout."""
+    backoff_base_ms: int = Field(default=250, ge=0)
+    """Retry n waits a random time up to base x 2^n (capped at 8 s): exponential, full jitter."""
 
     @field_validator("base_url")
     @classmethod

@@ -75,12 +75,15 @@ class Sandbox:
         faults: Faults | None = None,
         businesses: tuple[int, ...] = DEFAULT_BUSINESSES,
         token_lifetime: float = TOKEN_LIFETIME_SECONDS,
+        token_endpoint: bool = True,
     ) -> None:
         self.store = ChatRoomStore(db)
         self.throttle = Throttle(limits or Limits())
         self.faults = faults or Faults()
         self.businesses = set(businesses)
         self.token_lifetime = token_lifetime
+        self.token_endpoint = token_endpoint
+        """False answers 404 on /api/token, as an account where it is not offered would."""
         self.accounts = {
             DEMO_USER: Account(DEMO_PASSWORD, ALL_ROLES),
             READER_USER: Account(READER_PASSWORD, frozenset({"ChatRoom-Read", "ChatRoom-List"})),
@@ -202,6 +205,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> int:
         sandbox = self.sandbox
+        if path == TOKEN_PATH and not sandbox.token_endpoint:
+            return self._send(404, {"Message": f"No HTTP resource was found for {path}."})
         if path == TOKEN_PATH and method == "POST":
             wait = sandbox.throttle.admit("token-endpoint", write=False)
             if wait:

@@ -1,0 +1,244 @@
+"""The ChatRoom provider's lifecycle over real HTTP against the sandbox."""
+
+from __future__ import annotations
+
+import base64
+
+import dill
+import pytest
+
+from nexudus_pulumi import ChatRoomProvider
+from nexudus_pulumi.provider import UNKNOWN, RecordOperationError
+from nexudus_pulumi.sandbox import READER_PASSWORD, READER_USER, Limits, Sandbox
+from tests.conftest import MakeProvider, configured, create, room, sandbox_config
+
+# ----- check ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("props", "prop", "words"),
+    [
+        ({"name": "x"}, "businessId", "required"),
+        ({"businessId": "1001"}, "businessId", "integer"),
+        ({"businessId": 1001.5}, "businessId", "whole number"),
+        ({"businessId": True}, "businessId", "not a boolean"),
+        ({"businessId": -3}, "businessId", "greater than 0"),
+        ({"businessId": 1, "name": 42}, "name", "string"),
+        ({"businessId": 1, "active": "yes"}, "active", "boolean"),
+        ({"businessId": 1, "lastAgentVisit": "last tuesday"}, "lastAgentVisit", "ISO 8601"),
+        ({"businessId": 1, "users": [1, "bob"]}, "users", "item 1"),
+        ({"businessId": 1, "users": [4, 4]}, "users", "listed twice"),
+        ({"businessId": 1, "users": 5}, "users", "list"),
+        ({"businessId": 1, "colour": "red"}, "colour", "not a known property"),
+    ],
+)
+def test_check_names_the_bad_property(props: dict[str, object], prop: str, words: str) -> None:
+    result = ChatRoomProvider().check({}, props)
+    assert [f.property for f in result.failures] == [prop]
+    assert words in result.failures[0].reason
+
+
+def test_check_reports_every_problem_at_once() -> None:
+    result = ChatRoomProvider().check({}, {"users": ["a"], "lastAgentVisit": "soon"})
+    assert {f.property for f in result.failures} == {"businessId", "users", "lastAgentVisit"}
+
+
+def test_check_normalises_what_the_engine_sends() -> None:
+    news = {
+        "businessId": 1001.0,
+        "users": [12.0, 3.0],
+        "lastAgentVisit": "2025-01-15T10:30:00+00:00",
+    }
+    result = ChatRoomProvider().check({}, news)
+    assert result.failures == []
+    assert result.inputs["businessId"] == 1001
+    assert result.inputs["users"] == [3, 12]
+    assert result.inputs["lastAgentVisit"] == "2025-01-15T10:30:00Z"
+
+
+def test_check_accepts_values_unknown_during_preview() -> None:
+    result = ChatRoomProvider().check({}, {"businessId": UNKNOWN, "users": [1, UNKNOWN]})
+    assert result.failures == []
+    # a known bad value is still reported next to an unknown one
+    result = ChatRoomProvider().check({}, {"businessId": UNKNOWN, "active": "maybe"})
+    assert [f.property for f in result.failures] == ["active"]
+
+
+def test_check_makes_no_api_call(sandbox: Sandbox, make_provider: MakeProvider) -> None:
+    make_provider().check({}, {"businessId": "nope"})
+    assert sandbox.requests == []
+
+
+# ----- diff ----------------------------------------------------------------------------------
+
+OLD = {
+    "businessId": 1001,
+    "name": "Lobby",
+    "active": True,
+    "users": [1, 2],
+    "ownerTag": "p/t/a",
+    "uniqueId": "u",
+    "createdOn": "2025-01-01T00:00:00Z",
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "changes", "replaces"),
+    [
+        ({}, False, []),
+        ({"users": [2.0, 1.0]}, False, []),
+        ({"lastAgentVisit": None}, False, []),
+        ({"ownerTag": "renamed-stack/p/a"}, False, []),
+        ({"name": "Lobby 2"}, True, []),
+        ({"active": False}, True, []),
+        ({"users": [1]}, True, []),
+        ({"lastAgentVisit": "2025-01-15T10:30:00Z"}, True, []),
+        ({"businessId": 1002.0}, True, ["businessId"]),
+        ({"businessId": UNKNOWN}, True, ["businessId"]),
+        ({"name": UNKNOWN}, True, []),
+    ],
+)
+def test_diff(change: dict[str, object], changes: bool, replaces: list[str]) -> None:
+    news = {k: v for k, v in {**OLD, **change}.items() if v is not None}
+    news.pop("uniqueId")
+    news.pop("createdOn")
+    result = ChatRoomProvider().diff("1", OLD, news)
+    assert result.changes is changes
+    assert result.replaces == replaces
+
+
+def test_diff_treats_equal_instants_as_equal() -> None:
+    olds = {**OLD, "lastAgentVisit": "2025-01-15T10:30:00Z"}
+    news = {**OLD, "lastAgentVisit": "2025-01-15T10:30:00+00:00"}
+    assert ChatRoomProvider().diff("1", olds, news).changes is False
+
+
+# ----- create, read, update, delete ---------------------------------------------------------
+
+
+def test_create_returns_the_servers_id_and_sends_every_field(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    provider = make_provider()
+    props = room("lobby", active=True, users=[11.0, 12.0], lastAgentVisit="2025-01-15T10:30:00Z")
+    result = create(provider, provider.check({}, props).inputs)
+    [stored] = sandbox.store.all()
+    assert result.id == str(stored["Id"])
+    assert (stored["BusinessId"], stored["Name"], stored["Active"], stored["Users"]) == (
+        1001,
+        "Lobby",
+        True,
+        [11, 12],
+    )
+    assert stored["LastAgentVisit"] == "2025-01-15T10:30:00Z"
+    assert stored["SystemId"] == "pulumi:p/t/lobby"
+    assert result.outs["uniqueId"] == stored["UniqueId"]
+    assert result.outs["createdOn"] == stored["CreatedOn"]
+
+
+def test_create_rejected_by_the_api_names_the_room_and_the_field(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    with pytest.raises(RecordOperationError) as caught:
+        make_provider().create(room("lobby", businessId=4242.0))
+    message = str(caught.value)
+    assert message.startswith("ChatRoom 'lobby' (name 'Lobby'): create failed")
+    assert "BusinessId: business 4242 does not exist" in message
+    assert sandbox.store.all() == []
+
+
+def test_wrong_password_fails_once_without_echoing_it(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    provider = make_provider(password="not-the-password")
+    with pytest.raises(RecordOperationError) as caught:
+        create(provider, room("lobby"))
+    assert "authentication failed" in str(caught.value)
+    assert "not-the-password" not in str(caught.value)
+    assert [path for _, path, _ in sandbox.requests] == ["/api/token"]
+
+
+def test_missing_role_names_the_role(sandbox: Sandbox, make_provider: MakeProvider) -> None:
+    provider = make_provider(username=READER_USER, password=READER_PASSWORD)
+    with pytest.raises(RecordOperationError) as caught:
+        create(provider, room("lobby"))
+    assert "lacks the role ChatRoom-Create" in str(caught.value)
+    assert READER_PASSWORD not in str(caught.value)
+
+
+def test_read_sees_drift_and_returns_inputs(sandbox: Sandbox, make_provider: MakeProvider) -> None:
+    provider = make_provider()
+    created = create(provider, room("lobby", users=[1.0]))
+    sandbox.store.update(int(created.id), {"Name": "Renamed by hand", "Users": [1, 9]}, "someone")
+    result = provider.read(created.id, created.outs)
+    assert result.id == created.id
+    assert result.inputs is not None
+    assert result.inputs["name"] == "Renamed by hand"
+    assert result.inputs["users"] == [1, 9]
+    assert result.inputs["ownerTag"] == "p/t/lobby"
+    assert result.outs is not None and result.outs["updatedBy"] == "someone"
+
+
+def test_read_of_a_deleted_room_tells_the_engine_it_is_gone(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    provider = make_provider()
+    created = create(provider, room("lobby"))
+    sandbox.store.delete(int(created.id))
+    assert provider.read(created.id, created.outs).id is None
+
+
+def test_update_changes_the_room_in_place(sandbox: Sandbox, make_provider: MakeProvider) -> None:
+    provider = make_provider()
+    created = create(provider, room("lobby", active=True, users=[1.0]))
+    news = provider.check(created.outs, room("lobby", name="Front desk", users=[2.0])).inputs
+    result = provider.update(created.id, created.outs, news)
+    [stored] = sandbox.store.all()
+    assert str(stored["Id"]) == created.id
+    assert (stored["Name"], stored["Active"], stored["Users"]) == ("Front desk", False, [2])
+    assert result.outs is not None and result.outs["name"] == "Front desk"
+    assert ("PUT", "/api/support/chatrooms", 200) in sandbox.requests
+
+
+def test_update_of_a_room_deleted_behind_our_back_says_to_refresh(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    provider = make_provider()
+    created = create(provider, room("lobby"))
+    sandbox.store.delete(int(created.id))
+    with pytest.raises(RecordOperationError, match="pulumi refresh"):
+        provider.update(created.id, created.outs, room("lobby", name="x"))
+
+
+def test_delete_removes_and_tolerates_already_deleted(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    provider = make_provider()
+    created = create(provider, room("lobby"))
+    provider.delete(created.id, created.outs)
+    assert sandbox.store.all() == []
+    provider.delete(created.id, created.outs)  # 404: already gone, not an error
+    assert sandbox.requests[-1] == ("DELETE", f"/api/support/chatrooms/{created.id}", 404)
+
+
+def test_throttled_create_waits_and_succeeds() -> None:
+    limits = Limits(min_interval=0, writes_per_window=1, window_seconds=1.5)
+    with Sandbox(limits=limits) as sandbox:
+        provider = configured(sandbox_config(sandbox))
+        create(provider, room("one"))
+        create(provider, room("two"))
+        assert len(sandbox.store.all()) == 2
+        assert sandbox.status_counts()[("POST", 409)] >= 1
+
+
+# ----- what lands in the state -----------------------------------------------------------------
+
+
+def test_pickled_provider_is_small_and_holds_no_credentials(make_provider: MakeProvider) -> None:
+    provider = make_provider(password="pickle-secret-123")
+    provider.check({}, room("lobby"))
+    blob = dill.dumps(provider, recurse=True)
+    assert b"pickle-secret-123" not in blob
+    assert b"Session" not in blob
+    assert len(base64.b64encode(blob)) < 400
+    assert ChatRoomProvider.serialize_as_secret_always is False

@@ -1,0 +1,126 @@
+"""The program: stack config -> one ChatRoom per key, with Pulumi's mocks (no engine, no API)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pytest
+
+from nexudus_pulumi import ChatRoom
+from nexudus_pulumi.program import declare_rooms
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.created: dict[str, dict[str, Any]] = {}
+        self.imports: dict[str, str] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.created[args.name] = dict(args.inputs)
+        return f"id-{args.name}", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
+        return {}, []
+
+
+@pytest.fixture
+def mocks(monkeypatch: pytest.MonkeyPatch) -> RecordingMocks:
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="nexudus-rooms", stack="dev", preview=False)
+    warnings: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: warnings.append(message))
+    mocks.warnings = warnings  # type: ignore[attr-defined]
+    return mocks
+
+
+def use_config(business: int | None, rooms: dict[str, Any]) -> None:
+    config = {"nexudus-rooms:rooms": json.dumps(rooms)}
+    if business is not None:
+        config["nexudus-rooms:businessId"] = str(business)
+    pulumi.runtime.set_all_config(config)
+
+
+@pulumi.runtime.test
+def test_each_room_key_becomes_a_chat_room(mocks: RecordingMocks) -> Any:
+    use_config(
+        1001,
+        {
+            "lobby": {"name": "Lobby", "active": True, "users": [11, 12]},
+            "events": {"name": "Events", "businessId": 1002},
+        },
+    )
+    rooms = declare_rooms()
+    assert sorted(rooms) == ["events", "lobby"]
+    assert all(isinstance(r, ChatRoom) for r in rooms.values())
+
+    def verify(ids: list[str]) -> None:
+        assert ids == ["id-events", "id-lobby"]
+        lobby, events = mocks.created["lobby"], mocks.created["events"]
+        assert (lobby["businessId"], lobby["name"], lobby["active"]) == (1001, "Lobby", True)
+        assert lobby["users"] == [11, 12]
+        assert events["businessId"] == 1002  # the room's own business wins
+        assert lobby["ownerTag"] == "nexudus-rooms/dev/lobby"
+
+    return pulumi.Output.all(rooms["events"].id, rooms["lobby"].id).apply(verify)
+
+
+@pulumi.runtime.test
+def test_the_deprecation_is_announced_once(mocks: RecordingMocks) -> Any:
+    use_config(1001, {"a": {"name": "A"}, "b": {"name": "B"}, "c": {"name": "C"}})
+    declare_rooms()
+    warnings = mocks.warnings  # type: ignore[attr-defined]
+    assert len(warnings) == 1
+    assert "deprecated" in warnings[0] and "CommunityGroup" in warnings[0]
+
+
+@pulumi.runtime.test
+def test_unknown_room_settings_reach_check_to_be_named(mocks: RecordingMocks) -> Any:
+    use_config(None, {"lobby": {"nmae": "Lobby"}})
+    rooms = declare_rooms()
+
+    def verify(_: str) -> None:
+        assert mocks.created["lobby"]["nmae"] == "Lobby"
+        assert "businessId" not in mocks.created["lobby"]  # no business at all: check says so
+
+    return rooms["lobby"].id.apply(verify)
+
+
+@pulumi.runtime.test
+def test_import_id_adopts_instead_of_creating(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    seen: dict[str, pulumi.ResourceOptions | None] = {}
+    original = ChatRoom.__init__
+
+    def spy(self: ChatRoom, resource_name: str, **kwargs: Any) -> None:
+        seen[resource_name] = kwargs.get("opts")
+        original(self, resource_name, **kwargs)
+
+    monkeypatch.setattr(ChatRoom, "__init__", spy)
+    use_config(1001, {"old": {"name": "Old", "importId": 87654321}, "new": {"name": "New"}})
+    declare_rooms()
+    old_opts = seen["old"]
+    assert old_opts is not None and old_opts.import_ == "87654321"
+    assert seen["new"] is None
+
+
+def test_rooms_output_maps_keys_to_ids(mocks: RecordingMocks) -> None:
+    exported: dict[str, Any] = {}
+
+    def capture(name: str, value: Any) -> None:
+        exported[name] = value
+
+    use_config(1001, {"lobby": {"name": "Lobby"}})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pulumi, "export", capture)
+
+        @pulumi.runtime.test
+        def run() -> Any:
+            declare_rooms()
+            return pulumi.Output.from_input(exported["rooms"]).apply(
+                lambda rooms: rooms == {"lobby": "id-lobby"} or pytest.fail(str(rooms))
+            )
+
+        run()
