@@ -6,6 +6,7 @@ mapping is mechanical and a new record type only declares its fields.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
@@ -40,8 +41,19 @@ def _lower_first(pascal: str) -> str:
     return pascal[:1].lower() + pascal[1:]
 
 
+_GO_TIME = re.compile(
+    r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?) ([+-]\d{2})(\d{2}) [A-Za-z+-]+$"
+)
+"""How an unquoted YAML timestamp in stack config reaches the program: the engine parses it
+and hands over Go's spelling, `2025-01-15 10:30:00 +0000 UTC`."""
+
+
 def normalise_timestamp(value: str) -> str:
     """One spelling per instant, so `...Z` and `...+00:00` never show up as a change."""
+    go_time = _GO_TIME.match(value)
+    if go_time:
+        date, clock, hours, minutes = go_time.groups()
+        value = f"{date}T{clock}{hours}:{minutes}"
     parsed = datetime.fromisoformat(value)
     text = parsed.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text

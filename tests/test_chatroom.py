@@ -56,6 +56,15 @@ def test_check_normalises_what_the_engine_sends() -> None:
     assert result.inputs["lastAgentVisit"] == "2025-01-15T10:30:00Z"
 
 
+def test_check_reads_an_unquoted_yaml_timestamp_from_stack_config() -> None:
+    # `lastAgentVisit: 2025-01-15T10:30:00Z` unquoted in Pulumi.<stack>.yaml arrives like this
+    result = ChatRoomProvider().check(
+        {}, {"businessId": 1, "lastAgentVisit": "2025-01-15 10:30:00 +0000 UTC"}
+    )
+    assert result.failures == []
+    assert result.inputs["lastAgentVisit"] == "2025-01-15T10:30:00Z"
+
+
 def test_check_accepts_values_unknown_during_preview() -> None:
     result = ChatRoomProvider().check({}, {"businessId": UNKNOWN, "users": [1, UNKNOWN]})
     assert result.failures == []

@@ -1,0 +1,34 @@
+# Two commands for a newcomer: `make demo` (the main job) and `make test` (everything CI runs).
+# Both set up what they need: the virtualenv (.venv) and the Pulumi engine (.tools/bin).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test engine venv lint clean
+
+demo: venv engine
+	bash scripts/demo.sh
+
+test: venv engine lint
+	PATH="$(CURDIR)/.tools/bin:$$PATH" $(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+engine:
+	bash scripts/install-engine.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) .tools .pulumi-state .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Installs the real Pulumi CLI (engine), the Python language host and the dynamic-provider launcher
+# into <repo>/.tools/bin. Idempotent: a second run with everything in place takes well under a second.
+#
+#   scripts/install-engine.sh            # reuse .tools/bin, else a `pulumi` on PATH of the pinned version, else build
+#   scripts/install-engine.sh --rebuild  # always build from the Go module proxy
+#
+# Then: export PATH="<repo>/.tools/bin:$PATH"
+#
+# What gets installed (all official Pulumi code, built from the Go module proxy):
+#   pulumi                          github.com/pulumi/pulumi/pkg/v3/cmd/pulumi at the version pinned in
+#                                   scripts/engine/go.mod
+#   pulumi-language-python          github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python,
+#                                   pinned in scripts/engine/langhost/go.mod (see the note there)
+#   pulumi-language-python-exec     the host's program shim, taken from sdk/v3 at the engine's version
+#   pulumi-resource-pulumi-python   symlink to scripts/pulumi-resource-pulumi-python (our launcher)
+set -euo pipefail
+
+SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$SCRIPTS_DIR/.." && pwd)"
+ENGINE_MOD="$SCRIPTS_DIR/engine"
+LANGHOST_MOD="$ENGINE_MOD/langhost"
+BIN="$ROOT/.tools/bin"
+
+# The one place the versions live: the wrapper modules' go.mod files.
+mod_version() { # <go.mod> <module path>
+    awk -v m="$2" '$1 == m && $2 ~ /^v/ { print $2; exit } $1 == "require" && $2 == m { print $3; exit }' "$1"
+}
+VERSION="$(mod_version "$ENGINE_MOD/go.mod" github.com/pulumi/pulumi/pkg/v3)"
+LANGHOST_VERSION="$(mod_version "$LANGHOST_MOD/go.mod" github.com/pulumi/pulumi/sdk/v3)"
+[ -n "$VERSION" ] && [ -n "$LANGHOST_VERSION" ] || {
+    echo "install-engine: cannot read the pinned versions from $ENGINE_MOD/go.mod and $LANGHOST_MOD/go.mod" >&2
+    exit 1
+}
+
+REBUILD=0
+case "${1:-}" in
+    "") ;;
+    --rebuild) REBUILD=1 ;;
+    *) echo "usage: $0 [--rebuild]" >&2; exit 2 ;;
+esac
+
+export PULUMI_SKIP_UPDATE_CHECK=true
+
+mkdir -p "$BIN"
+# The launcher is ours and always (re)linked, so edits to scripts/ take effect at once.
+ln -sfn "../../scripts/pulumi-resource-pulumi-python" "$BIN/pulumi-resource-pulumi-python"
+chmod +x "$SCRIPTS_DIR/pulumi-resource-pulumi-python"
+
+reports_version() { # <pulumi binary>
+    [ -x "$1" ] && [ "$("$1" version 2>/dev/null || true)" = "$VERSION" ]
+}
+langhost_ready() { # <dir>: our build (host + its -exec shim), or a link to an official host
+    [ -x "$1/pulumi-language-python" ] && { [ -L "$1/pulumi-language-python" ] || [ -f "$1/pulumi-language-python-exec" ]; }
+}
+
+if [ "$REBUILD" = 0 ] && reports_version "$BIN/pulumi" && langhost_ready "$BIN"; then
+    echo "engine ready: $BIN/pulumi $VERSION"
+    exit 0
+fi
+
+# A user's own Pulumi of exactly the pinned version (official installer, Homebrew): link it, with
+# its sibling language host (the official distribution keeps the -exec shim beside the real binary).
+if [ "$REBUILD" = 0 ]; then
+    existing="$(PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$BIN" | paste -sd: -)" command -v pulumi || true)"
+    real="${existing:+$(readlink -f "$existing")}"
+    if [ -n "$real" ] && [ "$(dirname "$real")" != "$(readlink -f "$BIN")" ] && reports_version "$real"; then
+        sibling="$(dirname "$real")/pulumi-language-python"
+        if [ -x "$sibling" ]; then
+            rm -f "$BIN/pulumi" "$BIN/pulumi-language-python" "$BIN/pulumi-language-python-exec"
+            ln -s "$real" "$BIN/pulumi"
+            # The host finds its -exec shim (if its version uses one) beside its resolved path.
+            ln -s "$(readlink -f "$sibling")" "$BIN/pulumi-language-python"
+            echo "engine ready: linked $real ($VERSION) and its pulumi-language-python into $BIN"
+            exit 0
+        fi
+        echo "install-engine: $existing is $VERSION but has no pulumi-language-python beside it; building instead"
+    fi
+fi
+
+command -v go >/dev/null 2>&1 || {
+    echo "install-engine: 'go' was not found on PATH. The Pulumi $VERSION engine is built from the Go module" >&2
+    echo "proxy; install Go (>= $(awk '$1 == "go" { print $2; exit }' "$ENGINE_MOD/go.mod")) or put an official" >&2
+    echo "pulumi $VERSION (with pulumi-language-python beside it) on PATH, then run this again." >&2
+    exit 1
+}
+
+build() { # <module dir> <version for -X> <main package> <output>
+    local start=$SECONDS
+    echo "install-engine: building $3 ($2) ..."
+    (cd "$1" && go build -mod=readonly -trimpath \
+        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$2" \
+        -o "$4.tmp" "$3")
+    mv -f "$4.tmp" "$4"
+    echo "install-engine: built $(basename "$4") in $((SECONDS - start)) s"
+}
+
+total_start=$SECONDS
+rm -f "$BIN/pulumi" "$BIN/pulumi-language-python" "$BIN/pulumi-language-python-exec" # drop old links
+
+# The language host runs programs through this shim, looked up beside its own executable. Take it
+# from the Python SDK's release that matches the engine, so it fits the pulumi package in use.
+sdk_dir="$(cd "$ENGINE_MOD" && go mod download -json "github.com/pulumi/pulumi/sdk/v3@$VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
+install -m 0755 "$sdk_dir/python/cmd/pulumi-language-python-exec" "$BIN/pulumi-language-python-exec"
+
+# The host goes last: its presence is what the fast path above takes as "installed".
+build "$ENGINE_MOD" "$VERSION" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$BIN/pulumi"
+build "$LANGHOST_MOD" "$LANGHOST_VERSION" github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python \
+    "$BIN/pulumi-language-python"
+
+reports_version "$BIN/pulumi" || { echo "install-engine: built $BIN/pulumi does not report $VERSION" >&2; exit 1; }
+echo "engine ready: $BIN/pulumi $VERSION (language host from sdk $LANGHOST_VERSION); build took $((SECONDS - total_start)) s"
