@@ -31,7 +31,7 @@ export NEXUDUS_BASE_URL="http://127.0.0.1:$port"
 export NEXUDUS_USERNAME="admin@example.com"
 export NEXUDUS_PASSWORD="sandbox-demo-password"
 export PULUMI_BACKEND_URL="file://$state"
-export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-demo-only-passphrase}"
+export PULUMI_CONFIG_PASSPHRASE="demo-only-passphrase"  # matches encryptionsalt in the dev stack
 export PULUMI_SKIP_UPDATE_CHECK=true
 
 pulumi stack select dev --create --non-interactive >/dev/null
