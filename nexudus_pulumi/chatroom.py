@@ -53,16 +53,20 @@ class ChatRoom(pulumi.dynamic.Resource, module="nexudus", name="ChatRoom"):
         active: pulumi.Input[bool] | None = None,
         last_agent_visit: pulumi.Input[str] | None = None,
         users: pulumi.Input[Sequence[pulumi.Input[int]]] | None = None,
+        import_id: pulumi.Input[int] | None = None,
         opts: pulumi.ResourceOptions | None = None,
         **extra: Any,
     ) -> None:
-        """`extra` lets unknown properties reach `check`, which names them instead of Python."""
+        """`import_id` adopts an existing record instead of creating one (Pulumi's `import_`
+        option does not reach dynamic providers). `extra` lets unknown properties reach
+        `check`, which names them, instead of failing in Python."""
         props: dict[str, Any] = {
             "businessId": business_id,
             "name": name,
             "active": active,
             "lastAgentVisit": last_agent_visit,
             "users": users,
+            "importId": import_id,
             **extra,
             "ownerTag": f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}",
         }

@@ -71,6 +71,11 @@ class RecordInputs(BaseModel):
     create answer was lost can be found again (see `RecordProvider.create`). Bookkeeping, not
     part of the room, so it never triggers a diff."""
 
+    import_id: Annotated[int, BeforeValidator(_whole_number), Field(gt=0, le=MAX_ID)] | None = None
+    """Id of an existing record to adopt instead of creating one. Pulumi's own `import_`
+    option cannot reach dynamic providers (pulumi/pulumi#16175), so adoption is an input that
+    `create` honours; once the record is managed the input has no further effect."""
+
     READ_ONLY_FIELDS: ClassVar[tuple[str, ...]] = (
         "Id",
         "UniqueId",
@@ -80,7 +85,8 @@ class RecordInputs(BaseModel):
         "IsNew",
         "SystemId",
     )
-    BOOKKEEPING: ClassVar[frozenset[str]] = frozenset({"ownerTag"})
+    BOOKKEEPING: ClassVar[frozenset[str]] = frozenset({"ownerTag", "importId"})
+    """Inputs that steer the provider but are not part of the record: never diffed or sent."""
 
     @classmethod
     def output_names(cls) -> tuple[str, ...]:
@@ -101,8 +107,11 @@ class RecordInputs(BaseModel):
 
     def to_api(self) -> dict[str, Any]:
         """The record's JSON body for POST or PUT: every field, PascalCase."""
-        body = {to_pascal(name): value for name, value in self.model_dump().items()}
-        body.pop("OwnerTag")
+        body = {
+            to_pascal(name): value
+            for name, value in self.model_dump().items()
+            if to_camel(name) not in self.BOOKKEEPING
+        }
         body["SystemId"] = self.marker
         return body
 
@@ -111,7 +120,7 @@ class RecordInputs(BaseModel):
         """The inputs that would produce this API record (used by read, refresh and import)."""
         fields: dict[str, Any] = {}
         for name in cls.model_fields:
-            if name == "owner_tag":
+            if to_camel(name) in cls.BOOKKEEPING:
                 continue
             key = to_pascal(name)
             if key in record:

@@ -10,7 +10,7 @@ Stack config (`stacks/Pulumi.<stack>.yaml`):
         users: [11, 12]
         lastAgentVisit: 2025-01-15T10:30:00Z
         businessId: 1002                    # optional, overrides the stack's
-        importId: 87654321                  # optional, adopt an existing record
+        importId: 87654321                  # optional: adopt this existing record, no POST
 
 Values are passed through unchanged: the provider's `check` validates them, so a bad one stops
 `pulumi preview` with the property's name before any API call.
@@ -32,6 +32,8 @@ ROOM_KEYS = {
     "businessId": "business_id",
 }
 IMPORT_KEY = "importId"
+NO_BUSINESS = 0
+"""Pulumi.yaml's default for `businessId`: Pulumi has no optional keys without a default."""
 
 
 def deprecation_notice() -> str:
@@ -45,6 +47,8 @@ def declare_rooms() -> dict[str, ChatRoom]:
     """Declare every room of the stack's `rooms` map and export `rooms`: key -> Nexudus id."""
     config = pulumi.Config()
     default_business = config.get_object("businessId")
+    if default_business == NO_BUSINESS:
+        default_business = None
     declared = config.get_object("rooms") or {}
     if not isinstance(declared, dict):
         raise pulumi.RunError("nexudus-rooms:rooms must be a map from a room key to its settings")
@@ -61,13 +65,14 @@ def declare_rooms() -> dict[str, ChatRoom]:
 
 def _declare_room(key: str, spec: dict[str, Any], default_business: Any) -> ChatRoom:
     settings = dict(spec)
-    import_id = settings.pop(IMPORT_KEY, None)
-    kwargs: dict[str, Any] = {"business_id": settings.pop("businessId", default_business)}
+    kwargs: dict[str, Any] = {
+        "business_id": settings.pop("businessId", default_business),
+        "import_id": settings.pop(IMPORT_KEY, None),
+    }
     extra: dict[str, Any] = {}
     for config_key, value in settings.items():
         if config_key in ROOM_KEYS:
             kwargs[ROOM_KEYS[config_key]] = value
         else:
             extra[config_key] = value  # the provider's check names it as unknown
-    opts = pulumi.ResourceOptions(import_=str(import_id)) if import_id is not None else None
-    return ChatRoom(key, **kwargs, **extra, opts=opts)
+    return ChatRoom(key, **kwargs, **extra)

@@ -230,12 +230,12 @@ class RecordProvider(ResourceProvider):
         whose outcome is unknown we look again and adopt what we find; only when the record is
         certainly absent is the POST sent again.
         """
+        if inputs.import_id is not None:
+            return self._adopt(inputs, self.client.get(self.spec.collection, inputs.import_id))
         found = self._find_marked(inputs)
         if found is not None:
             log.info("%s: adopting id %s, created earlier by this stack", label, found["Id"])
-            if self.spec.inputs_model.from_record(found, inputs.owner_tag) != inputs:
-                self.client.update(self.spec.collection, {"Id": found["Id"], **inputs.to_api()})
-            return int(found["Id"])
+            return self._adopt(inputs, found)
         last: OutcomeUnknownError | None = None
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
@@ -251,6 +251,24 @@ class RecordProvider(ResourceProvider):
                 time.sleep(self.client.backoff_delay(attempt))
         assert last is not None
         raise last
+
+    def _adopt(self, inputs: RecordInputs, record: dict[str, Any]) -> int:
+        """Take an existing record under management: bring it to the declared state and mark it.
+
+        A replacement-only input (the business) that differs is refused rather than changed in
+        place: adopting must not move a room the API would not move.
+        """
+        current = self.spec.inputs_model.from_record(record, None).declared()
+        wanted = inputs.declared()
+        for name in sorted(self.spec.replace_on):
+            if current.get(name) != wanted.get(name):
+                raise RecordOperationError(
+                    f"cannot adopt id {record['Id']}: its {name} is {current.get(name)!r}, "
+                    f"the declaration says {wanted.get(name)!r}"
+                )
+        if current != wanted or record.get("SystemId") != inputs.marker:
+            self.client.update(self.spec.collection, {"Id": record["Id"], **inputs.to_api()})
+        return int(record["Id"])
 
     def _find_marked(self, inputs: RecordInputs) -> dict[str, Any] | None:
         marker = inputs.marker

@@ -240,6 +240,33 @@ def test_throttled_create_waits_and_succeeds() -> None:
         assert sandbox.status_counts()[("POST", 409)] >= 1
 
 
+def test_import_id_adopts_an_existing_room_without_a_post(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    legacy = sandbox.store.insert({"BusinessId": 1001, "Name": "Legacy", "Active": True}, "ui")
+    provider = make_provider()
+    result = create(provider, room("legacy", name="Legacy", active=True, importId=float(legacy)))
+    assert result.id == str(legacy)
+    assert sandbox.posts_committed == 0
+    assert sandbox.store.get(legacy)["SystemId"] == "pulumi:p/t/legacy"  # type: ignore[index]
+    # once managed, the import id is bookkeeping: dropping it changes nothing
+    assert (
+        provider.diff(result.id, result.outs, room("legacy", name="Legacy", active=True)).changes
+        is False
+    )
+
+
+def test_import_id_refuses_a_room_of_another_business(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    legacy = sandbox.store.insert({"BusinessId": 1002, "Name": "Legacy"}, "ui")
+    with pytest.raises(RecordOperationError, match="businessId is 1002, the declaration says 1001"):
+        make_provider().create(room("legacy", importId=legacy))
+    with pytest.raises(RecordOperationError, match="not found"):
+        make_provider().create(room("ghost", importId=12345))
+    assert sandbox.posts_committed == 0
+
+
 # ----- what lands in the state -----------------------------------------------------------------
 
 

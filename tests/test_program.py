@@ -88,22 +88,15 @@ def test_unknown_room_settings_reach_check_to_be_named(mocks: RecordingMocks) ->
 
 
 @pulumi.runtime.test
-def test_import_id_adopts_instead_of_creating(
-    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
-) -> Any:
-    seen: dict[str, pulumi.ResourceOptions | None] = {}
-    original = ChatRoom.__init__
-
-    def spy(self: ChatRoom, resource_name: str, **kwargs: Any) -> None:
-        seen[resource_name] = kwargs.get("opts")
-        original(self, resource_name, **kwargs)
-
-    monkeypatch.setattr(ChatRoom, "__init__", spy)
+def test_import_id_is_passed_to_the_provider_for_adoption(mocks: RecordingMocks) -> Any:
     use_config(1001, {"old": {"name": "Old", "importId": 87654321}, "new": {"name": "New"}})
-    declare_rooms()
-    old_opts = seen["old"]
-    assert old_opts is not None and old_opts.import_ == "87654321"
-    assert seen["new"] is None
+    rooms = declare_rooms()
+
+    def verify(_: list[str]) -> None:
+        assert mocks.created["old"]["importId"] == 87654321
+        assert "importId" not in mocks.created["new"]
+
+    return pulumi.Output.all(rooms["old"].id, rooms["new"].id).apply(verify)
 
 
 def test_rooms_output_maps_keys_to_ids(mocks: RecordingMocks) -> None:
