@@ -81,6 +81,9 @@ class NexudusClient:
         self._auth_lock = threading.Lock()
         self._token: _Token | None = None
         self._use_basic = False
+        self._refused: AuthenticationError | None = None
+        """Set once Nexudus refused our credentials: every later call fails at once with it,
+        so a stack of many rooms makes one failed login, not one per room."""
 
     # ----- record operations -------------------------------------------------------------
 
@@ -154,10 +157,11 @@ class NexudusClient:
                     renewed = True
                     self._expire_token()
                     continue
-                raise AuthenticationError(
+                self._refused = AuthenticationError(
                     "Nexudus authentication failed (HTTP 401): check nexudus:username and "
                     "nexudus:password, or nexudus:token"
                 )
+                raise self._refused
             if status == 403:
                 raise AuthorizationError(method, path, _verb(method, path))
             if status == 404:
@@ -218,6 +222,8 @@ class NexudusClient:
     # ----- authentication ----------------------------------------------------------------
 
     def _authorization(self, deadline: _Deadline) -> str:
+        if self._refused is not None:
+            raise self._refused
         settings = self.settings
         if settings.token is not None:
             return "Bearer " + settings.token.get_secret_value()
@@ -227,6 +233,8 @@ class NexudusClient:
                 "nexudus:token, or the NEXUDUS_USERNAME/NEXUDUS_PASSWORD/NEXUDUS_TOKEN variables"
             )
         with self._auth_lock:
+            if self._refused is not None:  # refused while this thread waited for the lock
+                raise self._refused
             token = self._token
             if not self._use_basic and (token is None or time.monotonic() >= token.expires_at):
                 token = self._token = self._obtain_token(token, deadline)
@@ -261,10 +269,11 @@ class NexudusClient:
                     refresh=body.get("refresh_token"),
                     expires_at=time.monotonic() + max(lifetime - TOKEN_RENEW_MARGIN_SECONDS, 1.0),
                 )
-        raise AuthenticationError(
+        self._refused = AuthenticationError(
             "Nexudus authentication failed: the token endpoint refused nexudus:username / "
             "nexudus:password (check them; an account with two-factor auth needs nexudus:token)"
         )
+        raise self._refused
 
     def _post_token_form(
         self, form: dict[str, str], deadline: _Deadline

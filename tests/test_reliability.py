@@ -8,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from nexudus_pulumi import ChatRoomProvider
 from nexudus_pulumi.client import NexudusClient
-from nexudus_pulumi.errors import AuthenticationError, ThrottledError
+from nexudus_pulumi.errors import ThrottledError
 from nexudus_pulumi.provider import RecordOperationError
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, Faults, Limits, Sandbox
 from nexudus_pulumi.settings import Settings
@@ -148,9 +149,18 @@ def test_no_credential_reaches_a_log_line_or_an_error(caplog: pytest.LogCaptureF
         assert secret not in text
 
 
-def test_wrong_password_is_an_authentication_error_without_retries() -> None:
+def test_wrong_password_fails_every_room_after_a_single_login_attempt() -> None:
     with Sandbox(limits=RELAXED) as sandbox:
-        client = NexudusClient(Settings.load(sandbox_config(sandbox, password="nope").get, {}))
-        with pytest.raises(AuthenticationError):
-            client.get("/api/support/chatrooms", 1)
-        assert len(sandbox.requests) == 1
+        provider = configured(sandbox_config(sandbox, password="nope"))
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            outcomes = list(pool.map(lambda n: _error_of(provider, f"r{n}"), range(8)))
+        assert all("authentication failed" in outcome for outcome in outcomes)
+        assert sandbox.requests == [("POST", "/api/token", 400)]
+
+
+def _error_of(provider: ChatRoomProvider, key: str) -> str:
+    try:
+        provider.create(room(key))
+    except RecordOperationError as exc:
+        return str(exc)
+    return "created"
