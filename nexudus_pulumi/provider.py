@@ -64,6 +64,18 @@ def _is_unknown(value: Any) -> bool:
     return False
 
 
+def _property(error: Any) -> str:
+    """The input a pydantic error is about, as Pulumi should name it.
+
+    A key that is the empty string is shown quoted so the failure still names something; an
+    error about the record as a whole (a model validator) has no location and names no input.
+    """
+    loc = error["loc"]
+    if not loc:
+        return ""
+    return str(loc[0]) or '""'
+
+
 def _reason(error: Any) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "missing":
@@ -138,18 +150,18 @@ class RecordProvider(ResourceProvider):
         try:
             inputs = self.spec.inputs_model.model_validate(known)
         except ValidationError as exc:
+            # An unknown value (preview) is checked once it is known; a failure of a known one
+            # is reported now, next to it.
             failures = [
-                CheckFailure(str(err["loc"][0]) or '""', _reason(err))
+                CheckFailure(_property(err), _reason(err))
                 for err in exc.errors(include_url=False)
-                if err["loc"] and str(err["loc"][0]) not in unknown
+                if _property(err) not in unknown
             ]
-            if failures or not unknown:
-                return CheckResult(news, failures or [CheckFailure("", str(exc))])
-            return CheckResult(news, [])
+            return CheckResult(news, failures)
         if unknown:
             return CheckResult(news, [])
-        normalised = inputs.model_dump(by_alias=True, exclude_none=True)
-        return CheckResult({**normalised, PROVIDER_KEY: news.get(PROVIDER_KEY)}, [])
+        # The engine puts `__provider` back into whatever inputs check returns.
+        return CheckResult(inputs.model_dump(by_alias=True, exclude_none=True), [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         old = self._comparable(olds)
