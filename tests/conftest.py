@@ -10,7 +10,7 @@ import pytest
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
-from nexudus_pulumi import ChatRoomProvider
+from nexudus_pulumi import ChatRoomProvider, client
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Faults, Limits, Sandbox
 
 RELAXED = Limits(min_interval=0, requests_per_window=100_000, writes_per_window=100_000)
@@ -24,6 +24,13 @@ FAST_CLIENT = {
 }
 
 MakeProvider = Callable[..., ChatRoomProvider]
+
+
+@pytest.fixture(autouse=True)
+def fresh_provider_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test is a new provider process: no client (token, refused login) from an earlier
+    test, whose sandbox may have had the same port and so the same settings."""
+    monkeypatch.setattr(client, "_shared", {})
 
 
 @pytest.fixture
