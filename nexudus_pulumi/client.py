@@ -289,6 +289,7 @@ class NexudusClient:
                 )
             except requests.RequestException:
                 return None
+            log.debug("POST %s -> %s", TOKEN_PATH, response.status_code)
             if response.status_code == 409:
                 self._wait_throttled(response, deadline, "POST", TOKEN_PATH)
                 continue

@@ -24,6 +24,7 @@ from pulumi.dynamic import (
 from pydantic import ValidationError
 
 from .client import NexudusClient, shared_client
+from .diagnostics import show_logs
 from .errors import AuthorizationError, NexudusError, NotFoundError, OutcomeUnknownError
 from .models import RecordInputs
 from .settings import Settings
@@ -113,9 +114,12 @@ class RecordProvider(ResourceProvider):
         # Errors are kept for the first operation that needs the API: check and diff must still
         # work (and name bad properties) when credentials are missing.
         try:
-            self._client = shared_client(Settings.load(req.config.get))
+            settings = Settings.load(req.config.get)
         except NexudusError as exc:
             self._settings_error = exc
+            return
+        show_logs(settings.log_level)
+        self._client = shared_client(settings)
 
     @property
     def client(self) -> NexudusClient:

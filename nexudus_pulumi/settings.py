@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -41,6 +41,7 @@ KEYS: tuple[_Key, ...] = (
     _Key("min_interval_ms", "nexudus:minIntervalMs", "NEXUDUS_MIN_INTERVAL_MS"),
     _Key("max_retries", "nexudus:maxRetries", "NEXUDUS_MAX_RETRIES"),
     _Key("backoff_base_ms", "nexudus:backoffBaseMs", "NEXUDUS_BACKOFF_BASE_MS"),
+    _Key("log_level", "nexudus:logLevel", "NEXUDUS_LOG_LEVEL"),
 )
 
 
@@ -73,6 +74,8 @@ class Settings(BaseModel):
     """Retries of one idempotent request after a 5xx, a dropped connection or a timeout."""
     backoff_base_ms: int = Field(default=250, ge=0)
     """Retry n waits a random time up to base x 2^n (capped at 8 s): exponential, full jitter."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """INFO shows waits, retries and adoptions in the run's output; DEBUG adds every request."""
 
     @field_validator("base_url")
     @classmethod
@@ -86,6 +89,11 @@ class Settings(BaseModel):
                 "use https://"
             )
         return value.rstrip("/")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
 
     @property
     def has_credentials(self) -> bool:

@@ -3,7 +3,6 @@ exactly once, errors say what to do, and no credential leaks. All against the sa
 
 from __future__ import annotations
 
-import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -49,13 +48,15 @@ def test_twelve_creates_from_four_threads_under_a_tight_write_limit() -> None:
         assert sandbox.posts_committed == 12
 
 
-def test_lost_create_answer_adopts_the_committed_room() -> None:
+def test_lost_create_answer_adopts_the_committed_room(capsys: pytest.CaptureFixture[str]) -> None:
     with Sandbox(limits=RELAXED, faults=Faults(drop_after_commit_rate=1.0)) as sandbox:
         provider = configured(sandbox_config(sandbox))
         result = create(provider, room("lobby"))
         [stored] = sandbox.store.all()
         assert result.id == str(stored["Id"])
         assert sandbox.posts_committed == 1  # found by its marker, never re-posted
+    # What `pulumi up` shows among its diagnostics (the engine prints the provider's stderr).
+    assert f"(name 'Lobby'): create answer lost; found id {result.id}" in capsys.readouterr().err
 
 
 def test_create_finds_a_room_left_by_a_killed_run() -> None:
@@ -131,10 +132,9 @@ def test_throttling_past_the_deadline_says_it_was_throttling() -> None:
         assert len(sandbox.store.all()) == 1
 
 
-def test_no_credential_reaches_a_log_line_or_an_error(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
+def test_no_credential_reaches_a_log_line_or_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     with Sandbox(limits=RELAXED, faults=Faults(error_rate=0.3, seed=3)) as sandbox:
-        provider = configured(sandbox_config(sandbox, maxRetries=8))
+        provider = configured(sandbox_config(sandbox, maxRetries=8, logLevel="debug"))
         created = create(provider, room("one"))
         sandbox.expire_tokens()
         provider.read(created.id, created.outs)
@@ -142,11 +142,20 @@ def test_no_credential_reaches_a_log_line_or_an_error(caplog: pytest.LogCaptureF
         wrong = configured(sandbox_config(sandbox, password="Wr0ng-Secret"))
         with pytest.raises(RecordOperationError) as caught:
             create(wrong, room("two"))
-    secrets = [DEMO_PASSWORD, "Wr0ng-Secret", *issued]
-    text = caplog.text + str(caught.value)
-    assert caplog.records, "the client logs its requests at DEBUG"
-    for secret in secrets:
-        assert secret not in text
+    logged = capsys.readouterr().err
+    assert "nexudus: POST /api/token -> 200" in logged  # DEBUG: every request
+    assert "nexudus: POST /api/support/chatrooms -> 200" in logged
+    assert "; retry 1 in " in logged
+    for secret in [DEMO_PASSWORD, "Wr0ng-Secret", *issued]:
+        assert secret not in logged
+        assert secret not in str(caught.value)
+
+
+def test_a_bad_log_level_is_named_before_any_request(sandbox: Sandbox) -> None:
+    provider = configured(sandbox_config(sandbox, logLevel="chatty"))
+    with pytest.raises(RecordOperationError, match=r"nexudus:logLevel: .*'DEBUG'"):
+        create(provider, room("one"))
+    assert sandbox.requests == []
 
 
 def test_wrong_password_fails_every_room_after_a_single_login_attempt() -> None:

@@ -45,7 +45,7 @@ def test_thirty_rooms_converge_through_errors_drops_and_throttling(
         backoffBaseMs="100",
     )
     started = time.monotonic()
-    project.ok("up", "--yes", "--skip-preview")
+    up = project.ok("up", "--yes", "--skip-preview")
     elapsed = time.monotonic() - started
     assert_exactly_the_declared_rooms(project, sandbox)
     counts = sandbox.status_counts()
@@ -57,6 +57,9 @@ def test_thirty_rooms_converge_through_errors_drops_and_throttling(
     )
     assert sandbox.posts_committed == ROOM_COUNT  # a lost answer is found, never re-posted
     assert counts[("POST", 0)] >= 1 and counts[("GET", 503)] >= 1
+    # The run's output says what it recovered from, room by room.
+    assert "create answer lost; found id" in up.output
+    assert "HTTP 503 from Nexudus on GET" in up.output and "; retry 1 in " in up.output
     project.ok("preview", "--expect-no-changes")
     project.ok("destroy", "--yes", "--skip-preview")
     assert sandbox.store.all() == []
