@@ -1,17 +1,18 @@
-"""End-to-end fixtures. Without an engine these tests skip here, and fail under CI=true."""
+"""End-to-end fixtures. Without an engine these tests skip here, and fail under CI=true.
+
+The sandbox fixture is the one in tests/conftest.py: relaxed limits, no faults until a test sets
+them.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from nexudus_pulumi.sandbox import Faults, Limits, Sandbox
+from nexudus_pulumi.sandbox import Sandbox
 from tests.e2e.harness import PulumiProject, find_engine
-
-RELAXED = Limits(min_interval=0, requests_per_window=100_000, writes_per_window=100_000)
 
 
 @pytest.fixture(scope="session")
@@ -23,12 +24,6 @@ def engine() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return pulumi
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(limits=RELAXED, faults=Faults(seed=5)) as running:
-        yield running
 
 
 @pytest.fixture
