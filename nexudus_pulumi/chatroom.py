@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
+from .identity import owner_tag
 from .models import ChatRoomInputs
 from .provider import RecordProvider, RecordSpec
 
@@ -54,6 +55,7 @@ class ChatRoom(pulumi.dynamic.Resource, module="nexudus", name="ChatRoom"):
         last_agent_visit: pulumi.Input[str] | None = None,
         users: pulumi.Input[Sequence[pulumi.Input[int]]] | None = None,
         import_id: pulumi.Input[int] | None = None,
+        take_over: pulumi.Input[bool] | None = None,
         opts: pulumi.ResourceOptions | None = None,
         **extra: Any,
     ) -> None:
@@ -67,8 +69,9 @@ class ChatRoom(pulumi.dynamic.Resource, module="nexudus", name="ChatRoom"):
             "lastAgentVisit": last_agent_visit,
             "users": users,
             "importId": import_id,
+            "takeOver": take_over,
             **extra,
-            "ownerTag": f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}",
+            "ownerTag": owner_tag(resource_name),
         }
         props = {k: v for k, v in props.items() if v is not None}
         props.update(dict.fromkeys(ChatRoomInputs.output_names()))

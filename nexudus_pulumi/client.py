@@ -49,6 +49,23 @@ DEFAULT_RETRY_AFTER_SECONDS = 1.0
 TOKEN_RENEW_MARGIN_SECONDS = 60.0
 
 
+@dataclass(frozen=True)
+class Written:
+    """What a write's answer tells: the record's id and the envelope's audit fields."""
+
+    id: int
+    audit: dict[str, Any]
+    """`UpdatedOn` and `UpdatedBy`, as the answer gave them (outputs without a GET)."""
+
+    @classmethod
+    def from_envelope(cls, envelope: dict[str, Any]) -> Written:
+        value = envelope.get("Value")
+        if not isinstance(value, dict) or not isinstance(value.get("Id"), int):
+            raise ApiRejectedError(200, f"a write answered without Value.Id: {envelope!r}", [])
+        audit = {k: envelope[k] for k in ("UpdatedOn", "UpdatedBy") if envelope.get(k) is not None}
+        return cls(int(value["Id"]), audit)
+
+
 @dataclass
 class _Token:
     access: str
@@ -87,19 +104,15 @@ class NexudusClient:
 
     # ----- record operations -------------------------------------------------------------
 
-    def create(self, collection: str, body: Mapping[str, Any]) -> int:
-        """POST a record and return its new id (`Value.Id`)."""
-        envelope = self._call("POST", collection, json=dict(body))
-        value = envelope.get("Value")
-        if not isinstance(value, dict) or not isinstance(value.get("Id"), int):
-            raise ApiRejectedError(200, f"create answered without Value.Id: {envelope!r}", [])
-        return int(value["Id"])
+    def create(self, collection: str, body: Mapping[str, Any]) -> Written:
+        """POST a record; its new id is the answer's `Value.Id`."""
+        return Written.from_envelope(self._call("POST", collection, json=dict(body)))
 
     def get(self, collection: str, record_id: int | str) -> dict[str, Any]:
         return self._call("GET", f"{collection}/{record_id}")
 
-    def update(self, collection: str, body: Mapping[str, Any]) -> None:
-        self._call("PUT", collection, json=dict(body))
+    def update(self, collection: str, body: Mapping[str, Any]) -> Written:
+        return Written.from_envelope(self._call("PUT", collection, json=dict(body)))
 
     def delete(self, collection: str, record_id: int | str) -> None:
         self._call("DELETE", f"{collection}/{record_id}")
@@ -135,7 +148,7 @@ class NexudusClient:
                 reason = f"{type(exc).__name__} talking to Nexudus"
                 if method == "POST":
                     raise OutcomeUnknownError(
-                        f"{reason}: the POST may or may not have landed"
+                        f"{reason}: the POST may or may not have landed", answered=False
                     ) from None
                 failures += 1
                 self._backoff_or_raise(method, path, reason, failures, deadline)
@@ -148,7 +161,9 @@ class NexudusClient:
             if status >= 500:
                 reason = f"HTTP {status} from Nexudus"
                 if method == "POST":
-                    raise OutcomeUnknownError(f"{reason}: the POST may or may not have landed")
+                    raise OutcomeUnknownError(
+                        f"{reason}: the POST may or may not have landed", answered=True
+                    )
                 failures += 1
                 self._backoff_or_raise(method, path, reason, failures, deadline)
                 continue

@@ -76,3 +76,10 @@ class OutcomeUnknownError(TransientError):
     Raised for POST only; callers resolve it by looking for the record (see the provider's
     create) instead of sending the POST again blindly.
     """
+
+    def __init__(self, message: str, *, answered: bool) -> None:
+        super().__init__(message)
+        self.answered = answered
+        """The server answered (a 5xx), so it has finished with the request: whatever it
+        committed is visible now. Without an answer (a timeout, a dropped connection) the
+        request may still be running, and may commit later."""

@@ -2,22 +2,39 @@
 
 Inputs use Pulumi's camelCase names (`businessId`); the API uses PascalCase (`BusinessId`), so the
 mapping is mechanical and a new record type only declares its fields.
+
+Two directions, two rules:
+- What a user declares is held to the record's rules (`RecordInputs`, strict): a bad value stops
+  `pulumi preview` with the property's name.
+- What Nexudus returns is shown as it is (`RecordInputs.live_view`, lenient): a record the API
+  accepted (say `Users: [11, 11, 12]`) must never make a refresh or an adoption fail.
+
+A field the user declares is managed (its declared value wins); a field left out is Nexudus's to
+change (shown in the outputs, never diffed, never overwritten). `declared()` is the former.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
-from pydantic.alias_generators import to_camel, to_pascal
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic.alias_generators import to_camel
+
+from .ownership import Marker
 
 MAX_ID = 2**31 - 1
 """Nexudus ids are .NET 32-bit ints."""
-
-MARKER_PREFIX = "pulumi:"
-"""`SystemId` values starting with this were written by us; see `RecordInputs.marker`."""
 
 
 def _whole_number(value: Any) -> Any:
@@ -34,6 +51,25 @@ def _whole_number(value: Any) -> Any:
 
 
 RecordId = Annotated[int, BeforeValidator(_whole_number), Field(gt=0, le=MAX_ID)]
+
+
+def _distinct_and_sorted(value: list[int]) -> list[int]:
+    """A set of ids: order never matters, so it is kept sorted; a repeat is a typo."""
+    seen: set[int] = set()
+    for item in value:
+        if item in seen:
+            raise ValueError(f"id {item} is listed twice")
+        seen.add(item)
+    return sorted(value)
+
+
+IdSet = Annotated[list[RecordId], AfterValidator(_distinct_and_sorted)]
+"""A list of user ids that is a set (`users`, `members`): declared, it is the exact set."""
+
+
+def api_name(field: str) -> str:
+    """`businessId` -> `BusinessId`: the API's name of an input."""
+    return field[:1].upper() + field[1:]
 
 
 def _lower_first(pascal: str) -> str:
@@ -59,22 +95,41 @@ def normalise_timestamp(value: str) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+def _iso_8601(value: str) -> str:
+    try:
+        return normalise_timestamp(value)
+    except ValueError:
+        raise ValueError(
+            f"must be an ISO 8601 date-time such as 2025-01-15T10:30:00Z, got {value!r}"
+        ) from None
+
+
+Timestamp = Annotated[str, AfterValidator(_iso_8601)]
+
+
 class RecordInputs(BaseModel):
-    """What a user declares for one record. Subclasses list the fields and their rules."""
+    """What a user declares for one record. Subclasses list the record's fields and their rules.
+
+    Field defaults are the API's own: they are what a create leaves in a field nobody declared,
+    and they never count as declared (`declared()` holds only what was set).
+    """
 
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, strict=True
     )
 
     owner_tag: str | None = None
-    """Stack/project/key of the Pulumi resource: written to `SystemId` so that a record whose
-    create answer was lost can be found again (see `RecordProvider.create`). Bookkeeping, not
-    part of the room, so it never triggers a diff."""
+    """`<project>/<stack>/<key>#<stack id>` of the Pulumi resource, written to `SystemId` as the
+    record's owner marker (see `ownership.Marker`). Follows the resource: a renamed stack or
+    project rewrites it in place."""
 
-    import_id: Annotated[int, BeforeValidator(_whole_number), Field(gt=0, le=MAX_ID)] | None = None
-    """Id of an existing record to adopt instead of creating one. Pulumi's own `import_`
+    import_id: RecordId | None = None
+    """Id of an existing record to adopt, once, instead of creating one. Pulumi's own `import_`
     option cannot reach dynamic providers (pulumi/pulumi#16175), so adoption is an input that
-    `create` honours; once the record is managed the input has no further effect."""
+    `create` honours; once the resource exists it has no effect."""
+
+    take_over: bool = False
+    """Let `importId` take a record whose marker names another owner. Never implied."""
 
     READ_ONLY_FIELDS: ClassVar[tuple[str, ...]] = (
         "Id",
@@ -85,54 +140,113 @@ class RecordInputs(BaseModel):
         "IsNew",
         "SystemId",
     )
-    BOOKKEEPING: ClassVar[frozenset[str]] = frozenset({"ownerTag", "importId"})
-    """Inputs that steer the provider but are not part of the record: never diffed or sent."""
+    BOOKKEEPING: ClassVar[frozenset[str]] = frozenset({"ownerTag", "importId", "takeOver"})
+    """Inputs that steer the provider but are not part of the record: never sent as fields."""
+    API_CODES: ClassVar[dict[str, dict[str, int]]] = {}
+    """Inputs declared by name but sent as the API's integer codes: field -> name -> code."""
+    BUSINESS_FILTER: ClassVar[str]
+    """The search filter selecting one business's records (`ChatRoom_Business`)."""
+    NAME_FILTER: ClassVar[str]
+    """The search filter on the record's name (`ChatRoom_Name`)."""
+
+    # ----- the record's fields -----------------------------------------------------------
+
+    @classmethod
+    def record_fields(cls) -> tuple[str, ...]:
+        """The record's own fields, camelCase (`businessId`, `name`, ...)."""
+        return tuple(
+            to_camel(name) for name in cls.model_fields if to_camel(name) not in cls.BOOKKEEPING
+        )
 
     @classmethod
     def output_names(cls) -> tuple[str, ...]:
         return tuple(_lower_first(name) for name in cls.READ_ONLY_FIELDS if name != "Id")
 
     @property
-    def marker(self) -> str | None:
-        return MARKER_PREFIX + self.owner_tag if self.owner_tag else None
+    def marker(self) -> Marker | None:
+        return Marker.from_tag(self.owner_tag) if self.owner_tag else None
 
-    def search_filters(self) -> dict[str, Any]:
-        """Search filters that narrow the lookup of this record by its marker."""
-        raise NotImplementedError
+    @property
+    def business(self) -> int:
+        return int(getattr(self, "business_id"))  # noqa: B009 (every record type has one)
 
     def declared(self) -> dict[str, Any]:
-        """The user-facing inputs, camelCase, defaults filled in (what Pulumi diffs)."""
+        """The record fields the user declared, camelCase, normalised: what is managed."""
+        data = self.model_dump(by_alias=True, exclude_unset=True)
+        return {k: v for k, v in data.items() if k not in self.BOOKKEEPING}
+
+    def with_defaults(self) -> dict[str, Any]:
+        """Every record field: declared values, the API's defaults for the rest."""
         data = self.model_dump(by_alias=True)
         return {k: v for k, v in data.items() if k not in self.BOOKKEEPING}
 
-    def to_api(self) -> dict[str, Any]:
-        """The record's JSON body for POST or PUT: every field, PascalCase."""
-        body = {
-            to_pascal(name): value
-            for name, value in self.model_dump().items()
-            if to_camel(name) not in self.BOOKKEEPING
-        }
-        body["SystemId"] = self.marker
+    # ----- to and from the API -----------------------------------------------------------
+
+    @classmethod
+    def to_api(cls, fields: dict[str, Any], marker: Marker | None) -> dict[str, Any]:
+        """A JSON body for POST or PUT from camelCase record fields, with the owner marker."""
+        body: dict[str, Any] = {}
+        for name, value in fields.items():
+            codes = cls.API_CODES.get(name)
+            body[api_name(name)] = codes.get(value, value) if codes and value is not None else value
+        if marker is not None:
+            body["SystemId"] = marker.text
         return body
 
     @classmethod
-    def from_record(cls, record: dict[str, Any], owner_tag: str | None) -> RecordInputs:
-        """The inputs that would produce this API record (used by read, refresh and import)."""
-        fields: dict[str, Any] = {}
-        for name in cls.model_fields:
-            if to_camel(name) in cls.BOOKKEEPING:
-                continue
-            key = to_pascal(name)
-            if key in record:
-                fields[name] = record[key]
-        system_id = record.get("SystemId")
-        if isinstance(system_id, str) and system_id.startswith(MARKER_PREFIX):
-            owner_tag = system_id[len(MARKER_PREFIX) :]
-        return cls.model_validate({**fields, "owner_tag": owner_tag}, strict=False)
+    def live_view(cls, record: dict[str, Any]) -> dict[str, Any]:
+        """The record's fields as Nexudus holds them, camelCase, normalised where they follow the
+        declaration rules and shown as they are where they do not. Never raises."""
+        view: dict[str, Any] = {}
+        for name in cls.record_fields():
+            value = record.get(api_name(name))
+            codes = cls.API_CODES.get(name)
+            if codes and isinstance(value, int):
+                value = {code: label for label, code in codes.items()}.get(value, value)
+            view[name] = normalise(cls, name, value)
+        return view
 
     @classmethod
     def outputs_from_record(cls, record: dict[str, Any]) -> dict[str, Any]:
-        return {_lower_first(k): record.get(k) for k in cls.READ_ONLY_FIELDS if k != "Id"}
+        """The read-only fields, as outputs; those a write's answer lacks are left out."""
+        return {
+            _lower_first(k): record[k] for k in cls.READ_ONLY_FIELDS if k != "Id" and k in record
+        }
+
+    def lookup_filters(self) -> dict[str, Any]:
+        """Search filters that find the record this declaration would create (lost answers)."""
+        filters: dict[str, Any] = {self.BUSINESS_FILTER: self.business}
+        name = getattr(self, "name", None)
+        if name:
+            filters[self.NAME_FILTER] = name
+        return filters
+
+
+def normalise(model: type[RecordInputs], field: str, value: Any) -> Any:
+    """`value` in the form `check` gives the field, or as it is when it breaks the field's rules
+    (or is None, or unknown during preview): comparing never fails, it only differs."""
+    if value is None:
+        return None
+    try:
+        return _adapter(model, field).validate_python(value, strict=False)
+    except ValidationError:
+        return value
+
+
+@cache
+def _adapter(model: type[RecordInputs], field: str) -> TypeAdapter[Any]:
+    info = model.model_fields[_snake(model, field)]
+    annotated: Any = (
+        Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+    )
+    return TypeAdapter(annotated)
+
+
+def _snake(model: type[RecordInputs], camel: str) -> str:
+    for name in model.model_fields:
+        if to_camel(name) == camel:
+            return name
+    raise KeyError(camel)
 
 
 class ChatRoomInputs(RecordInputs):
@@ -141,33 +255,8 @@ class ChatRoomInputs(RecordInputs):
     business_id: RecordId
     name: str | None = None
     active: bool = False
-    last_agent_visit: str | None = None
-    users: list[RecordId] = Field(default_factory=list)
+    last_agent_visit: Timestamp | None = None
+    users: IdSet = Field(default_factory=list)
 
-    @field_validator("last_agent_visit")
-    @classmethod
-    def _iso_8601(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return normalise_timestamp(value)
-        except ValueError:
-            raise ValueError(
-                f"must be an ISO 8601 date-time such as 2025-01-15T10:30:00Z, got {value!r}"
-            ) from None
-
-    @field_validator("users")
-    @classmethod
-    def _distinct_and_sorted(cls, value: list[int]) -> list[int]:
-        seen: set[int] = set()
-        for user in value:
-            if user in seen:
-                raise ValueError(f"user {user} is listed twice")
-            seen.add(user)
-        return sorted(value)
-
-    def search_filters(self) -> dict[str, Any]:
-        filters: dict[str, Any] = {"ChatRoom_Business": self.business_id}
-        if self.name:
-            filters["ChatRoom_Name"] = self.name
-        return filters
+    BUSINESS_FILTER: ClassVar[str] = "ChatRoom_Business"
+    NAME_FILTER: ClassVar[str] = "ChatRoom_Name"

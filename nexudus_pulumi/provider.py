@@ -1,11 +1,22 @@
 """Pulumi's dynamic-provider lifecycle mapped onto the Nexudus client, for any record type.
 
 A record type is a `RecordSpec` (where it lives, its inputs model, what forces a replacement);
-`RecordProvider` does the rest. `chatroom.py` is the only record type today.
+`RecordProvider` does the rest:
+
+- `check` validates a declaration before any request, and shows at preview what adopting an
+  existing record (`importId`) would change, or refuses it when another resource owns it.
+- `diff` compares only the fields the user declared: a field left out is Nexudus's to change.
+- `create` costs one POST. It first looks for a record carrying this resource's owner marker in
+  the process's one listing of the account (a run killed after Nexudus committed a create), and
+  after a POST whose outcome is unknown it searches again, long enough for a slow create to land.
+- `update` costs one PUT carrying the whole record: declared fields as declared, the others as
+  Nexudus holds them (the reference does not say what a PUT does with a field it is not sent).
+- `read` is served from one listing of the record's business per process, not a GET per record.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -21,21 +32,27 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 from pydantic import ValidationError
 
 from .client import NexudusClient, shared_client
 from .diagnostics import show_logs
 from .errors import AuthorizationError, NexudusError, NotFoundError, OutcomeUnknownError
-from .models import RecordInputs
+from .listing import Listings
+from .models import RecordInputs, api_name, normalise
+from .ownership import Marker, describe_owner
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-"""How the Pulumi engine spells a value not known yet (an output of a resource still to create)."""
+"""How the Pulumi engine spells a value not known yet (an output of a resource still to create);
+the SDK hands it to check and diff as `pulumi.output.Unknown` during a preview."""
 
 PROVIDER_KEY = "__provider"
 CREATE_ATTEMPTS = 5
+LOST_ANSWER_FIRST_WAIT_SECONDS = 0.5
+LOST_ANSWER_MAX_WAIT_SECONDS = 4.0
 
 
 @dataclass(frozen=True)
@@ -51,12 +68,21 @@ class RecordSpec:
     """Inputs (camelCase) that cannot change in place: a change creates a new record."""
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """A record as a create or update left it: its id, its fields, its read-only fields."""
+
+    id: int
+    fields: dict[str, Any]
+    read_only: dict[str, Any]
+
+
 class RecordOperationError(NexudusError):
     """A lifecycle operation failed; the message starts with the record it was about."""
 
 
 def _is_unknown(value: Any) -> bool:
-    if value == UNKNOWN:
+    if isinstance(value, Unknown) or value == UNKNOWN:
         return True
     if isinstance(value, list):
         return any(_is_unknown(v) for v in value)
@@ -87,6 +113,13 @@ def _reason(error: Any) -> str:
     return f"item {'.'.join(rest)}: {message}" if rest else message
 
 
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """`name 'Old' -> 'New', active False -> True`: what a write will change, for people."""
+    return ", ".join(
+        f"{k} {before.get(k)!r} -> {v!r}" for k, v in after.items() if before.get(k) != v
+    )
+
+
 class RecordProvider(ResourceProvider):
     """The Pulumi lifecycle of one Nexudus record type; subclasses set `spec`.
 
@@ -102,13 +135,13 @@ class RecordProvider(ResourceProvider):
         super().__init__()
         self._client: NexudusClient | None = None
         self._settings_error: NexudusError | None = None
+        self._listings: Listings | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self._client = None
-        self._settings_error = None
+        self.__init__()  # type: ignore[misc]
 
     def configure(self, req: ConfigureRequest) -> None:
         # Errors are kept for the first operation that needs the API: check and diff must still
@@ -119,7 +152,11 @@ class RecordProvider(ResourceProvider):
             self._settings_error = exc
             return
         show_logs(settings.log_level)
-        self._client = shared_client(settings)
+        self._client = client = shared_client(settings)
+        self._listings = Listings(
+            lambda filters: client.search(self.spec.collection, filters),
+            self.model.BUSINESS_FILTER,
+        )
 
     @property
     def client(self) -> NexudusClient:
@@ -129,30 +166,42 @@ class RecordProvider(ResourceProvider):
             )
         return self._client
 
+    @property
+    def listings(self) -> Listings:
+        if self._listings is None:
+            raise self._settings_error or RecordOperationError(
+                "the Nexudus provider was not configured (no Configure call from the engine)"
+            )
+        return self._listings
+
+    @property
+    def model(self) -> type[RecordInputs]:
+        return self.spec.inputs_model
+
     # ----- inputs ---------------------------------------------------------------------------
 
     def _input_props(self, props: dict[str, Any]) -> dict[str, Any]:
-        ignored = {PROVIDER_KEY, *self.spec.inputs_model.output_names()}
-        return {k: v for k, v in props.items() if k not in ignored}
+        ignored = {PROVIDER_KEY, *self.model.output_names()}
+        return {k: v for k, v in props.items() if k not in ignored and v is not None}
 
     def _parse(self, props: dict[str, Any]) -> RecordInputs:
-        return self.spec.inputs_model.model_validate(self._input_props(props))
+        return self.model.model_validate(self._input_props(props))
 
     def _label(self, props: dict[str, Any]) -> str:
         tag = props.get("ownerTag")
-        key = tag.rsplit("/", 1)[-1] if isinstance(tag, str) and tag else None
+        key = Marker.from_tag(tag).key if isinstance(tag, str) and tag else None
         name = props.get("name")
         label = f"{self.spec.record_name} {key or name or '(unnamed)'!r}"
         if key and isinstance(name, str) and name and name != key:
             label += f" (name {name!r})"
         return label
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         props = self._input_props(news)
         unknown = {k for k, v in props.items() if _is_unknown(v)}
         known = {k: v for k, v in props.items() if k not in unknown}
         try:
-            inputs = self.spec.inputs_model.model_validate(known)
+            inputs = self.model.model_validate(known)
         except ValidationError as exc:
             # An unknown value (preview) is checked once it is known; a failure of a known one
             # is reported now, next to it.
@@ -163,29 +212,62 @@ class RecordProvider(ResourceProvider):
             ]
             return CheckResult(news, failures)
         if unknown:
-            return CheckResult(news, [])
+            return CheckResult(props, [])
+        # Only what was set: a field the user left out stays Nexudus's (never diffed or sent).
         # The engine puts `__provider` back into whatever inputs check returns.
-        return CheckResult(inputs.model_dump(by_alias=True, exclude_none=True), [])
+        checked = inputs.model_dump(by_alias=True, exclude_unset=True)
+        is_new = not self._input_props(olds)
+        failures = self._preview_adoption(inputs, self._label(props)) if is_new else []
+        return CheckResult(checked, failures)
+
+    def _preview_adoption(self, inputs: RecordInputs, label: str) -> list[CheckFailure]:
+        """At preview, before anything is sent: which record `importId` adopts and what it
+        will change, or why it may not (another owner). Needs the API; skipped without it."""
+        if inputs.import_id is None or self._client is None:
+            return []
+        try:
+            record = self._record_by_id(inputs.import_id)
+        except NexudusError as exc:
+            return [CheckFailure("importId", f"cannot look up id {inputs.import_id}: {exc}")]
+        if record is None:
+            log.info(
+                "%s: importId %s: no such %s in Nexudus (deleted?); a new one will be created",
+                label,
+                inputs.import_id,
+                self.spec.record_name,
+            )
+            return []
+        marker = inputs.marker
+        theirs = Marker.parse(record.get("SystemId"))
+        if marker is not None and theirs is not None and theirs.same_resource(marker):
+            return []  # already this resource's: nothing to adopt
+        refusal = self._refusal(inputs, record)
+        if refusal is not None:
+            return [CheckFailure("importId", refusal)]
+        plan = _changes(self.model.live_view(record), inputs.declared())
+        log.info(
+            "%s: will adopt existing id %s instead of creating one; %s",
+            label,
+            record["Id"],
+            f"it will change {plan}" if plan else "its fields already match",
+        )
+        return []
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        old = self._comparable(olds)
-        new = self._comparable(news)
-        changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+        """Only declared fields are compared (with the owner marker); `olds` are the outputs,
+        which hold every field as Nexudus last showed it."""
+        compared = self._input_props(news)
+        changed = []
+        for key, new in sorted(compared.items()):
+            if key in self.model.BOOKKEEPING and key != "ownerTag":
+                continue
+            old = olds.get(key)
+            if key != "ownerTag" and not _is_unknown(new):
+                old, new = normalise(self.model, key, old), normalise(self.model, key, new)
+            if _is_unknown(new) or old != new:
+                changed.append(key)
         replaces = [k for k in changed if k in self.spec.replace_on]
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
-
-    def _comparable(self, props: dict[str, Any]) -> dict[str, Any]:
-        """Inputs with defaults and normal forms applied, bookkeeping left out."""
-        raw = self._input_props(props)
-        if any(_is_unknown(v) for v in raw.values()):
-            declared = raw
-        else:
-            try:
-                declared = self.spec.inputs_model.model_validate(raw, strict=False).declared()
-            except ValidationError:
-                declared = raw
-        bookkeeping = self.spec.inputs_model.BOOKKEEPING
-        return {k: v for k, v in declared.items() if k not in bookkeeping and v is not None}
 
     # ----- operations -----------------------------------------------------------------------
 
@@ -193,31 +275,38 @@ class RecordProvider(ResourceProvider):
         label = self._label(props)
         try:
             inputs = self._parse(props)
-            record_id = self._create_exactly_once(inputs, label)
-            record = self.client.get(self.spec.collection, record_id)
+            outcome = self._create_exactly_once(inputs, label)
         except NexudusError as exc:
             raise self._failure(label, "create", exc) from None
-        return CreateResult(str(record_id), self._outputs(inputs, record))
+        return CreateResult(str(outcome.id), self._outputs(inputs, outcome))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         label = self._label(props)
         try:
-            record = self.client.get(self.spec.collection, id_)
+            record = self._live_record(int(id_), props.get("businessId"))
         except NotFoundError:
             return ReadResult(None, {})
         except NexudusError as exc:
             raise self._failure(label, f"read of id {id_}", exc) from None
-        tag = props.get("ownerTag") if isinstance(props.get("ownerTag"), str) else None
-        inputs = self.spec.inputs_model.from_record(record, tag)
-        outputs = self._outputs(inputs, record)
-        return ReadResult(id_, outputs, inputs.model_dump(by_alias=True, exclude_none=True))
+        kept = {k: props[k] for k in ("importId", "takeOver") if props.get(k) is not None}
+        theirs = Marker.parse(record.get("SystemId"))
+        outputs = {
+            **kept,
+            "ownerTag": theirs.text.removeprefix("pulumi:") if theirs else None,
+            **self.model.live_view(record),
+            **self.model.outputs_from_record(record),
+        }
+        # No inputs: the engine keeps the declaration as it was, so a refresh never turns a field
+        # the user left to Nexudus into a managed one.
+        return ReadResult(id_, outputs)
 
     def update(self, id_: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         label = self._label(news)
         try:
             inputs = self._parse(news)
-            self.client.update(self.spec.collection, {"Id": int(id_), **inputs.to_api()})
-            record = self.client.get(self.spec.collection, id_)
+            record = self._live_record(int(id_), inputs.business)
+            outcome = self._write_declared(inputs, record)
+            self._remove_duplicates(inputs, outcome.id, label, whole_account=False)
         except NotFoundError:
             raise RecordOperationError(
                 f"{label}: update of id {id_} failed: it no longer exists in Nexudus; run "
@@ -225,7 +314,7 @@ class RecordProvider(ResourceProvider):
             ) from None
         except NexudusError as exc:
             raise self._failure(label, f"update of id {id_}", exc) from None
-        return UpdateResult(self._outputs(inputs, record))
+        return UpdateResult(self._outputs(inputs, outcome))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         try:
@@ -234,70 +323,213 @@ class RecordProvider(ResourceProvider):
             log.info("%s: id %s was already gone", self._label(props), id_)
         except NexudusError as exc:
             raise self._failure(self._label(props), f"delete of id {id_}", exc) from None
+        self.listings.forget([int(id_)])
 
-    # ----- helpers ----------------------------------------------------------------------------
+    # ----- creating exactly once --------------------------------------------------------------
 
-    def _create_exactly_once(self, inputs: RecordInputs, label: str) -> int:
-        """POST the record once, finding it again instead of re-posting when an answer is lost.
+    def _create_exactly_once(self, inputs: RecordInputs, label: str) -> _Outcome:
+        """POST the record once; never a second record for one resource, never another's.
 
-        The record carries a marker in `SystemId` (`pulumi:<project>/<stack>/<key>`). Before the
-        first POST we look for a record with our marker: one is there when an earlier run was
-        killed after Nexudus committed the create but before Pulumi saved its id. After a POST
-        whose outcome is unknown we look again and adopt what we find; only when the record is
-        certainly absent is the POST sent again.
+        The record carries this resource's owner marker in `SystemId`. One listing of the account
+        per process shows any record already carrying it (an earlier run was killed after Nexudus
+        committed the create but before Pulumi saved its id): one in the declared business is
+        adopted instead of posting. After a POST whose outcome is unknown we search again, long
+        enough for a slow create to land, and adopt what we find; only a record certainly absent
+        is posted again. A second record carrying the marker is deleted, and the run says so.
         """
         if inputs.import_id is not None:
-            return self._adopt(inputs, self.client.get(self.spec.collection, inputs.import_id))
-        found = self._find_marked(inputs)
-        if found is not None:
-            log.info("%s: adopting id %s, created earlier by this stack", label, found["Id"])
-            return self._adopt(inputs, found)
-        last: OutcomeUnknownError | None = None
+            adopted = self._adopt_import(inputs, label)
+            if adopted is not None:
+                return adopted
+        marker = inputs.marker
+        if marker is not None:
+            for record in self.listings.account().marked(marker):
+                if record.get("BusinessId") == inputs.business:
+                    log.info(
+                        "%s: found id %s carrying this resource's marker (its create was "
+                        "interrupted); adopting it instead of creating another",
+                        label,
+                        record["Id"],
+                    )
+                    outcome = self._write_declared(inputs, record)
+                    self._remove_duplicates(inputs, outcome.id, label, whole_account=True)
+                    return outcome
+        outcome = self._post(inputs, label)
+        self._remove_duplicates(inputs, outcome.id, label, whole_account=True)
+        return outcome
+
+    def _post(self, inputs: RecordInputs, label: str) -> _Outcome:
+        fields = inputs.declared()
+        body = self.model.to_api(fields, inputs.marker)
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
-                return self.client.create(self.spec.collection, inputs.to_api())
+                written = self.client.create(self.spec.collection, body)
+                record_id, read_only = written.id, written.audit
+                break
             except OutcomeUnknownError as exc:
-                if inputs.marker is None:
+                if inputs.marker is None or attempt == CREATE_ATTEMPTS:
                     raise
-                last = exc
-                found = self._find_marked(inputs)
+                found = self._find_lost_create(inputs, exc, label)
                 if found is not None:
                     log.info("%s: create answer lost; found id %s, adopting", label, found["Id"])
-                    return int(found["Id"])
+                    record_id, read_only = int(found["Id"]), self.model.outputs_from_record(found)
+                    break
                 time.sleep(self.client.backoff_delay(attempt))
-        assert last is not None
-        raise last
+        # What the record now holds without a GET: the declaration, the API's defaults for the
+        # rest; read-only fields only a read gives (uniqueId, createdOn) wait for a refresh.
+        fields = inputs.with_defaults()
+        self.listings.remember({"Id": record_id, **self.model.to_api(fields, inputs.marker)})
+        if inputs.marker is not None:
+            read_only = {**read_only, "systemId": inputs.marker.text}
+        return _Outcome(record_id, fields, read_only)
 
-    def _adopt(self, inputs: RecordInputs, record: dict[str, Any]) -> int:
-        """Take an existing record under management: bring it to the declared state and mark it.
+    def _find_lost_create(
+        self, inputs: RecordInputs, lost: OutcomeUnknownError, label: str
+    ) -> dict[str, Any] | None:
+        """The record a POST with an unknown outcome created, if it did.
 
-        A replacement-only input (the business) that differs is refused rather than changed in
-        place: adopting must not move a room the API would not move.
+        A server that answered (a 5xx) has finished with the request, so one search tells. A
+        POST that timed out or lost its connection may still be running and commit later:
+        search until the request timeout has passed again, or we would post a second record.
         """
-        current = self.spec.inputs_model.from_record(record, None).declared()
-        wanted = inputs.declared()
-        for name in sorted(self.spec.replace_on):
-            if current.get(name) != wanted.get(name):
-                raise RecordOperationError(
-                    f"cannot adopt id {record['Id']}: its {name} is {current.get(name)!r}, "
-                    f"the declaration says {wanted.get(name)!r}"
-                )
-        if current != wanted or record.get("SystemId") != inputs.marker:
-            self.client.update(self.spec.collection, {"Id": record["Id"], **inputs.to_api()})
-        return int(record["Id"])
+        assert inputs.marker is not None
+        wait_until = time.monotonic() + (
+            0 if lost.answered else self.client.settings.timeout_seconds
+        )
+        pause = LOST_ANSWER_FIRST_WAIT_SECONDS
+        while True:
+            for record in self.client.search(self.spec.collection, inputs.lookup_filters()):
+                theirs = Marker.parse(record.get("SystemId"))
+                if theirs is not None and theirs.same_resource(inputs.marker):
+                    return record
+            remaining = wait_until - time.monotonic()
+            if remaining <= 0:
+                return None
+            log.info(
+                "%s: create answer lost and the room is not there yet; looking again in %.1f s "
+                "(a slow create may still land)",
+                label,
+                min(pause, remaining),
+            )
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 2, LOST_ANSWER_MAX_WAIT_SECONDS)
 
-    def _find_marked(self, inputs: RecordInputs) -> dict[str, Any] | None:
-        marker = inputs.marker
-        if marker is None:
+    def _remove_duplicates(
+        self, inputs: RecordInputs, keep: int, label: str, *, whole_account: bool
+    ) -> None:
+        """Delete every other record carrying this resource's marker, saying so."""
+        if inputs.marker is None:
+            return
+        listing = (
+            self.listings.account() if whole_account else self.listings.business(inputs.business)
+        )
+        extra = [r for r in listing.marked(inputs.marker) if int(r["Id"]) != keep]
+        for record in extra:
+            log.warning(
+                "%s: deleting id %s (business %s), a second %s carrying this resource's marker "
+                "(left by an interrupted run, or the one this resource replaces); keeping id %s",
+                label,
+                record["Id"],
+                record.get("BusinessId"),
+                self.spec.record_name,
+                keep,
+            )
+            with contextlib.suppress(NotFoundError):
+                self.client.delete(self.spec.collection, record["Id"])
+        self.listings.forget(int(r["Id"]) for r in extra)
+
+    # ----- adopting ---------------------------------------------------------------------------
+
+    def _adopt_import(self, inputs: RecordInputs, label: str) -> _Outcome | None:
+        """Adopt `importId`, once. None: nothing to adopt, create as for any resource."""
+        assert inputs.import_id is not None
+        record = self._record_by_id(inputs.import_id)
+        if record is None:
+            log.warning(
+                "%s: importId %s no longer exists in Nexudus; creating a new %s",
+                label,
+                inputs.import_id,
+                self.spec.record_name,
+            )
             return None
-        for record in self.client.search(self.spec.collection, inputs.search_filters()):
-            if record.get("SystemId") == marker:
-                return record
-        return None
+        marker, theirs = inputs.marker, Marker.parse(record.get("SystemId"))
+        if marker is not None and theirs is not None and theirs.same_resource(marker):
+            return None  # already ours: a replacement or a recreation, not an adoption
+        refusal = self._refusal(inputs, record)
+        if refusal is not None:
+            raise RecordOperationError(refusal)
+        for name in sorted(self.spec.replace_on):
+            current = self.model.live_view(record).get(name)
+            wanted = inputs.declared().get(name)
+            if current != wanted:
+                raise RecordOperationError(
+                    f"cannot adopt id {record['Id']}: its {name} is {current!r}, the declaration "
+                    f"says {wanted!r}, and {name} cannot change in place"
+                )
+        before = self.model.live_view(record)
+        outcome = self._write_declared(inputs, record)
+        plan = _changes(before, outcome.fields)
+        log.info(
+            "%s: adopted existing id %s%s",
+            label,
+            record["Id"],
+            f"; changed {plan}" if plan else "; its fields already matched",
+        )
+        return outcome
 
-    def _outputs(self, inputs: RecordInputs, record: dict[str, Any]) -> dict[str, Any]:
-        declared = inputs.model_dump(by_alias=True, exclude_none=True)
-        return {**declared, **self.spec.inputs_model.outputs_from_record(record)}
+    def _refusal(self, inputs: RecordInputs, record: dict[str, Any]) -> str | None:
+        """Why `importId` may not take this record: another owner, unless `takeOver` says so."""
+        owner = describe_owner(record.get("SystemId"))
+        if owner is None or inputs.take_over:
+            return None
+        return (
+            f"importId {record['Id']}: that {self.spec.record_name} is managed by {owner}, and a "
+            "record has one owner. Remove importId, or set takeOver: true on this resource to "
+            "take it over (its marker is rewritten; the other owner then no longer manages it)"
+        )
+
+    # ----- reading and writing whole records ------------------------------------------------
+
+    def _record_by_id(self, record_id: int) -> dict[str, Any] | None:
+        """The record, from the process's account listing, else a GET (it may be newer)."""
+        record = self.listings.account().records.get(record_id)
+        if record is not None:
+            return record
+        try:
+            return self.client.get(self.spec.collection, record_id)
+        except NotFoundError:
+            return None
+
+    def _live_record(self, record_id: int, business: Any) -> dict[str, Any]:
+        """The record as Nexudus holds it: from a fresh listing of its business when that lists
+        it with every field, else by id (NotFoundError when it is gone)."""
+        if isinstance(business, int | float) and not isinstance(business, bool):
+            record = self.listings.business(int(business)).records.get(record_id)
+            wanted = {api_name(f) for f in self.model.record_fields()}
+            if record is not None and wanted <= record.keys():
+                return record
+        record = self.client.get(self.spec.collection, record_id)
+        self.listings.remember(record)
+        return record
+
+    def _write_declared(self, inputs: RecordInputs, record: dict[str, Any]) -> _Outcome:
+        """PUT the whole record: declared fields as declared, the rest as Nexudus holds them."""
+        live = self.model.live_view(record)
+        fields = {**live, **inputs.declared()}
+        marker = inputs.marker
+        read_only = self.model.outputs_from_record(record)
+        if fields != live or (marker is not None and record.get("SystemId") != marker.text):
+            body = {"Id": int(record["Id"]), **self.model.to_api(fields, marker)}
+            written = self.client.update(self.spec.collection, body)
+            self.listings.remember(body)
+            read_only = {**read_only, **written.audit}
+            if marker is not None:
+                read_only["systemId"] = marker.text
+        return _Outcome(int(record["Id"]), fields, read_only)
+
+    def _outputs(self, inputs: RecordInputs, outcome: _Outcome) -> dict[str, Any]:
+        steering = inputs.model_dump(by_alias=True, exclude_unset=True, include=_STEERING)
+        return {**steering, **outcome.fields, **_audit_outputs(outcome.read_only)}
 
     def _failure(self, label: str, action: str, exc: NexudusError) -> RecordOperationError:
         message = f"{label}: {action} failed: {exc}"
@@ -305,3 +537,11 @@ class RecordProvider(ResourceProvider):
             role = exc.role_for(self.spec.record_name)
             message += f"; the Nexudus user lacks the role {role} (or full administrator rights)"
         return RecordOperationError(message)
+
+
+_STEERING = {"owner_tag", "import_id", "take_over"}
+
+
+def _audit_outputs(read_only: dict[str, Any]) -> dict[str, Any]:
+    """Read-only fields as outputs: `UpdatedOn` from a write's answer becomes `updatedOn`."""
+    return {k[:1].lower() + k[1:]: v for k, v in read_only.items()}

@@ -61,7 +61,8 @@ def test_each_room_key_becomes_a_chat_room(mocks: RecordingMocks) -> Any:
         assert (lobby["businessId"], lobby["name"], lobby["active"]) == (1001, "Lobby", True)
         assert lobby["users"] == [11, 12]
         assert events["businessId"] == 1002  # the room's own business wins
-        assert lobby["ownerTag"] == "nexudus-rooms/dev/lobby"
+        # <project>/<stack>/<key>#<stack id>: the stack id is the StackIdentity resource's id
+        assert lobby["ownerTag"] == "nexudus-rooms/dev/lobby#id-stack-identity"
 
     return pulumi.Output.all(rooms["events"].id, rooms["lobby"].id).apply(verify)
 

@@ -40,7 +40,7 @@ def test_a_platform_engineers_session(project: PulumiProject, sandbox: Sandbox) 
     # 2. `pulumi up` creates the declared rooms; state ids are Nexudus's ids.
     project.declare("dev", ROOMS, business=1001)
     up = project.ok("up", "--yes")
-    assert "+ 4 created" in up.output  # three rooms and the stack
+    assert "+ 5 created" in up.output  # three rooms, the stack and its identity (StackIdentity)
     assert "deprecated" in up.output and "CommunityGroup" in up.output
     ids = project.room_ids()
     held = project.sandbox_rooms()

@@ -1,0 +1,69 @@
+"""Who owns a Nexudus record: the marker this provider writes into the API-only `SystemId` field.
+
+A marker reads `pulumi:<project>/<stack>/<key>#<stack id>`:
+- `<project>/<stack>/<key>` says, for people, which resource manages the record. It follows the
+  resource: after `pulumi stack rename` (or a project rename) the next `up` rewrites it in place.
+- `<stack id>` is random, made once per stack and kept in its state (`StackIdentity`), so two
+  stacks never share markers: not a stack renamed away and a new stack given the old name, not a
+  clone made with `--copy-config-from`, not two checkouts of one project on one account.
+
+The resource's identity is the pair (stack id, key): the lost-answer and killed-run lookups find
+a record by that pair alone, whatever its name or business now, and a record whose marker names
+another pair is never taken unless the user says so (`takeOver`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PREFIX = "pulumi:"
+
+
+@dataclass(frozen=True)
+class Marker:
+    path: str
+    """`<project>/<stack>/<key>`, for people."""
+    stack_id: str | None
+    """None only in markers written before stack ids existed: those match by their whole text."""
+
+    @classmethod
+    def from_tag(cls, owner_tag: str) -> Marker:
+        path, sep, stack_id = owner_tag.rpartition("#")
+        return cls(path, stack_id) if sep and path else cls(owner_tag, None)
+
+    @classmethod
+    def parse(cls, system_id: object) -> Marker | None:
+        """The marker in a record's `SystemId`, or None when it holds none of ours."""
+        if not isinstance(system_id, str) or not system_id.startswith(PREFIX):
+            return None
+        return cls.from_tag(system_id[len(PREFIX) :])
+
+    @property
+    def key(self) -> str:
+        """The resource's logical name: everything after `<project>/<stack>/`."""
+        parts = self.path.split("/", 2)
+        return parts[2] if len(parts) == 3 else self.path
+
+    @property
+    def text(self) -> str:
+        return PREFIX + self.path + (f"#{self.stack_id}" if self.stack_id else "")
+
+    def same_resource(self, other: Marker) -> bool:
+        """Both name one Pulumi resource, whatever the stack or project is called now."""
+        if self.stack_id is None or other.stack_id is None:
+            return self.text == other.text
+        return (self.stack_id, self.key) == (other.stack_id, other.key)
+
+    def __str__(self) -> str:
+        return self.path + (f" (stack id {self.stack_id})" if self.stack_id else "")
+
+
+def describe_owner(system_id: object) -> str | None:
+    """Who, other than nobody, the record's `SystemId` says it belongs to (for messages)."""
+    marker = Marker.parse(system_id)
+    if marker is not None:
+        return f"the Pulumi resource {marker}"
+    if isinstance(system_id, str) and system_id.strip():
+        shown = system_id if len(system_id) <= 40 else system_id[:37] + "..."
+        return f"another integration (its SystemId holds {shown!r})"
+    return None

@@ -1,0 +1,189 @@
+"""One room, one owner: the marker scheme at the provider, over real HTTP against the sandbox.
+
+Each test is a situation that used to lose data or make a duplicate (issue 9): a renamed stack, a
+new stack under an old name, `importId` of a room another resource manages, a POST that commits
+late, a killed run followed by a rename or a business change, `importId` left in the config.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nexudus_pulumi.ownership import Marker
+from nexudus_pulumi.provider import RecordOperationError
+from nexudus_pulumi.sandbox import Sandbox
+from tests.conftest import MakeProvider, create
+
+PROD = "aaaaaaaaaaaaaaaa"
+"""Stack ids (`StackIdentity`): the renamed stack's, and the new stack's under the old name."""
+NEW_DEV = "bbbbbbbbbbbbbbbb"
+
+
+def owned(key: str, stack: str = "dev", stack_id: str = PROD, **fields: Any) -> dict[str, Any]:
+    """A room's inputs as the program gives them, with the full owner tag."""
+    props: dict[str, Any] = {
+        "businessId": 1001.0,
+        "name": key.title(),
+        "ownerTag": f"nexudus-rooms/{stack}/{key}#{stack_id}",
+    }
+    props.update(fields)
+    return props
+
+
+def marker_of(sandbox: Sandbox, record_id: str | int) -> str:
+    record = sandbox.store.get(int(record_id))
+    assert record is not None
+    return str(record["SystemId"])
+
+
+def test_a_renamed_stack_rewrites_its_markers_in_place(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    provider = make_provider()
+    lobby = create(provider, owned("lobby", stack="dev"))
+    renamed = provider.check(lobby.outs, owned("lobby", stack="prod")).inputs
+    diff = provider.diff(lobby.id, lobby.outs, renamed)
+    assert diff.changes is True and diff.replaces == []  # an update, not a replacement
+    provider.update(lobby.id, lobby.outs, renamed)
+    assert marker_of(sandbox, lobby.id) == f"pulumi:nexudus-rooms/prod/lobby#{PROD}"
+
+
+def test_a_new_stack_under_an_old_name_never_adopts_the_renamed_stacks_rooms(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    # `up` dev, `pulumi stack rename prod` (no `up` yet: markers still say dev), then
+    # `pulumi stack init dev --copy-config-from prod` and `up`: a new stack, a new stack id.
+    prod_lobby = create(make_provider(), owned("lobby", stack="dev", stack_id=PROD))
+    new_dev = make_provider()  # another run, another process
+    lobby = create(new_dev, owned("lobby", stack="dev", stack_id=NEW_DEV))
+    assert lobby.id != prod_lobby.id
+    assert sandbox.posts_committed == 2
+    new_dev.delete(lobby.id, lobby.outs)  # `destroy` of the new dev
+    assert sandbox.store.get(int(prod_lobby.id)) is not None  # prod's room is untouched
+
+
+def test_import_id_of_a_room_another_resource_manages_is_refused_naming_the_owner(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    provider = make_provider()
+    lobby = create(provider, owned("lobby"))
+    twin = owned("lobbytwin", name="Lobby", importId=float(lobby.id))
+    # At preview: check refuses, naming the owner and the way out, before any write.
+    failures = provider.check({}, twin).failures
+    assert [f.property for f in failures] == ["importId"]
+    assert "nexudus-rooms/dev/lobby" in failures[0].reason
+    assert "takeOver: true" in failures[0].reason
+    # And at `up`, should check have been skipped.
+    with pytest.raises(RecordOperationError, match="managed by the Pulumi resource"):
+        provider.create(twin)
+    assert marker_of(sandbox, lobby.id) == f"pulumi:nexudus-rooms/dev/lobby#{PROD}"
+    # Said explicitly, it is taken over.
+    taken = create(provider, {**twin, "takeOver": True})
+    assert taken.id == lobby.id
+    assert marker_of(sandbox, lobby.id) == f"pulumi:nexudus-rooms/dev/lobbytwin#{PROD}"
+    assert sandbox.posts_committed == 1
+
+
+def test_import_id_of_a_room_another_integration_marked_is_refused(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    theirs = sandbox.store.insert({"BusinessId": 1001, "SystemId": "crm:42"}, "ui")
+    provider = make_provider()
+    with pytest.raises(RecordOperationError, match="another integration"):
+        provider.create(owned("legacy", importId=float(theirs)))
+    assert marker_of(sandbox, theirs) == "crm:42"
+
+
+def test_adoption_is_announced_at_preview_with_what_it_changes(
+    sandbox: Sandbox, make_provider: MakeProvider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    legacy = sandbox.store.insert({"BusinessId": 1001, "Name": "Old name", "Active": False}, "ui")
+    provider = make_provider()
+    before = len(sandbox.requests)
+    result = provider.check({}, owned("legacy", name="Legacy", active=True, importId=legacy))
+    assert result.failures == []
+    sent = [(m, p) for m, p, _ in sandbox.requests[before:] if p != "/api/token"]
+    assert sent and all(method == "GET" for method, _ in sent)  # looked up, nothing written
+    shown = capsys.readouterr().err
+    assert f"will adopt existing id {legacy}" in shown
+    assert "name 'Old name' -> 'Legacy'" in shown and "active False -> True" in shown
+
+
+def test_a_post_that_commits_after_the_client_gave_up_is_found_not_posted_again(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    sandbox.faults.commit_delay_ms = 3000  # the client times out after 2 s
+    provider = make_provider(timeoutSeconds=2)
+    lobby = create(provider, owned("lobby"))
+    sandbox.faults.commit_delay_ms = 0
+    [stored] = sandbox.store.all()
+    assert lobby.id == str(stored["Id"])
+    assert sandbox.posts_committed == 1
+
+
+def test_a_killed_run_then_a_rename_finds_the_orphan_by_its_marker(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    # The killed run committed the room (old name) but Pulumi never saved its id.
+    marker = Marker.from_tag(owned("lobby")["ownerTag"]).text
+    orphan = sandbox.store.insert({"BusinessId": 1001, "Name": "Lobby", "SystemId": marker}, "x")
+    lobby = create(make_provider(), owned("lobby", name="Front lobby"))
+    assert lobby.id == str(orphan)
+    assert sandbox.posts_committed == 0
+    assert sandbox.store.get(orphan)["Name"] == "Front lobby"  # type: ignore[index]
+
+
+def test_a_killed_run_then_a_business_change_keeps_one_room_and_says_so(
+    sandbox: Sandbox, make_provider: MakeProvider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    marker = Marker.from_tag(owned("lobby")["ownerTag"]).text
+    orphan = sandbox.store.insert({"BusinessId": 1001, "Name": "Lobby", "SystemId": marker}, "x")
+    lobby = create(make_provider(), owned("lobby", businessId=1002.0))
+    [held] = sandbox.store.all()
+    assert (str(held["Id"]), held["BusinessId"]) == (lobby.id, 1002)
+    assert f"deleting id {orphan} (business 1001)" in capsys.readouterr().err
+
+
+def test_two_rooms_with_one_marker_are_made_one_by_the_next_update(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    provider = make_provider()
+    lobby = create(provider, owned("lobby"))
+    twin = sandbox.store.insert(
+        {"BusinessId": 1001, "Name": "Lobby", "SystemId": marker_of(sandbox, lobby.id)}, "x"
+    )
+    news = provider.check(lobby.outs, owned("lobby", name="Lobby 2")).inputs
+    make_provider().update(lobby.id, lobby.outs, news)
+    assert [r["Id"] for r in sandbox.store.all()] == [int(lobby.id)]
+    assert sandbox.store.get(twin) is None
+
+
+def test_import_id_left_in_config_recreates_a_room_deleted_in_nexudus(
+    sandbox: Sandbox, make_provider: MakeProvider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    legacy = sandbox.store.insert({"BusinessId": 1001, "Name": "Legacy"}, "ui")
+    declared = owned("legacy", name="Legacy", importId=float(legacy))
+    adopted = create(make_provider(), declared)
+    assert adopted.id == str(legacy)
+    sandbox.store.delete(legacy)  # deleted in the admin UI; `pulumi refresh` forgets it
+    recreated = create(make_provider(), declared)  # the next `up`, importId still there
+    assert recreated.id != adopted.id
+    assert sandbox.posts_committed == 1
+    assert f"importId {legacy} no longer exists in Nexudus" in capsys.readouterr().err
+
+
+def test_import_id_left_in_config_does_not_block_a_business_change(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    legacy = sandbox.store.insert({"BusinessId": 1001, "Name": "Legacy"}, "ui")
+    declared = owned("legacy", name="Legacy", importId=float(legacy))
+    adopted = create(make_provider(), declared)
+    # businessId replaces: Pulumi creates the new room (importId still declared), then deletes
+    # the old one. The old room is this resource's: importId no longer applies.
+    provider = make_provider()
+    moved = create(provider, {**declared, "businessId": 1003.0})
+    provider.delete(adopted.id, adopted.outs)
+    [held] = sandbox.store.all()
+    assert (str(held["Id"]), held["BusinessId"]) == (moved.id, 1003)
