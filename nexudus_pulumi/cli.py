@@ -26,6 +26,7 @@ def _sandbox(args: argparse.Namespace) -> int:
         latency_ms=args.latency_ms,
         error_rate=args.error_rate,
         drop_after_commit_rate=args.drop_rate,
+        commit_delay_ms=args.commit_delay_ms,
         seed=args.seed,
     )
     sandbox = Sandbox(
@@ -36,7 +37,10 @@ def _sandbox(args: argparse.Namespace) -> int:
         faults=faults,
         businesses=tuple(args.business or (1001, 1002, 1003)),
     )
-    print(f"Nexudus sandbox on {sandbox.url}  (businesses: {sorted(sandbox.businesses)})")
+    print(
+        f"Nexudus sandbox on {sandbox.url}  (businesses: {sorted(sandbox.businesses)}, "
+        f"users: {min(sandbox.users)}-{max(sandbox.users)})"
+    )
     print(f"  full access: {DEMO_USER} / {DEMO_PASSWORD}")
     print(f"  read only:   {READER_USER} / {READER_PASSWORD}")
     print(f"  faults: {faults}  limits: {limits}", flush=True)
@@ -75,6 +79,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox.add_argument("--error-rate", type=float, default=0.0, help="share of 503 answers")
     sandbox.add_argument(
         "--drop-rate", type=float, default=0.0, help="share of POSTs committed then dropped"
+    )
+    sandbox.add_argument(
+        "--commit-delay-ms",
+        type=float,
+        default=0.0,
+        help="POSTs wait this long before committing, then answer",
     )
     sandbox.add_argument("--seed", type=int, default=0, help="seed of the fault dice")
     sandbox.add_argument("--writes-per-minute", type=int, default=60)

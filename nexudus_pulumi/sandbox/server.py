@@ -1,7 +1,9 @@
-"""A local Nexudus: the ChatRoom endpoints, token and Basic auth, throttling and injected faults.
+"""A local Nexudus: the ChatRoom and CommunityGroup endpoints, token and Basic auth, throttling
+and injected faults.
 
 It is what the demo and every test talk to, over real HTTP on loopback. Faults are plain
-attributes of `Faults`, so tests turn them on and off while the server runs.
+attributes of `Faults`, so tests turn them on and off while the server runs. The handlers are
+generic: each collection is a `CollectionSpec` (see `specs.py`) with a `RecordStore`.
 """
 
 from __future__ import annotations
@@ -15,25 +17,26 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .limits import Limits, Throttle
-from .rules import validate_chatroom
-from .store import SORTABLE, ChatRoomStore
+from .specs import CHAT_ROOMS, COLLECTIONS, COMMUNITY_GROUPS, CollectionSpec
+from .store import Database, RecordStore
 
-COLLECTION = "/api/support/chatrooms"
 TOKEN_PATH = "/api/token"
 DEMO_USER = "admin@example.com"
 DEMO_PASSWORD = "sandbox-demo-password"
 READER_USER = "reader@example.com"
 READER_PASSWORD = "sandbox-reader-password"
-ALL_ROLES = frozenset(
-    {"ChatRoom-Create", "ChatRoom-Read", "ChatRoom-Edit", "ChatRoom-Delete", "ChatRoom-List"}
-)
+ALL_ROLES = frozenset().union(*(spec.roles for spec in COLLECTIONS))
+READER_ROLES = frozenset(spec.role(a) for spec in COLLECTIONS for a in ("Read", "List"))
 DEFAULT_BUSINESSES = (1001, 1002, 1003)
+DEFAULT_USERS = tuple(range(11, 61))
+"""The account's users (ids 11 to 60): group administrators and members must be among them."""
 TOKEN_LIFETIME_SECONDS = 604_799
 
 
@@ -46,6 +49,9 @@ class Faults:
     """Answer 503 instead of serving the request (nothing is written)."""
     drop_after_commit_rate: float = 0.0
     """On POST: commit the record, then close the connection without answering."""
+    commit_delay_ms: float = 0.0
+    """On POST: wait this long before committing the record, then answer. A client whose
+    timeout is shorter gives up while the record still lands."""
     seed: int = 0
     rng: random.Random = field(init=False, repr=False)
 
@@ -73,25 +79,40 @@ class Sandbox:
         db: str = ":memory:",
         limits: Limits | None = None,
         faults: Faults | None = None,
-        businesses: tuple[int, ...] = DEFAULT_BUSINESSES,
+        businesses: Iterable[int] | Mapping[int, str] = DEFAULT_BUSINESSES,
+        users: Iterable[int] = DEFAULT_USERS,
         token_lifetime: float = TOKEN_LIFETIME_SECONDS,
         token_endpoint: bool = True,
     ) -> None:
-        self.store = ChatRoomStore(db)
         self.throttle = Throttle(limits or Limits())
         self.faults = faults or Faults()
-        self.businesses = set(businesses)
+        self.businesses: dict[int, str] = (
+            dict(businesses)
+            if isinstance(businesses, Mapping)
+            else {b: f"Business {b}" for b in businesses}
+        )
+        """Business id -> name: a record's `BusinessId` must be one of them."""
+        self.users: set[int] = set(users)
+        """User ids a group's `UserId` and `Members` must be among (room `Users` are not
+        checked)."""
+        database = Database(db)
+        self.stores = {spec.path: RecordStore(database, spec, self) for spec in COLLECTIONS}
+        self.store = self.stores[CHAT_ROOMS.path]
+        """The chat rooms."""
+        self.groups = self.stores[COMMUNITY_GROUPS.path]
+        """The community groups."""
         self.token_lifetime = token_lifetime
         self.token_endpoint = token_endpoint
         """False answers 404 on /api/token, as an account where it is not offered would."""
         self.accounts = {
             DEMO_USER: Account(DEMO_PASSWORD, ALL_ROLES),
-            READER_USER: Account(READER_PASSWORD, frozenset({"ChatRoom-Read", "ChatRoom-List"})),
+            READER_USER: Account(READER_PASSWORD, READER_ROLES),
         }
         self.tokens: dict[str, tuple[str, float]] = {}
         self.refresh_tokens: dict[str, str] = {}
         self.requests: list[tuple[str, str, int]] = []
-        self.posts_committed = 0
+        self.posts_by_record: Counter[str] = Counter()
+        """Record name (`ChatRoom`, `CommunityGroup`) -> POSTs committed."""
         self._lock = threading.Lock()
         self._host = host
         self._server = ThreadingHTTPServer((host, port), _Handler)
@@ -120,6 +141,22 @@ class Sandbox:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+    @property
+    def posts_committed(self) -> int:
+        """POSTs committed on any collection: a create that was answered, dropped or timed out."""
+        with self._lock:
+            return sum(self.posts_by_record.values())
+
+    def target(self, path: str) -> tuple[RecordStore, int | None] | None:
+        """The store of the collection a path names, and the record id if it names a record."""
+        path = path.rstrip("/")
+        parent, _, last = path.rpartition("/")
+        if path in self.stores:
+            return self.stores[path], None
+        if parent in self.stores and last.isdigit():
+            return self.stores[parent], int(last)
+        return None
 
     def record(self, method: str, path: str, status: int) -> None:
         with self._lock:
@@ -220,31 +257,31 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(409, None, {"Retry-After": str(wait)})
         if sandbox.faults.roll(sandbox.faults.error_rate):
             return self._send(503, {"Message": "injected server error", "WasSuccessful": False})
-        segments = path.rstrip("/").split("/")
-        if path.rstrip("/") == COLLECTION:
-            record_id = None
-        elif len(segments) == 5 and "/".join(segments[:4]) == COLLECTION and segments[4].isdigit():
-            record_id = int(segments[4])
-        else:
+        target = sandbox.target(path)
+        if target is None:
             return self._send(404, {"Message": f"No HTTP resource was found for {path}."})
-        role = {
-            ("POST", False): "ChatRoom-Create",
-            ("PUT", False): "ChatRoom-Edit",
-            ("DELETE", True): "ChatRoom-Delete",
-            ("GET", True): "ChatRoom-Read",
-            ("GET", False): "ChatRoom-List",
+        store, record_id = target
+        action = {
+            ("POST", False): "Create",
+            ("PUT", False): "Edit",
+            ("DELETE", True): "Delete",
+            ("GET", True): "Read",
+            ("GET", False): "List",
         }.get((method, record_id is not None))
-        if role is None:
+        if action is None:
             return self._send(405, {"Message": "The requested resource does not support this."})
+        role = store.spec.role(action)
         if role not in sandbox.accounts[user].roles:
             return self._send(403, {"Message": f"You need the {role} role."})
         if method == "POST":
-            return self._create(user, body)
+            return self._create(store, user, body)
         if method == "PUT":
-            return self._update(user, body)
+            return self._update(store, user, body)
         if record_id is None:
-            return self._search(query)
-        return self._delete(record_id) if method == "DELETE" else self._read(record_id)
+            return self._search(store, query)
+        if method == "DELETE":
+            return self._delete(store, record_id)
+        return self._read(store, record_id)
 
     def _authenticate(self) -> str | None:
         sandbox = self.sandbox
@@ -310,12 +347,12 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _written(self, verb: str, record_id: int, user: str) -> int:
+    def _written(self, spec: CollectionSpec, verb: str, record_id: int, user: str) -> int:
         return self._send(
             200,
             {
                 "Status": 200,
-                "Message": f"ChatRoom was successfully {verb}.",
+                "Message": f"{spec.record} was successfully {verb}.",
                 "Value": {"Id": record_id},
                 "OpenInDialog": False,
                 "OpenInWindow": False,
@@ -328,57 +365,66 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _create(self, user: str, body: bytes) -> int:
-        sandbox = self.sandbox
-        fields, errors = validate_chatroom(self._json(body), sandbox.businesses, for_update=False)
+    def _not_found(self, spec: CollectionSpec, record_id: int) -> int:
+        return self._send(404, {"Message": f"{spec.record} {record_id} was not found."})
+
+    def _create(self, store: RecordStore, user: str, body: bytes) -> int:
+        sandbox, spec = self.sandbox, store.spec
+        fields, errors = spec.rules.validate(self._json(body), sandbox, for_update=False)
         if errors:
             return self._rejected(errors)
-        record_id = sandbox.store.insert(fields, user)
+        if sandbox.faults.commit_delay_ms:
+            time.sleep(sandbox.faults.commit_delay_ms / 1000)
+        record_id = store.insert(fields, user)
         with sandbox._lock:
-            sandbox.posts_committed += 1
+            sandbox.posts_by_record[spec.record] += 1
         if sandbox.faults.roll(sandbox.faults.drop_after_commit_rate):
             return self._drop()
-        return self._written("created", record_id, user)
+        return self._written(spec, "created", record_id, user)
 
-    def _update(self, user: str, body: bytes) -> int:
-        sandbox = self.sandbox
+    def _update(self, store: RecordStore, user: str, body: bytes) -> int:
+        spec = store.spec
         payload = self._json(body)
-        fields, errors = validate_chatroom(payload, sandbox.businesses, for_update=True)
+        fields, errors = spec.rules.validate(payload, self.sandbox, for_update=True)
         if errors:
             return self._rejected(errors)
         record_id = payload["Id"]
-        current = sandbox.store.get(record_id)
+        current = store.get(record_id)
         if current is None:
-            return self._send(404, {"Message": f"ChatRoom {record_id} was not found."})
-        users = fields.get("Users", current["Users"])
-        added = payload.get("AddedUsers") or []
-        removed = set(payload.get("RemovedUsers") or [])
-        fields["Users"] = [u for u in dict.fromkeys([*users, *added]) if u not in removed]
-        sandbox.store.update(record_id, fields, user)
-        return self._written("updated", record_id, user)
+            return self._not_found(spec, record_id)
+        for name, (added_name, removed_name) in spec.list_deltas.items():
+            given = fields.get(name, current[name])
+            added = fields.pop(added_name, None) or []
+            removed = set(fields.pop(removed_name, None) or [])
+            kept = dict.fromkeys([*(given or []), *added])
+            fields[name] = [v for v in kept if v not in removed]
+        store.update(record_id, fields, user)
+        return self._written(spec, "updated", record_id, user)
 
-    def _delete(self, record_id: int) -> int:
-        if not self.sandbox.store.delete(record_id):
-            return self._send(404, {"Message": f"ChatRoom {record_id} was not found."})
-        return self._written("deleted", record_id, "")
+    def _delete(self, store: RecordStore, record_id: int) -> int:
+        if not store.delete(record_id):
+            return self._not_found(store.spec, record_id)
+        return self._written(store.spec, "deleted", record_id, "")
 
-    def _read(self, record_id: int) -> int:
-        record = self.sandbox.store.get(record_id)
+    def _read(self, store: RecordStore, record_id: int) -> int:
+        record = store.get(record_id)
         if record is None:
-            return self._send(404, {"Message": f"ChatRoom {record_id} was not found."})
+            return self._not_found(store.spec, record_id)
         return self._send(200, record)
 
-    def _search(self, query: dict[str, list[str]]) -> int:
+    def _search(self, store: RecordStore, query: dict[str, list[str]]) -> int:
+        spec = store.spec
         q = {k: v[0] for k, v in query.items()}
         try:
             page = max(1, int(q.get("page", 1)))
             size = min(max(1, int(q.get("size", 25))), 1000)
         except ValueError:
             return self._rejected([("page", q.get("page"), "must be a number")])
-        records = [r for r in self.sandbox.store.all() if _matches(r, q)]
+        tests = [(test, q[name]) for name, test in spec.filters.items() if name in q]
+        records = [r for r in store.all() if all(test(r, value) for test, value in tests)]
         order = q.get("orderBy", "Id")
         descending = q.get("dir", "").lower() in ("descending", "desc")
-        if order in SORTABLE:
+        if order in spec.sortable:
             records.sort(key=lambda r: (r[order] is None, r[order]), reverse=descending)
         total = len(records)
         start = (page - 1) * size
@@ -400,18 +446,3 @@ class _Handler(BaseHTTPRequestHandler):
                 "HasPreviousPage": page > 1,
             },
         )
-
-
-def _matches(record: dict[str, Any], q: dict[str, str]) -> bool:
-    if "ChatRoom_Business" in q and str(record["BusinessId"]) != q["ChatRoom_Business"]:
-        return False
-    if "ChatRoom_Name" in q and q["ChatRoom_Name"].lower() not in (record["Name"] or "").lower():
-        return False
-    if "ChatRoom_Active" in q and str(record["Active"]).lower() != q["ChatRoom_Active"].lower():
-        return False
-    if "ChatRoom_LastAgentVisit" in q and record["LastAgentVisit"] != q["ChatRoom_LastAgentVisit"]:
-        return False
-    created = record["CreatedOn"][:16]
-    if "from_ChatRoom_CreatedOn" in q and created < q["from_ChatRoom_CreatedOn"]:
-        return False
-    return not ("to_ChatRoom_CreatedOn" in q and created > q["to_ChatRoom_CreatedOn"])

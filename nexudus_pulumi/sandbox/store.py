@@ -1,4 +1,8 @@
-"""The sandbox's records: ChatRooms in SQLite, shaped as the Nexudus reference shows them."""
+"""The sandbox's records in SQLite, one table per collection, shaped as Nexudus shows them.
+
+One generic store serves every `CollectionSpec`: scalar fields are columns, lists are JSON,
+read-only GUIDs are drawn at insert and derived fields (a business's name) computed on read.
+"""
 
 from __future__ import annotations
 
@@ -9,92 +13,129 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-FIRST_ID = 87654321
+from .rules import Known
+from .specs import CollectionSpec, Field
 
-_COLUMNS = (
-    "Id INTEGER PRIMARY KEY AUTOINCREMENT, BusinessId INTEGER NOT NULL, Name TEXT, "
-    "Active INTEGER NOT NULL, LastAgentVisit TEXT, Users TEXT NOT NULL, "
-    "UniqueId TEXT NOT NULL, CreatedOn TEXT NOT NULL, UpdatedOn TEXT NOT NULL, "
-    "UpdatedBy TEXT, IsNew INTEGER NOT NULL, SystemId TEXT"
-)
-SORTABLE = ("Id", "BusinessId", "Name", "Active", "LastAgentVisit", "CreatedOn", "UpdatedOn")
+_SQL_TYPES = {"int": "INTEGER", "text": "TEXT", "bool": "INTEGER", "ids": "TEXT"}
 
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class ChatRoomStore:
-    """Thread-safe; `path` ":memory:" (the default) keeps records for the process only."""
+class Database:
+    """One SQLite connection and its lock, shared by the stores. `path` ":memory:" (the
+    default) keeps records for the process only."""
 
     def __init__(self, path: str = ":memory:") -> None:
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
+        self.lock = threading.Lock()
+        self.connection = sqlite3.connect(path, check_same_thread=False)
+        self.connection.row_factory = sqlite3.Row
+
+
+class RecordStore:
+    """The records of one collection. Thread-safe."""
+
+    def __init__(self, database: Database, spec: CollectionSpec, known: Known) -> None:
+        self.spec = spec
+        self._known = known
+        self._lock = database.lock
+        self._db = database.connection
+        self._fields = {f.name: f for f in spec.fields}
+        columns = ", ".join(
+            [
+                "Id INTEGER PRIMARY KEY AUTOINCREMENT",
+                *(f"{f.name} {_SQL_TYPES[f.kind]}" for f in spec.fields),
+                *(f"{name} TEXT" for name in spec.generated),
+                "UniqueId TEXT NOT NULL, CreatedOn TEXT NOT NULL, UpdatedOn TEXT NOT NULL",
+                "UpdatedBy TEXT, IsNew INTEGER NOT NULL, SystemId TEXT",
+            ]
+        )
         with self._lock, self._db:
-            self._db.execute(f"CREATE TABLE IF NOT EXISTS chatrooms ({_COLUMNS})")
-            self._db.execute(  # ids start high and are never reused, as in Nexudus
-                "INSERT INTO sqlite_sequence(name, seq) SELECT 'chatrooms', ? WHERE NOT EXISTS "
-                "(SELECT 1 FROM sqlite_sequence WHERE name = 'chatrooms')",
-                (FIRST_ID - 1,),
+            self._db.execute(f"CREATE TABLE IF NOT EXISTS {spec.table} ({columns})")
+            self._db.execute(
+                "INSERT INTO sqlite_sequence(name, seq) SELECT ?, ? WHERE NOT EXISTS "
+                "(SELECT 1 FROM sqlite_sequence WHERE name = ?)",
+                (spec.table, spec.first_id - 1, spec.table),
             )
 
     def insert(self, fields: dict[str, Any], user: str) -> int:
+        """Store a new record; absent or null fields take their defaults. Returns its id."""
         stamp = now()
+        columns = {f.name: _column(f, fields.get(f.name)) for f in self.spec.fields}
+        columns.update({name: str(uuid.uuid4()) for name in self.spec.generated})
+        columns.update(
+            UniqueId=str(uuid.uuid4()),
+            CreatedOn=stamp,
+            UpdatedOn=stamp,
+            UpdatedBy=user,
+            IsNew=1,
+            SystemId=fields.get("SystemId"),
+        )
+        names = ", ".join(columns)
+        marks = ", ".join("?" for _ in columns)
         with self._lock, self._db:
             cursor = self._db.execute(
-                "INSERT INTO chatrooms VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    fields["BusinessId"],
-                    fields.get("Name"),
-                    int(bool(fields.get("Active"))),
-                    fields.get("LastAgentVisit"),
-                    json.dumps(fields.get("Users") or []),
-                    str(uuid.uuid4()),
-                    stamp,
-                    stamp,
-                    user,
-                    1,
-                    fields.get("SystemId"),
-                ),
+                f"INSERT INTO {self.spec.table} ({names}) VALUES ({marks})", tuple(columns.values())
             )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
     def get(self, record_id: int) -> dict[str, Any] | None:
         with self._lock:
-            row = self._db.execute("SELECT * FROM chatrooms WHERE Id = ?", (record_id,)).fetchone()
-        return _record(row) if row else None
+            row = self._db.execute(
+                f"SELECT * FROM {self.spec.table} WHERE Id = ?", (record_id,)
+            ).fetchone()
+        return self._record(row) if row else None
 
     def update(self, record_id: int, fields: dict[str, Any], user: str) -> bool:
-        """Replace the given fields; `Users` is stored as given. False if there is no such id."""
-        columns = {k: v for k, v in fields.items() if k in SORTABLE or k in ("Users", "SystemId")}
-        if "Users" in columns:
-            columns["Users"] = json.dumps(columns["Users"] or [])
-        if "Active" in columns:
-            columns["Active"] = int(bool(columns["Active"]))
+        """Replace the given writable fields (others are ignored); lists are stored as given.
+        False if there is no such id."""
+        columns = {
+            name: _column(self._fields[name], value)
+            for name, value in fields.items()
+            if name in self._fields
+        }
+        if "SystemId" in fields:
+            columns["SystemId"] = fields["SystemId"]
         columns.update(UpdatedOn=now(), UpdatedBy=user, IsNew=0)
         assignments = ", ".join(f"{name} = ?" for name in columns)
         with self._lock, self._db:
             cursor = self._db.execute(
-                f"UPDATE chatrooms SET {assignments} WHERE Id = ?", (*columns.values(), record_id)
+                f"UPDATE {self.spec.table} SET {assignments} WHERE Id = ?",
+                (*columns.values(), record_id),
             )
         return cursor.rowcount == 1
 
     def delete(self, record_id: int) -> bool:
         with self._lock, self._db:
-            cursor = self._db.execute("DELETE FROM chatrooms WHERE Id = ?", (record_id,))
+            cursor = self._db.execute(f"DELETE FROM {self.spec.table} WHERE Id = ?", (record_id,))
         return cursor.rowcount == 1
 
     def all(self) -> list[dict[str, Any]]:
         with self._lock:
-            rows = self._db.execute("SELECT * FROM chatrooms ORDER BY Id").fetchall()
-        return [_record(row) for row in rows]
+            rows = self._db.execute(f"SELECT * FROM {self.spec.table} ORDER BY Id").fetchall()
+        return [self._record(row) for row in rows]
+
+    def _record(self, row: sqlite3.Row) -> dict[str, Any]:
+        record = dict(row)
+        for f in self.spec.fields:
+            if f.kind == "bool":
+                record[f.name] = bool(record[f.name])
+            elif f.kind == "ids":
+                record[f.name] = json.loads(record[f.name])
+        record["IsNew"] = bool(record["IsNew"])
+        for name, derive in self.spec.derived.items():
+            record[name] = derive(record, self._known)
+        return record
 
 
-def _record(row: sqlite3.Row) -> dict[str, Any]:
-    record = dict(row)
-    record["Active"] = bool(record["Active"])
-    record["IsNew"] = bool(record["IsNew"])
-    record["Users"] = json.loads(record["Users"])
-    return record
+def _column(field: Field, value: Any) -> Any:
+    """A field's value as stored: null means the default; booleans as 0/1, lists as JSON."""
+    if value is None:
+        value = field.default
+    if field.kind == "bool":
+        return int(bool(value))
+    if field.kind == "ids":
+        return json.dumps(value)
+    return value

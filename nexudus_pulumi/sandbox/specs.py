@@ -1,0 +1,165 @@
+"""The record types the sandbox serves, each described once, from the Nexudus reference.
+
+A `CollectionSpec` is everything the generic store and handlers need to serve one REST
+collection: where it lives, what its records are called (roles, messages, filter names), how a
+body is validated, which fields are stored and with what defaults, which read-only fields the API
+adds, and the search filters. Serving another record type is one more spec here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from . import rules
+from .rules import Known, Rules
+
+Kind = Literal["int", "text", "bool", "ids"]
+"""How a field is stored: an integer, a string, a boolean, or a list of ids (as JSON)."""
+
+Filter = Callable[[dict[str, Any], str], bool]
+"""(record, the query parameter's value) -> whether the record is kept."""
+
+COMMON_FIELDS = ("Id", "UniqueId", "CreatedOn", "UpdatedOn", "UpdatedBy", "IsNew", "SystemId")
+"""Every record carries these; `SystemId` is the one the API (and only the API) may write."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """A writable field. A null or absent value is stored as `default`."""
+
+    name: str
+    kind: Kind
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    path: str
+    """`/api/support/chatrooms`: POST/PUT/GET here, GET/DELETE at `{path}/{id}`."""
+    record: str
+    """`ChatRoom`: the roles (`ChatRoom-Create`...), envelope messages and 404 messages."""
+    table: str
+    rules: Rules
+    fields: tuple[Field, ...]
+    """The writable fields, besides `SystemId`."""
+    filters: Mapping[str, Filter]
+    """Search query parameter -> its test; unknown parameters are ignored."""
+    first_id: int
+    """Ids start here and are never reused, as in Nexudus."""
+    list_deltas: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """List field -> the update-only (added, removed) fields that change it."""
+    generated: tuple[str, ...] = ()
+    """Read-only fields given a fresh GUID when the record is created."""
+    derived: Mapping[str, Callable[[dict[str, Any], Known], Any]] = field(default_factory=dict)
+    """Read-only fields computed from the stored record (and the account) each time it is
+    read, so that a record shows its business's current name."""
+
+    def role(self, action: str) -> str:
+        return f"{self.record}-{action}"
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(self.role(a) for a in ("Create", "Read", "Edit", "Delete", "List"))
+
+    @property
+    def sortable(self) -> frozenset[str]:
+        """Search may order by any field that is not a list."""
+        scalar = (f.name for f in self.fields if f.kind != "ids")
+        return frozenset((*scalar, *COMMON_FIELDS, *self.generated, *self.derived))
+
+
+def equals(name: str) -> Filter:
+    """Exact match, case-insensitive on the text form (`true` matches True)."""
+    return lambda record, value: (
+        record[name] is not None and str(record[name]).lower() == value.lower()
+    )
+
+
+def contains(name: str) -> Filter:
+    """A text filter matches by "contains", ignoring case."""
+    return lambda record, value: value.lower() in (record[name] or "").lower()
+
+
+def created_from(record: dict[str, Any], value: str) -> bool:
+    return bool(record["CreatedOn"][:16] >= value)
+
+
+def created_to(record: dict[str, Any], value: str) -> bool:
+    return bool(record["CreatedOn"][:16] <= value)
+
+
+CHAT_ROOMS = CollectionSpec(
+    path="/api/support/chatrooms",
+    record="ChatRoom",
+    table="chatrooms",
+    rules=Rules(
+        required={"BusinessId": rules.business},
+        optional={
+            "Name": rules.text,
+            "Active": rules.boolean,
+            "LastAgentVisit": rules.date_time,
+            "Users": rules.user_ids,
+            "SystemId": rules.text,
+        },
+        on_update={"AddedUsers": rules.user_ids, "RemovedUsers": rules.user_ids},
+    ),
+    fields=(
+        Field("BusinessId", "int"),
+        Field("Name", "text"),
+        Field("Active", "bool", False),
+        Field("LastAgentVisit", "text"),
+        Field("Users", "ids", []),
+    ),
+    filters={
+        "ChatRoom_Business": equals("BusinessId"),
+        "ChatRoom_Name": contains("Name"),
+        "ChatRoom_Active": equals("Active"),
+        "ChatRoom_LastAgentVisit": lambda record, value: record["LastAgentVisit"] == value,
+        "from_ChatRoom_CreatedOn": created_from,
+        "to_ChatRoom_CreatedOn": created_to,
+    },
+    first_id=87654321,
+    list_deltas={"Users": ("AddedUsers", "RemovedUsers")},
+)
+
+
+def _business_name(record: dict[str, Any], known: Known) -> str | None:
+    return known.businesses.get(record["BusinessId"])
+
+
+COMMUNITY_GROUPS = CollectionSpec(
+    path="/api/community/communitygroups",
+    record="CommunityGroup",
+    table="communitygroups",
+    rules=Rules(
+        required={"BusinessId": rules.business, "UserId": rules.user, "Name": rules.text},
+        optional={
+            "Description": rules.text,
+            "GroupAccess": rules.one_of(1, 2, 3),  # Restricted, Public, Private
+            "Members": rules.known_user_ids,
+            "SystemId": rules.text,
+        },
+        on_update={"AddedMembers": rules.known_user_ids, "RemovedMembers": rules.user_ids},
+    ),
+    fields=(
+        Field("BusinessId", "int"),
+        Field("UserId", "int"),
+        Field("Name", "text"),
+        Field("Description", "text"),
+        Field("GroupAccess", "int", 1),  # the reference gives no default: Restricted, the first
+        Field("Members", "ids", []),
+    ),
+    filters={
+        "CommunityGroup_Business": equals("BusinessId"),
+        "CommunityGroup_User": equals("UserId"),
+        "CommunityGroup_Name": contains("Name"),
+    },
+    first_id=65432101,
+    list_deltas={"Members": ("AddedMembers", "RemovedMembers")},
+    generated=("TeamGuid", "CourseGuid"),
+    derived={"BusinessName": _business_name},
+)
+
+COLLECTIONS = (CHAT_ROOMS, COMMUNITY_GROUPS)
