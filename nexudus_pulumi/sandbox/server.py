@@ -392,10 +392,16 @@ class _Handler(BaseHTTPRequestHandler):
         current = store.get(record_id)
         if current is None:
             return self._not_found(spec, record_id)
+        # The reference does not say what a PUT does with an optional field it is not sent; the
+        # sandbox takes the strict reading: the record is replaced, so the field goes back to its
+        # default (and a client that sends only what changed wipes the rest).
+        for writable in spec.fields:
+            fields.setdefault(writable.name, None)
+        fields.setdefault("SystemId", None)
         for name, (added_name, removed_name) in spec.list_deltas.items():
-            given = fields.get(name, current[name])
             added = fields.pop(added_name, None) or []
             removed = set(fields.pop(removed_name, None) or [])
+            given = fields[name] if name in payload else (current[name] if added or removed else [])
             kept = dict.fromkeys([*(given or []), *added])
             fields[name] = [v for v in kept if v not in removed]
         store.update(record_id, fields, user)
