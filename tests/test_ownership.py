@@ -117,6 +117,7 @@ def test_a_post_that_commits_after_the_client_gave_up_is_found_not_posted_again(
     sandbox.faults.commit_delay_ms = 3000  # the client times out after 2 s
     provider = make_provider(timeoutSeconds=2)
     lobby = create(provider, owned("lobby"))
+    sandbox.wait_idle()  # a second POST, had one been sent, would still be committing
     sandbox.faults.commit_delay_ms = 0
     [stored] = sandbox.store.all()
     assert lobby.id == str(stored["Id"])

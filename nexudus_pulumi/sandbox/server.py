@@ -114,6 +114,8 @@ class Sandbox:
         self.posts_by_record: Counter[str] = Counter()
         """Record name (`ChatRoom`, `CommunityGroup`) -> POSTs committed."""
         self._lock = threading.Lock()
+        self._idle = threading.Condition()
+        self._in_flight = 0
         self._host = host
         self._server = ThreadingHTTPServer((host, port), _Handler)
         self._server.daemon_threads = True
@@ -161,6 +163,22 @@ class Sandbox:
     def record(self, method: str, path: str, status: int) -> None:
         with self._lock:
             self.requests.append((method, path, status))
+
+    def begin_request(self) -> None:
+        with self._idle:
+            self._in_flight += 1
+
+    def end_request(self) -> None:
+        with self._idle:
+            self._in_flight -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 60.0) -> None:
+        """Wait until no request is being served: one a client gave up on (a timeout) may still
+        be running here, and commit later. Tests call this before counting what was written."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._in_flight == 0, timeout):
+                raise TimeoutError(f"the sandbox still serves {self._in_flight} request(s)")
 
     def status_counts(self) -> Counter[tuple[str, int]]:
         with self._lock:
@@ -214,12 +232,14 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         status = 0
+        sandbox.begin_request()
         try:
             if sandbox.faults.latency_ms:
                 time.sleep(sandbox.faults.latency_ms / 1000)
             status = self._route(method, url.path, parse_qs(url.query), body)
         finally:
             sandbox.record(method, url.path, status)
+            sandbox.end_request()
 
     def _send(self, status: int, payload: Any = None, headers: dict[str, str] | None = None) -> int:
         data = b"" if payload is None else json.dumps(payload).encode()
