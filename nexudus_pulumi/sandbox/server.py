@@ -52,6 +52,9 @@ class Faults:
     commit_delay_ms: float = 0.0
     """On POST: wait this long before committing the record, then answer. A client whose
     timeout is shorter gives up while the record still lands."""
+    answer_delay_ms: float = 0.0
+    """On POST: commit the record, then wait this long before answering. A run killed in
+    that window leaves a record Nexudus holds and Pulumi never heard of."""
     seed: int = 0
     rng: random.Random = field(init=False, repr=False)
 
@@ -400,6 +403,8 @@ class _Handler(BaseHTTPRequestHandler):
             sandbox.posts_by_record[spec.record] += 1
         if sandbox.faults.roll(sandbox.faults.drop_after_commit_rate):
             return self._drop()
+        if sandbox.faults.answer_delay_ms:
+            time.sleep(sandbox.faults.answer_delay_ms / 1000)
         return self._written(spec, "created", record_id, user)
 
     def _update(self, store: RecordStore, user: str, body: bytes) -> int:

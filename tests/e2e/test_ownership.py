@@ -1,0 +1,135 @@
+"""One room, one owner, with the real `pulumi` CLI: renamed and cloned stacks, `importId` of a
+managed room, a create that commits late, a killed run followed by a rename, and `importId`
+left in the config after the room was deleted in Nexudus."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import Counter
+from typing import Any
+
+from nexudus_pulumi.ownership import Marker
+from nexudus_pulumi.sandbox import Sandbox
+from tests.e2e.harness import PulumiProject
+
+ROOMS: dict[str, Any] = {"lobby": {"name": "Lobby"}, "events": {"name": "Events desk"}}
+
+
+def markers(sandbox: Sandbox) -> dict[int, Marker | None]:
+    return {r["Id"]: Marker.parse(r["SystemId"]) for r in sandbox.store.all()}
+
+
+def test_a_renamed_stack_keeps_its_rooms_and_a_new_stack_with_its_old_name_gets_its_own(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    project.init_stack("dev", business=1001, rooms=ROOMS)
+    project.ok("up", "--yes")
+    prod_ids = set(project.room_ids("dev").values())
+    project.ok("stack", "rename", "prod")
+    # A new `dev` cloned from the renamed stack before the renamed one ran again: its rooms are
+    # its own, nothing is adopted across stacks.
+    project.ok("stack", "init", "dev", "--copy-config-from", "prod", stack=None)
+    up = project.ok("up", "--yes", stack="dev")
+    assert "adopting" not in up.output
+    dev_ids = set(project.room_ids("dev").values())
+    assert not dev_ids & prod_ids and len(sandbox.store.all()) == 4
+    project.ok("destroy", "--yes", stack="dev")
+    assert {str(i) for i in markers(sandbox)} == prod_ids  # the renamed stack's rooms stay
+    # The renamed stack's next `up` rewrites its markers in place: an update, not a replace.
+    up = project.ok("up", "--yes", stack="prod")
+    assert "~ 2 updated" in up.output and "replaced" not in up.output
+    assert all(
+        m is not None and m.path.startswith("nexudus-rooms/prod/")
+        for m in markers(sandbox).values()
+    )
+    project.ok("preview", "--expect-no-changes", stack="prod")
+
+
+def test_import_id_of_a_room_another_resource_manages_is_refused_at_preview(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    project.init_stack("dev", business=1001, rooms=ROOMS)
+    project.ok("up", "--yes")
+    lobby = project.room_ids()["lobby"]
+    puts = sandbox.status_counts()[("PUT", 200)]
+    project.declare(
+        "dev", {**ROOMS, "lobbytwin": {"name": "Lobby", "importId": int(lobby)}}, business=1001
+    )
+    preview = project.run("preview")
+    assert not preview.ok
+    assert "property importId" in preview.output
+    assert "managed by the Pulumi resource nexudus-rooms/dev/lobby" in preview.output
+    assert "takeOver: true" in preview.output
+    assert not project.run("up", "--yes").ok
+    assert sandbox.status_counts()[("PUT", 200)] == puts  # nothing was written
+    twin = {"name": "Lobby", "importId": int(lobby), "takeOver": True}
+    project.declare("dev", {**ROOMS, "lobbytwin": twin}, business=1001)
+    project.ok("up", "--yes")
+    assert project.room_ids()["lobbytwin"] == lobby
+    marker = markers(sandbox)[int(lobby)]
+    assert marker is not None and marker.key == "lobbytwin"
+
+
+def test_a_create_that_commits_after_the_client_timed_out_is_not_made_twice(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    project.init_stack("dev", business=1001, rooms={"lobby": {"name": "Lobby"}}, timeoutSeconds="2")
+    sandbox.faults.commit_delay_ms = 3000
+    up = project.ok("up", "--yes", "--skip-preview")
+    sandbox.wait_idle()
+    assert len(sandbox.store.all()) == 1 and sandbox.posts_committed == 1
+    assert "create answer lost" in up.output
+
+
+def test_a_killed_run_then_renamed_rooms_end_with_exactly_the_declared_rooms(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    rooms = {f"room-{n}": {"name": f"Room {n}"} for n in range(8)}
+    project.init_stack("dev", business=1001, rooms=rooms)
+    sandbox.faults.latency_ms = 400
+    run = project.start("up", "--yes", "--skip-preview")
+    deadline = time.monotonic() + 120
+    while sandbox.posts_committed < 3 and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert run.poll() is None, "pulumi up finished before it could be killed"
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    sandbox.wait_idle()
+    sandbox.faults.latency_ms = 0
+    # Before the next run, every room is renamed: the orphans must be found by marker alone.
+    renamed = {key: {"name": f"Renamed {key}"} for key in rooms}
+    project.declare("dev", renamed, business=1001)
+    project.ok("cancel", "--yes")
+    project.ok("refresh", "--yes", "--clear-pending-creates")
+    project.ok("up", "--yes", "--skip-preview")
+    held = sandbox.store.all()
+    assert Counter(Marker.parse(r["SystemId"]).key for r in held) == Counter(list(rooms))  # type: ignore[union-attr]
+    assert sorted(r["Name"] for r in held) == sorted(f"Renamed {key}" for key in rooms)
+    project.ok("preview", "--expect-no-changes")
+
+
+def test_import_id_left_in_the_config_recreates_a_room_deleted_in_nexudus(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    legacy = sandbox.store.insert({"BusinessId": 1001, "Name": "Legacy"}, "ui")
+    project.init_stack(
+        "dev", business=1001, rooms={"legacy": {"name": "Legacy", "importId": legacy}}
+    )
+    project.ok("up", "--yes")
+    assert project.room_ids()["legacy"] == str(legacy) and sandbox.posts_committed == 0
+    sandbox.store.delete(legacy)
+    project.ok("refresh", "--yes")
+    up = project.ok("up", "--yes")
+    assert "no longer exists in Nexudus" in up.output
+    [held] = sandbox.store.all()
+    assert project.room_ids()["legacy"] == str(held["Id"]) != str(legacy)
+    # A business change with importId still declared replaces the room as for any room.
+    project.declare(
+        "dev", {"legacy": {"name": "Legacy", "importId": legacy, "businessId": 1002}}, business=1001
+    )
+    up = project.ok("up", "--yes")
+    assert "+-1 replaced" in up.output
+    [moved] = sandbox.store.all()
+    assert moved["BusinessId"] == 1002
