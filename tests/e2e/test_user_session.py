@@ -103,6 +103,9 @@ def test_a_platform_engineers_session(project: PulumiProject, sandbox: Sandbox) 
     posts = sandbox.posts_committed
     rooms = {**project.rooms(), "legacy": {"name": "Legacy", "active": True, "importId": legacy_id}}
     project.declare("dev", rooms, business=1001)
+    preview = project.ok("preview")  # says what adopting will do, before anything is sent
+    assert f"will adopt existing id {legacy_id} instead of creating one" in preview.output
+    assert "its fields already match" in preview.output
     project.ok("up", "--yes")
     assert project.room_ids()["legacy"] == str(legacy_id)
     assert sandbox.posts_committed == posts
