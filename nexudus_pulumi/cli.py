@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .chatroom import CHAT_ROOM
 from .client import NexudusClient
+from .clone import CloneOptions, parse_business_map, run_clone
 from .errors import NexudusError
 from .export import ExportOptions, run_export
 from .sandbox import DEMO_PASSWORD, DEMO_USER, READER_PASSWORD, READER_USER, Faults, Limits, Sandbox
@@ -90,6 +91,25 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clone(args: argparse.Namespace) -> int:
+    """Make a new stack with another stack's rooms, in another business."""
+    try:
+        options = CloneOptions(
+            source=args.source,
+            target=args.target,
+            business=args.business,
+            business_map=parse_business_map(args.map_business or []),
+            keep_protect=args.keep_protect,
+            secrets_provider=args.secrets_provider,
+        )
+        report = run_clone(Path.cwd(), options)
+    except NexudusError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(report.lines))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nexudus-pulumi")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -149,6 +169,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also write each room's lastAgentVisit (left to Nexudus by default)",
     )
     export.set_defaults(run=_export)
+
+    clone = commands.add_parser(
+        "clone",
+        help="make a new stack with another stack's rooms, in another business",
+        description="Run in the project's root, with the pulumi CLI on PATH and the backend and "
+        "passphrase of the source stack. Creates TARGET (Pulumi re-encrypts the secrets) and "
+        "writes its config: the same rooms, without importId, in the new business.",
+    )
+    clone.add_argument("--from", dest="source", required=True, help="the stack to copy")
+    clone.add_argument("--to", dest="target", required=True, help="the new stack")
+    clone.add_argument("--business", type=int, required=True, help="the new stack's business")
+    clone.add_argument(
+        "--map-business",
+        action="append",
+        metavar="OLD=NEW",
+        help="where rooms that set their own businessId OLD go (OLD=OLD keeps it); repeatable",
+    )
+    clone.add_argument(
+        "--keep-protect", action="store_true", help="keep the rooms' protect and retainOnDelete"
+    )
+    clone.add_argument("--secrets-provider", help="for the new stack (default: Pulumi's)")
+    clone.set_defaults(run=_clone)
 
     args = parser.parse_args(argv)
     return int(args.run(args))

@@ -266,6 +266,11 @@ def _without_heading(lines: str, column: int | None) -> str:
     return "".join(kept)
 
 
+def put_after(mapping: CommentedMap, key: str, lines: str) -> None:
+    """Put comment lines (as `remove_key` may return them) after the entry `mapping[key]`."""
+    _put_trailing(mapping, key, lines)
+
+
 def insert_key(mapping: CommentedMap, position: int, key: str, value: Any) -> None:
     """Add `key` at `position`; comment lines above the entry that was there stay above it."""
     if position >= len(mapping):
