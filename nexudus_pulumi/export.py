@@ -9,7 +9,6 @@ every written room is protected by default, so a mistaken `destroy` cannot delet
 from __future__ import annotations
 
 import unicodedata
-from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,24 +137,14 @@ def slug(name: str) -> str:
 def derive_keys(rooms: Sequence[ExistingRoom], taken: Collection[str] = ()) -> dict[int, str]:
     """Room id -> a key unique among `rooms` and unlike any of `taken`.
 
-    A room whose name gives a key no other room wants gets it as is. Rooms that want the same key
-    (or a taken one) get it in id order, the oldest first, then `-2`, `-3`...: the same rooms get
-    the same keys on every run. A nameless room (or one whose name has no letters) is `room-<id>`.
+    Rooms take their name's key in id order, the oldest first; a room whose key is already
+    taken gets `-2`, `-3`... A nameless room (or one whose name has no letters or digits) is
+    `room-<id>`. Newer rooms never change the keys of older ones.
     """
-    wanted = {room.id: slug(room.name or "") or f"room-{room.id}" for room in rooms}
-    demand = Counter(wanted.values())
     used = set(taken)
     keys: dict[int, str] = {}
-    ordered = sorted(rooms, key=lambda room: room.id)
-    for room in ordered:
-        key = wanted[room.id]
-        if demand[key] == 1 and key not in used:
-            keys[room.id] = key
-            used.add(key)
-    for room in ordered:
-        if room.id in keys:
-            continue
-        base = candidate = wanted[room.id]
+    for room in sorted(rooms, key=lambda room: room.id):
+        base = candidate = slug(room.name or "") or f"room-{room.id}"
         suffix = 1
         while candidate in used:
             suffix += 1
