@@ -219,14 +219,16 @@ def _pulumi(command: list[str], root: Path, purpose: str) -> None:
 def _summary(report: CloneReport, options: CloneOptions, path: Path, root: Path) -> list[str]:
     shown = path.relative_to(root) if path.is_relative_to(root) else path
     lines = [f"{key}: business {old} -> {new}" for key, (old, new) in sorted(report.moved.items())]
-    details = [f"{report.secrets} secret(s) re-encrypted by Pulumi for {options.target}"]
+    details = []
+    if report.secrets:
+        details.append(f"{report.secrets} secret(s) re-encrypted by Pulumi for {options.target}")
     if report.untied:
         details.append(f"importId/takeOver removed from {report.untied}")
     if report.unprotected:
         details.append(f"protect/retainOnDelete removed from {report.unprotected}")
     lines.append(
         f"{options.target} cloned from {options.source} into {shown}: {report.rooms} room(s) "
-        f"for business {options.business} ({'; '.join(details)})"
+        f"for business {options.business}" + (f" ({'; '.join(details)})" if details else "")
     )
     lines.append(
         f"next: review {shown} (credentials are {options.source}'s), then "
