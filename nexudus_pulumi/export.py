@@ -185,6 +185,8 @@ class ExportPlan:
     """Rooms another stack manages, left out (no --include-owned)."""
     dropped: list[str] = field(default_factory=list)
     """Keys in the file that match no room of the business (with --force they go)."""
+    contested: dict[str, ExistingRoom] = field(default_factory=dict)
+    """Keys in the file adopting a room another stack manages: left as they are, and named."""
 
     @property
     def foreign(self) -> list[Entry]:
@@ -257,7 +259,10 @@ def plan_export(
         if key is None and ours and owner is not None and owner[len(own_prefix) :] in declared:
             key = owner[len(own_prefix) :]
         if owner is not None and not (ours and key is not None) and not options.include_owned:
-            plan.skipped.append(room)
+            if key is None:
+                plan.skipped.append(room)
+            else:
+                plan.contested[key] = room
         elif key is not None:
             matched[room.id] = key
         else:
@@ -272,7 +277,7 @@ def plan_export(
         elif room.id in new_keys:
             plan.entries.append(_new_entry(new_keys[room.id], room, options))
     kept = {entry.key for entry in plan.entries}
-    plan.dropped = [key for key in declared if key not in kept]
+    plan.dropped = [key for key in declared if key not in kept and key not in plan.contested]
     return plan
 
 
@@ -438,6 +443,11 @@ def _report(plan: ExportPlan, options: ExportOptions, destination: str) -> list[
         f"skipped {room.label}: managed by the stack {room.owner} "
         "(--include-owned writes it with takeOver: true)"
         for room in plan.skipped
+    ]
+    lines += [
+        f"warning: {key} adopts {room.label}, which the stack {room.owner} manages; left as it "
+        "is, and `pulumi up` will refuse it (--include-owned adds takeOver: true)"
+        for key, room in plan.contested.items()
     ]
     lines += [
         f"warning: {e.key} ({e.room.label}) is managed by the stack {e.room.owner}; written with "

@@ -240,6 +240,23 @@ def test_a_room_another_stack_manages_is_skipped_and_named(
     assert "# managed by the stack nexudus-rooms/staging/theirs: takeOver moves it" in text
 
 
+def test_a_declared_room_another_stack_took_is_kept_and_named_not_dropped(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    front = seed(sandbox, Name="Front desk", SystemId="pulumi:nexudus-rooms/staging/front")
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
+    path.write_text(HAND_WRITTEN.format(front=front))
+    report = export(force=True)
+    assert rooms_in(path)["front"] == {"name": "Front desk", "importId": front}
+    assert any(
+        line.startswith(
+            f"warning: front adopts room {front} 'Front desk', which the stack "
+            "nexudus-rooms/staging/front manages"
+        )
+        for line in report.lines
+    )
+
+
 def test_a_system_id_of_another_integration_is_exported_with_a_warning(
     export: Export, sandbox: Sandbox, project_root: Path
 ) -> None:
