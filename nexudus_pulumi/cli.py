@@ -7,10 +7,13 @@ import contextlib
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .chatroom import CHAT_ROOM
 from .client import NexudusClient
+from .clone import CloneOptions, parse_business_map, run_clone
 from .errors import NexudusError
+from .export import ExportOptions, run_export
 from .sandbox import DEMO_PASSWORD, DEMO_USER, READER_PASSWORD, READER_USER, Faults, Limits, Sandbox
 from .settings import Settings
 
@@ -66,6 +69,51 @@ def _rooms(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    """Write the rooms of a business into a stack's config, each with the importId adopting it."""
+    options = ExportOptions(
+        business=args.business,
+        protect=args.protect,
+        include_owned=args.include_owned,
+        last_agent_visit=args.last_agent_visit,
+    )
+    try:
+        report = run_export(
+            Path.cwd(),
+            args.stack,
+            options,
+            environ=os.environ,
+            force=args.force,
+            to_stdout=args.output == "-",
+        )
+    except NexudusError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.output == "-":
+        sys.stdout.write(report.text)
+    print("\n".join(report.lines), file=sys.stderr if args.output == "-" else sys.stdout)
+    return 0
+
+
+def _clone(args: argparse.Namespace) -> int:
+    """Make a new stack with another stack's rooms, in another business."""
+    try:
+        options = CloneOptions(
+            source=args.source,
+            target=args.target,
+            business=args.business,
+            business_map=parse_business_map(args.map_business or []),
+            keep_protect=args.keep_protect,
+            secrets_provider=args.secrets_provider,
+        )
+        report = run_clone(Path.cwd(), options)
+    except NexudusError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(report.lines))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nexudus-pulumi")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -98,6 +146,61 @@ def main(argv: Sequence[str] | None = None) -> int:
     rooms = commands.add_parser("rooms", help="list chat rooms (NEXUDUS_* credentials)")
     rooms.add_argument("--business", type=int)
     rooms.set_defaults(run=_rooms)
+
+    export = commands.add_parser(
+        "export",
+        help="write a business's existing rooms into a stack's config, to adopt them",
+        description="Run in the project's root, with NEXUDUS_* credentials. Writes "
+        "stacks/Pulumi.STACK.yaml: the business and one room per existing room, with its "
+        "importId; `pulumi up` then adopts them without creating anything.",
+    )
+    export.add_argument("--business", type=int, required=True, help="the Nexudus business id")
+    export.add_argument("--stack", required=True, help="the stack whose config file is written")
+    export.add_argument(
+        "--force", action="store_true", help="merge into a stack that already declares rooms"
+    )
+    export.add_argument(
+        "--output", choices=["-"], help="`-`: print the stack file instead of writing it"
+    )
+    export.add_argument(
+        "--no-protect",
+        dest="protect",
+        action="store_false",
+        help="do not write `protect: true` on the rooms (written by default)",
+    )
+    export.add_argument(
+        "--include-owned",
+        action="store_true",
+        help="also write rooms another stack manages, with `takeOver: true`",
+    )
+    export.add_argument(
+        "--last-agent-visit",
+        action="store_true",
+        help="also write each room's lastAgentVisit (left to Nexudus by default)",
+    )
+    export.set_defaults(run=_export)
+
+    clone = commands.add_parser(
+        "clone",
+        help="make a new stack with another stack's rooms, in another business",
+        description="Run in the project's root, with the pulumi CLI on PATH and the backend and "
+        "passphrase of the source stack. Creates TARGET (Pulumi re-encrypts the secrets) and "
+        "writes its config: the same rooms, without importId, in the new business.",
+    )
+    clone.add_argument("--from", dest="source", required=True, help="the stack to copy")
+    clone.add_argument("--to", dest="target", required=True, help="the new stack")
+    clone.add_argument("--business", type=int, required=True, help="the new stack's business")
+    clone.add_argument(
+        "--map-business",
+        action="append",
+        metavar="OLD=NEW",
+        help="where rooms that set their own businessId OLD go (OLD=OLD keeps it); repeatable",
+    )
+    clone.add_argument(
+        "--keep-protect", action="store_true", help="keep the rooms' protect and retainOnDelete"
+    )
+    clone.add_argument("--secrets-provider", help="for the new stack (default: Pulumi's)")
+    clone.set_defaults(run=_clone)
 
     args = parser.parse_args(argv)
     return int(args.run(args))

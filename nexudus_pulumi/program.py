@@ -65,6 +65,14 @@ def declare_rooms() -> dict[str, ChatRoom]:
 
 def _declare_room(key: str, spec: dict[str, Any], default_business: Any) -> ChatRoom:
     settings = dict(spec)
+    # `protect` and `retainOnDelete` are Pulumi resource options, not room fields: the provider
+    # never sees them.
+    protect, retain = (settings.pop(option, None) for option in ("protect", "retainOnDelete"))
+    for option, value in (("protect", protect), ("retainOnDelete", retain)):
+        if value is not None and not isinstance(value, bool):
+            raise pulumi.RunError(
+                f"nexudus-rooms:rooms.{key}.{option} must be true or false, got {value!r}"
+            )
     kwargs: dict[str, Any] = {
         "business_id": settings.pop("businessId", default_business),
         "import_id": settings.pop(IMPORT_KEY, None),
@@ -75,4 +83,5 @@ def _declare_room(key: str, spec: dict[str, Any], default_business: Any) -> Chat
             kwargs[ROOM_KEYS[config_key]] = value
         else:
             extra[config_key] = value  # the provider's check names it as unknown
-    return ChatRoom(key, **kwargs, **extra)
+    options = pulumi.ResourceOptions(protect=protect, retain_on_delete=retain)
+    return ChatRoom(key, **kwargs, **extra, opts=options)

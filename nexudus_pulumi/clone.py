@@ -1,0 +1,237 @@
+"""`nexudus-pulumi clone`: a new stack with another stack's rooms, in another business.
+
+The new stack is made by `pulumi stack init TARGET --copy-config-from SOURCE`, so that Pulumi
+itself re-encrypts every secret for it (secrets are encrypted per stack). Pulumi writes that copy
+without the source's comments and order, so the target's file is then written from the source's
+own file, with the target's ciphertexts and salt put in. What would tie the clone to the source's
+rooms is taken out: `importId` (adopting the source's rooms), `takeOver`, and by default
+`protect`/`retainOnDelete`; every business is said explicitly, the stack's by `--business` and a
+room's own by `--map-business OLD=NEW`, so no room is created in the source's business by accident.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from .errors import NexudusError
+from .stackconfig import (
+    SECRETS_KEYS,
+    Project,
+    StackFile,
+    put_after,
+    remove_key,
+    set_value,
+)
+
+TIES = ("importId", "takeOver")
+"""Room settings that point at the source's own rooms: never cloned."""
+PROTECTION = ("protect", "retainOnDelete")
+"""Room settings dropped unless --keep-protect: a clone is usually a place to experiment."""
+SECURE = "secure"
+
+
+class CloneError(NexudusError):
+    """The clone cannot be made; the message says what to change. Nothing was created."""
+
+
+@dataclass(frozen=True)
+class CloneOptions:
+    source: str
+    target: str
+    business: int
+    business_map: Mapping[int, int] = field(default_factory=dict)
+    """A room's own businessId in the source -> the one it gets in the clone."""
+    keep_protect: bool = False
+    secrets_provider: str | None = None
+
+
+@dataclass
+class CloneReport:
+    rooms: int = 0
+    untied: int = 0
+    """Rooms that lost an importId or takeOver."""
+    unprotected: int = 0
+    moved: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Room key -> (source business, clone business), for rooms with their own businessId."""
+    secrets: int = 0
+    lines: list[str] = field(default_factory=list)
+
+
+def parse_business_map(items: Sequence[str]) -> dict[int, int]:
+    """`["1003=1004"]` -> {1003: 1004}."""
+    mapping: dict[int, int] = {}
+    for item in items:
+        old, sep, new = item.partition("=")
+        try:
+            pair = int(old), int(new)
+        except ValueError:
+            pair = None
+        if not sep or pair is None:
+            raise CloneError(f"--map-business wants OLD=NEW business ids, got {item!r}")
+        if mapping.get(pair[0], pair[1]) != pair[1]:
+            raise CloneError(f"--map-business maps business {pair[0]} twice")
+        mapping[pair[0]] = pair[1]
+    return mapping
+
+
+def _business(value: Any, where: str) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise CloneError(f"{where} must be a business id, got {value!r}") from None
+    return number
+
+
+def _same_style(old: Any, new: int) -> Any:
+    """A business id written as the file wrote the one it replaces ("1001" or 1001)."""
+    return str(new) if isinstance(old, str) else new
+
+
+def rewrite_config(stack_file: StackFile, project: Project, options: CloneOptions) -> CloneReport:
+    """Turn the source's config into the clone's, in memory. Checks everything before editing."""
+    config = stack_file.config
+    business_key = project.key("businessId")
+    rooms_key = project.key("rooms")
+    current = config.get(business_key)
+    source_business = _business(current, business_key) if current not in (None, "") else 0
+    rooms = stack_file.mapping(rooms_key) or CommentedMap()
+    mapping = {source_business: options.business} if source_business else {}
+    mapping.update(options.business_map)
+
+    unmapped: dict[int, list[str]] = {}
+    for key, spec in rooms.items():
+        if not isinstance(spec, CommentedMap):
+            raise CloneError(f"{stack_file.path}: {rooms_key}.{key} must be a mapping of settings")
+        if spec.get("businessId") is not None:
+            own = _business(spec["businessId"], f"{rooms_key}.{key}.businessId")
+            if own not in mapping:
+                unmapped.setdefault(own, []).append(key)
+    if unmapped:
+        which = "; ".join(
+            f"business {business}: {', '.join(keys)}" for business, keys in sorted(unmapped.items())
+        )
+        first = min(unmapped)
+        raise CloneError(
+            f"rooms of {options.source} set their own businessId ({which}); say where they go in "
+            f"{options.target}: --map-business {first}=NEW, or {first}={first} to keep that "
+            "business (the clone would then create rooms there)"
+        )
+
+    report = CloneReport(rooms=len(rooms))
+    set_value(config, business_key, _same_style(current, options.business))
+    dropped = TIES if options.keep_protect else (*TIES, *PROTECTION)
+    for key, spec in rooms.items():
+        if any(name in spec for name in TIES):
+            report.untied += 1
+        if not options.keep_protect and any(name in spec for name in PROTECTION):
+            report.unprotected += 1
+        for name in dropped:
+            put_after(rooms, key, remove_key(spec, name))
+        if spec.get("businessId") is not None:
+            old = _business(spec["businessId"], key)
+            set_value(spec, "businessId", _same_style(spec["businessId"], mapping[old]))
+            report.moved[key] = (old, mapping[old])
+    return report
+
+
+def carry_secrets(document: CommentedMap, copied: CommentedMap) -> int:
+    """Put the clone's ciphertexts (from Pulumi's copy) and secrets settings into `document`.
+
+    Every `secure:` value of `document` is replaced by the one at the same place in `copied`;
+    returns how many. Fails, naming the key, if Pulumi's copy lacks one.
+    """
+    count = 0
+
+    def walk(node: Any, other: Any, path: str) -> None:
+        nonlocal count
+        if isinstance(node, CommentedMap):
+            if set(node) == {SECURE}:
+                if not (isinstance(other, Mapping) and isinstance(other.get(SECURE), str)):
+                    raise CloneError(f"Pulumi's copy of the config has no secret at {path}")
+                node[SECURE] = other[SECURE]
+                count += 1
+                return
+            for key, value in node.items():
+                child = other.get(key) if isinstance(other, Mapping) else None
+                walk(value, child, f"{path}.{key}" if path else str(key))
+        elif isinstance(node, CommentedSeq):
+            for index, value in enumerate(node):
+                child = other[index] if isinstance(other, list) and index < len(other) else None
+                walk(value, child, f"{path}[{index}]")
+
+    walk(document.get("config"), copied.get("config"), "")
+    for key in SECRETS_KEYS:
+        if key in copied:
+            set_value(document, key, copied[key])
+        else:
+            remove_key(document, key)
+    return count
+
+
+def run_clone(root: Path, options: CloneOptions) -> CloneReport:
+    """Check, make the stack with Pulumi, write its file; undo the stack if writing fails."""
+    project = Project.find(root)
+    source_path = project.stack_file(options.source.rsplit("/", 1)[-1])
+    target_path = project.stack_file(options.target.rsplit("/", 1)[-1])
+    if not source_path.exists():
+        raise CloneError(f"{source_path} does not exist: is {options.source} a stack here?")
+    if target_path.exists():
+        raise CloneError(
+            f"{target_path} already exists: clone makes a new stack; choose another name, or "
+            f"remove that stack first (pulumi stack rm {options.target})"
+        )
+    source = StackFile.load(source_path)
+    report = rewrite_config(source, project, options)
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise CloneError("the pulumi CLI is not on PATH (`make engine` puts it in .tools/bin)")
+    command = [pulumi, "stack", "init", options.target, "--copy-config-from", options.source]
+    if options.secrets_provider:
+        command += ["--secrets-provider", options.secrets_provider]
+    _pulumi(command, root, "make the stack")
+    try:
+        copied = StackFile.load(target_path, missing_ok=True)
+        report.secrets = carry_secrets(source.document, copied.document)
+        source.save(target_path)
+    except BaseException:
+        _pulumi([pulumi, "stack", "rm", options.target, "--yes"], root, "remove the stack")
+        raise
+    report.lines = _summary(report, options, target_path, root)
+    return report
+
+
+def _pulumi(command: list[str], root: Path, purpose: str) -> None:
+    done = subprocess.run(
+        [*command, "--non-interactive"], cwd=root, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).strip()
+        raise CloneError(f"`pulumi {' '.join(command[1:])}` could not {purpose}:\n{output}")
+
+
+def _summary(report: CloneReport, options: CloneOptions, path: Path, root: Path) -> list[str]:
+    shown = path.relative_to(root) if path.is_relative_to(root) else path
+    lines = [f"{key}: business {old} -> {new}" for key, (old, new) in sorted(report.moved.items())]
+    details = []
+    if report.secrets:
+        details.append(f"{report.secrets} secret(s) re-encrypted by Pulumi for {options.target}")
+    if report.untied:
+        details.append(f"importId/takeOver removed from {report.untied}")
+    if report.unprotected:
+        details.append(f"protect/retainOnDelete removed from {report.unprotected}")
+    lines.append(
+        f"{options.target} cloned from {options.source} into {shown}: {report.rooms} room(s) "
+        f"for business {options.business}" + (f" ({'; '.join(details)})" if details else "")
+    )
+    lines.append(
+        f"next: review {shown} (credentials are {options.source}'s), then "
+        f"`pulumi up --stack {options.target}`"
+    )
+    return lines

@@ -1,0 +1,161 @@
+"""`nexudus-pulumi clone`: what the target's config keeps, drops and maps, and its refusals.
+
+The whole command, with Pulumi re-encrypting the secrets, runs end to end in
+tests/e2e/test_adoption.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nexudus_pulumi.clone import (
+    CloneError,
+    CloneOptions,
+    carry_secrets,
+    parse_business_map,
+    rewrite_config,
+    run_clone,
+)
+from nexudus_pulumi.stackconfig import Project, StackFile
+
+SOURCE = """\
+# prod: adopted from the admin UI
+encryptionsalt: v1:source-salt
+config:
+  nexudus:username: ops@example.com  # the pipeline's user
+  nexudus:password:
+    secure: v1:source:password
+  nexudus-rooms:businessId: "1001"
+  nexudus-rooms:rooms:
+    # the lobby, the first room visitors see
+    lobby:
+      name: Lobby
+      active: true
+      users: [11, 12]
+      importId: 87654321  # adopted in March
+      protect: true
+    # events run from the other building
+    events:
+      name: Events desk
+      businessId: 1003
+      importId: 87654322
+      retainOnDelete: true
+    # rooms in the main business with the override spelled out
+    library:
+      name: Library
+      businessId: 1001
+      takeOver: true
+    # planned, not created yet
+    planned:
+      name: Planned
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    (tmp_path / "Pulumi.yaml").write_text("name: nexudus-rooms\nstackConfigDir: stacks\n")
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.prod.yaml").write_text(SOURCE)
+    return Project.find(tmp_path)
+
+
+def source(project: Project) -> StackFile:
+    return StackFile.load(project.stack_file("prod"))
+
+
+def options(**overrides: object) -> CloneOptions:
+    values: dict[str, object] = {"source": "prod", "target": "staging", "business": 1002}
+    values.update(overrides)
+    return CloneOptions(**values)  # type: ignore[arg-type]
+
+
+def test_map_business_is_parsed_and_checked() -> None:
+    assert parse_business_map(["1003=1004", "1005=1005"]) == {1003: 1004, 1005: 1005}
+    for bad in (["1003"], ["a=b"], ["1003=1004", "1003=1005"]):
+        with pytest.raises(CloneError, match="--map-business"):
+            parse_business_map(bad)
+
+
+def test_a_room_with_its_own_business_is_not_cloned_silently(project: Project) -> None:
+    stack_file = source(project)
+    before = stack_file.dump()
+    with pytest.raises(CloneError, match=r"business 1003: events.*--map-business 1003=NEW"):
+        rewrite_config(stack_file, project, options())
+    assert stack_file.dump() == before  # refused before any edit
+
+
+def test_the_clone_drops_what_ties_it_to_the_source_and_keeps_the_comments(
+    project: Project,
+) -> None:
+    stack_file = source(project)
+    report = rewrite_config(stack_file, project, options(business_map={1003: 1004}))
+    text = stack_file.dump()
+    config = yaml.safe_load(text)["config"]
+    assert config["nexudus-rooms:businessId"] == "1002"  # as the source wrote it: a string
+    assert config["nexudus-rooms:rooms"] == {
+        "lobby": {"name": "Lobby", "active": True, "users": [11, 12]},
+        "events": {"name": "Events desk", "businessId": 1004},
+        "library": {"name": "Library", "businessId": 1002},  # the stack's business follows
+        "planned": {"name": "Planned"},
+    }
+    for comment in (
+        "# prod: adopted from the admin UI\n",
+        "  nexudus:username: ops@example.com  # the pipeline's user\n",
+        "    # the lobby, the first room visitors see\n    lobby:\n",
+        "    # events run from the other building\n    events:\n",
+        "    # rooms in the main business with the override spelled out\n    library:\n",
+        "    # planned, not created yet\n    planned:\n",
+    ):
+        assert comment in text
+    assert "adopted in March" not in text  # the comment of a removed line goes with it
+    assert (report.rooms, report.untied, report.unprotected) == (4, 3, 2)
+    assert report.moved == {"events": (1003, 1004), "library": (1001, 1002)}
+
+
+def test_keep_protect_keeps_protection_but_never_import_ids(project: Project) -> None:
+    stack_file = source(project)
+    rewrite_config(stack_file, project, options(business_map={1003: 1003}, keep_protect=True))
+    rooms = yaml.safe_load(stack_file.dump())["config"]["nexudus-rooms:rooms"]
+    assert rooms["lobby"]["protect"] is True
+    assert rooms["events"] == {"name": "Events desk", "businessId": 1003, "retainOnDelete": True}
+    assert not any("importId" in room or "takeOver" in room for room in rooms.values())
+
+
+def test_secrets_and_salt_come_from_pulumis_copy(project: Project) -> None:
+    stack_file = source(project)
+    copied = StackFile.parse(
+        "encryptionsalt: v1:target-salt\n"
+        "config:\n  nexudus:password:\n    secure: v1:target:password\n",
+        project.stack_file("staging"),
+    )
+    assert carry_secrets(stack_file.document, copied.document) == 1
+    document = yaml.safe_load(stack_file.dump())
+    assert document["encryptionsalt"] == "v1:target-salt"
+    assert document["config"]["nexudus:password"] == {"secure": "v1:target:password"}
+    assert stack_file.dump().startswith("# prod: adopted from the admin UI\nencryptionsalt:")
+
+
+def test_a_secret_missing_from_pulumis_copy_is_an_error(project: Project) -> None:
+    copied = StackFile.parse("config: {}\n", project.stack_file("staging"))
+    with pytest.raises(CloneError, match=r"no secret at nexudus:password"):
+        carry_secrets(source(project).document, copied.document)
+
+
+def test_refusals_come_before_pulumi_is_run(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", "")  # were pulumi needed, the error would say it is missing
+    with pytest.raises(CloneError, match="set their own businessId"):
+        run_clone(project.root, options())
+    with pytest.raises(CloneError, match=r"Pulumi.nowhere.yaml does not exist"):
+        run_clone(project.root, options(source="nowhere"))
+    (project.root / "stacks" / "Pulumi.staging.yaml").write_text("config: {}\n")
+    with pytest.raises(CloneError, match="already exists: clone makes a new stack"):
+        run_clone(project.root, options(business_map={1003: 1004}))
+    assert sorted(p.name for p in (project.root / "stacks").iterdir()) == [
+        "Pulumi.prod.yaml",
+        "Pulumi.staging.yaml",
+    ]

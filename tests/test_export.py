@@ -1,0 +1,435 @@
+"""`nexudus-pulumi export`: keys, the YAML merge, ownership, errors; against the sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nexudus_pulumi import cli, program
+from nexudus_pulumi.export import (
+    ExistingRoom,
+    ExportError,
+    ExportOptions,
+    derive_keys,
+    run_export,
+    slug,
+)
+from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
+from nexudus_pulumi.stackconfig import StackFileError
+
+PROJECT = "name: nexudus-rooms\nruntime: python\nstackConfigDir: stacks\n"
+
+HAND_WRITTEN = """\
+# prod: the account as it was before Pulumi
+config:
+  nexudus:username: ops@example.com  # the pipeline's user
+  nexudus-rooms:businessId: "1001"
+  nexudus-rooms:rooms:
+    # the front desk, adopted by hand last year
+    front:
+      name: Front desk
+      importId: {front}  # adopted
+    # a room we meant to create
+    planned:
+      name: Planned
+  # the password, set with pulumi config set --secret
+  nexudus:password:
+    secure: v1:AAAA:BBBB
+encryptionsalt: v1:salt:salt
+"""
+
+
+def existing(room_id: int, name: str | None) -> ExistingRoom:
+    return ExistingRoom(room_id, 1001, name, True, (), None, None)
+
+
+# ----- keys ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("Lobby", "lobby"),
+        ("Members' lounge #2", "members-lounge-2"),
+        ("Café Zürich", "cafe-zurich"),
+        ("Straße", "strasse"),
+        ("Ørsted Hall", "orsted-hall"),
+        ("\uff26\uff35\uff2c\uff2c width", "full-width"),  # full-width Latin letters
+        ("会议室 A", "会议室-a"),
+        ("Кафе «Центр»", "кафе-центр"),
+        ("कक्ष", "कक्ष"),  # the virama is part of the word, not an accent to drop
+        ("  --  ", ""),
+        ("🎉", ""),
+    ],
+)
+def test_keys_are_readable_slugs_of_names(name: str, key: str) -> None:
+    assert slug(name) == key
+
+
+def test_a_long_name_is_cut_at_a_word() -> None:
+    key = slug("The very long name of a room on the third floor near the kitchen and lifts")
+    assert key == "the-very-long-name-of-a-room-on-the-third-floor-near-the"
+    assert len(key) <= 60
+
+
+def test_duplicates_are_numbered_in_id_order_and_nameless_rooms_use_their_id() -> None:
+    rooms = [
+        existing(30, "Lobby"),
+        existing(10, "Lobby"),
+        existing(20, "lobby"),
+        existing(40, None),
+        existing(50, "!!!"),
+        existing(60, "Lobby 2"),
+    ]
+    keys = derive_keys(rooms)
+    assert keys == {
+        10: "lobby",
+        20: "lobby-2",
+        30: "lobby-3",
+        40: "room-40",
+        50: "room-50",
+        60: "lobby-2-2",  # "lobby-2" went to an older room
+    }
+
+
+def test_keys_already_in_the_file_are_not_given_again() -> None:
+    keys = derive_keys([existing(10, "Lobby"), existing(11, "Events")], taken={"lobby"})
+    assert keys == {10: "lobby-2", 11: "events"}
+
+
+def test_a_newer_room_does_not_change_older_keys() -> None:
+    older = [existing(10, "Lobby"), existing(20, "Lobby"), existing(30, None)]
+    newer = [*older, existing(5_000, "Lobby"), existing(6_000, "Lobby 2")]
+    assert derive_keys(newer).items() >= derive_keys(older).items()
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=10_000),
+            st.none() | st.text(alphabet=st.sampled_from("aA é-2 _Ü会#"), max_size=8),
+        ),
+        unique_by=lambda pair: pair[0],
+        max_size=30,
+    )
+)
+def test_keys_are_unique_non_empty_and_independent_of_listing_order(
+    pairs: list[tuple[int, str | None]],
+) -> None:
+    rooms = [existing(room_id, name) for room_id, name in pairs]
+    keys = derive_keys(rooms)
+    assert sorted(keys) == sorted(room_id for room_id, _ in pairs)
+    assert len(set(keys.values())) == len(keys)
+    assert all(keys.values())
+    assert derive_keys(list(reversed(rooms))) == keys
+
+
+# ----- the command against the sandbox ------------------------------------------------------
+
+
+@pytest.fixture
+def project_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "Pulumi.yaml").write_text(PROJECT)
+    (tmp_path / "stacks").mkdir()
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def environ(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = {
+        "NEXUDUS_BASE_URL": sandbox.url,
+        "NEXUDUS_USERNAME": DEMO_USER,
+        "NEXUDUS_PASSWORD": DEMO_PASSWORD,
+        "NEXUDUS_MIN_INTERVAL_MS": "0",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+def seed(sandbox: Sandbox, **fields: Any) -> int:
+    return sandbox.store.insert({"BusinessId": 1001, **fields}, "ui")
+
+
+def rooms_in(path: Path) -> dict[str, Any]:
+    return dict(yaml.safe_load(path.read_text())["config"]["nexudus-rooms:rooms"])
+
+
+Export = Callable[..., Any]
+
+
+@pytest.fixture
+def export(project_root: Path, environ: dict[str, str]) -> Export:
+    def run(stack: str = "prod", business: int = 1001, **kwargs: Any) -> Any:
+        options = {
+            k: kwargs.pop(k)
+            for k in ("protect", "include_owned", "last_agent_visit")
+            if k in kwargs
+        }
+        return run_export(
+            project_root, stack, ExportOptions(business, **options), environ=environ, **kwargs
+        )
+
+    return run
+
+
+def test_export_writes_every_room_with_its_fields_and_import_id(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    lobby = seed(sandbox, Name="Lobby", Active=True, Users=[12, 11])
+    quiet = seed(sandbox, Name="Quiet room", LastAgentVisit="2025-01-15T10:30:00Z")
+    nameless = seed(sandbox)
+    seed(sandbox, BusinessId=1002, Name="Elsewhere")
+    report = export()
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
+    document = yaml.safe_load(path.read_text())
+    assert document["config"]["nexudus-rooms:businessId"] == 1001
+    assert document["config"]["nexudus-rooms:rooms"] == {
+        "lobby": {
+            "name": "Lobby",
+            "active": True,
+            "users": [11, 12],
+            "importId": lobby,
+            "protect": True,
+        },
+        "quiet-room": {"name": "Quiet room", "active": False, "importId": quiet, "protect": True},
+        f"room-{nameless}": {"active": False, "importId": nameless, "protect": True},
+    }
+    assert report.lines[-1].startswith(
+        "3 room(s) of business 1001 written to stacks/Pulumi.prod.yaml"
+    )
+    assert "users: [11, 12]" in path.read_text()
+
+
+def test_no_protect_and_last_agent_visit_on_request(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    seed(sandbox, Name="Quiet room", LastAgentVisit="2025-01-15T10:30:00.000+00:00")
+    export(protect=False, last_agent_visit=True)
+    text = (project_root / "stacks" / "Pulumi.prod.yaml").read_text()
+    assert 'lastAgentVisit: "2025-01-15T10:30:00Z"' in text  # quoted: not a YAML timestamp
+    assert "protect" not in text
+
+
+def test_a_room_another_stack_manages_is_skipped_and_named(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    seed(sandbox, Name="Mine")
+    owned = seed(sandbox, Name="Theirs", SystemId="pulumi:nexudus-rooms/staging/theirs#1a2b")
+    report = export()
+    assert list(rooms_in(project_root / "stacks" / "Pulumi.prod.yaml")) == ["mine"]
+    assert any(
+        f"skipped room {owned} 'Theirs': managed by the stack nexudus-rooms/staging/theirs" in line
+        for line in report.lines
+    )
+    assert "1 skipped as managed by other stacks" in report.lines[-1]
+
+    report = export(force=True, include_owned=True)
+    rooms = rooms_in(project_root / "stacks" / "Pulumi.prod.yaml")
+    assert rooms["theirs"]["takeOver"] is True
+    assert rooms["theirs"]["importId"] == owned
+    text = (project_root / "stacks" / "Pulumi.prod.yaml").read_text()
+    assert "# managed by the stack nexudus-rooms/staging/theirs: takeOver moves it" in text
+
+
+def test_a_declared_room_another_stack_took_is_kept_and_named_not_dropped(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    front = seed(sandbox, Name="Front desk", SystemId="pulumi:nexudus-rooms/staging/front")
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
+    path.write_text(HAND_WRITTEN.format(front=front))
+    report = export(force=True)
+    assert rooms_in(path)["front"] == {"name": "Front desk", "importId": front}
+    assert any(
+        line.startswith(
+            f"warning: front adopts room {front} 'Front desk', which the stack "
+            "nexudus-rooms/staging/front manages"
+        )
+        for line in report.lines
+    )
+
+
+def test_a_system_id_of_another_integration_is_exported_with_a_warning(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    seed(sandbox, Name="Synced", SystemId="crm:42")
+    report = export()
+    text = (project_root / "stacks" / "Pulumi.prod.yaml").read_text()
+    assert "# SystemId 'crm:42' was set by another integration" in text
+    assert any("synced" in line and "'crm:42'" in line for line in report.lines)
+    assert "synced" in rooms_in(project_root / "stacks" / "Pulumi.prod.yaml")
+
+
+def test_a_room_map_is_not_overwritten_without_force(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    front = seed(sandbox, Name="Front desk")
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
+    path.write_text(HAND_WRITTEN.format(front=front))
+    before = path.read_text()
+    with pytest.raises(ExportError, match=r"already declares 2 room\(s\).*--force"):
+        export()
+    assert path.read_text() == before
+    assert sandbox.requests == []  # refused before anything was sent
+
+
+def test_force_merges_keeping_keys_comments_and_other_config(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    front = seed(sandbox, Name="Front desk (renamed)", Active=True)
+    lobby = seed(sandbox, Name="Lobby", Users=[7])
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
+    path.write_text(HAND_WRITTEN.format(front=front))
+    report = export(force=True)
+    text = path.read_text()
+    for kept in (
+        "# prod: the account as it was before Pulumi\n",
+        "  nexudus:username: ops@example.com  # the pipeline's user\n",
+        '  nexudus-rooms:businessId: "1001"\n',  # its quoting too
+        "    # the front desk, adopted by hand last year\n    front:\n",
+        f"      importId: {front}  # adopted\n",
+        "  # the password, set with pulumi config set --secret\n"
+        "  nexudus:password:\n    secure: v1:AAAA:BBBB\n",
+        "encryptionsalt: v1:salt:salt\n",
+    ):
+        assert kept in text
+    assert "planned" not in text and "a room we meant to create" not in text
+    assert any("removed planned: no room of business 1001 matches it" in x for x in report.lines)
+    rooms = rooms_in(path)
+    assert list(rooms) == ["front", "lobby"]  # the file's key first, new keys after
+    assert rooms["front"] == {"name": "Front desk (renamed)", "active": True, "importId": front}
+    assert rooms["lobby"] == {
+        "name": "Lobby",
+        "active": False,
+        "users": [7],
+        "importId": lobby,
+        "protect": True,
+    }
+    assert "1 already declared, kept their keys" in report.lines[-1]
+
+
+def test_output_dash_prints_the_file_and_writes_nothing(
+    project_root: Path,
+    environ: dict[str, str],
+    sandbox: Sandbox,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    front = seed(sandbox, Name="Front desk")
+    seed(sandbox, Name="Lobby")
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
+    path.write_text(HAND_WRITTEN.format(front=front))
+    before = path.read_text()
+    code = cli.main(["export", "--business", "1001", "--stack", "prod", "--output", "-"])
+    printed = capsys.readouterr()
+    assert code == 0
+    assert path.read_text() == before
+    printed_rooms = yaml.safe_load(printed.out)["config"]["nexudus-rooms:rooms"]
+    assert list(printed_rooms) == ["front", "lobby"]
+    assert "# the front desk, adopted by hand last year" in printed.out
+    assert "2 room(s) of business 1001 written to stdout" in printed.err
+
+
+def test_the_cli_writes_the_stack_file_and_says_how_many_rooms(
+    project_root: Path,
+    environ: dict[str, str],
+    sandbox: Sandbox,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in ("A", "B", "C"):
+        seed(sandbox, Name=name)
+    assert cli.main(["export", "--business", "1001", "--stack", "prod"]) == 0
+    assert (
+        "3 room(s) of business 1001 written to stacks/Pulumi.prod.yaml" in capsys.readouterr().out
+    )
+    assert list(rooms_in(project_root / "stacks" / "Pulumi.prod.yaml")) == ["a", "b", "c"]
+
+
+# ----- errors a user can act on -------------------------------------------------------------
+
+
+def test_an_unknown_business_is_named_and_nothing_is_written(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    seed(sandbox, Name="Lobby")
+    with pytest.raises(ExportError, match=r"business 4242 has no chat rooms.*check --business"):
+        export(business=4242)
+    assert not (project_root / "stacks" / "Pulumi.prod.yaml").exists()
+
+
+def test_no_credentials_stops_before_any_request(
+    project_root: Path, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"NEXUDUS_BASE_URL": sandbox.url}
+    with pytest.raises(ExportError, match="no Nexudus credentials: set NEXUDUS_USERNAME"):
+        run_export(project_root, "prod", ExportOptions(1001), environ=env)
+    assert sandbox.requests == []
+
+
+def test_a_stack_file_that_is_not_yaml_is_named(export: Export, project_root: Path) -> None:
+    (project_root / "stacks" / "Pulumi.prod.yaml").write_text("config:\n  rooms: [unclosed\n")
+    with pytest.raises(StackFileError, match=r"Pulumi.prod.yaml is not valid YAML at line \d"):
+        export()
+
+
+def test_a_key_written_twice_in_the_file_is_named(export: Export, project_root: Path) -> None:
+    (project_root / "stacks" / "Pulumi.prod.yaml").write_text(
+        "config:\n  nexudus-rooms:rooms:\n    lobby: {name: A}\n    lobby: {name: B}\n"
+    )
+    with pytest.raises(StackFileError, match=r"a key appears twice.*lobby"):
+        export(force=True)
+
+
+def test_two_keys_adopting_one_room_are_refused(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    room = seed(sandbox, Name="Lobby")
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
+    path.write_text(
+        f"config:\n  nexudus-rooms:rooms:\n    lobby: {{importId: {room}}}\n"
+        f"    lobby-twin: {{importId: {room}}}\n"
+    )
+    with pytest.raises(ExportError, match=f"'lobby' and 'lobby-twin' both adopt room {room}"):
+        export(force=True)
+
+
+def test_run_outside_a_project_says_where_to_run(tmp_path: Path) -> None:
+    with pytest.raises(StackFileError, match=r"no Pulumi.yaml.*project's root"):
+        run_export(tmp_path, "prod", ExportOptions(1001), environ={})
+
+
+# ----- protect and retainOnDelete in the program ---------------------------------------------
+
+
+class Recorded:
+    def __init__(self, key: str, **kwargs: Any) -> None:
+        self.key = key
+        self.opts: pulumi.ResourceOptions = kwargs.pop("opts")
+        self.inputs = kwargs
+
+
+def test_protection_settings_become_resource_options_not_room_fields(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(program, "ChatRoom", Recorded)
+    spec = {"name": "Lobby", "protect": True, "retainOnDelete": True, "importId": 5}
+    room: Any = program._declare_room("lobby", spec, 1001)
+    assert room.opts.protect is True and room.opts.retain_on_delete is True
+    assert "protect" not in room.inputs and "retainOnDelete" not in room.inputs
+    plain_room: Any = program._declare_room("plain", {"name": "Plain"}, 1001)
+    assert plain_room.opts.protect is None and plain_room.opts.retain_on_delete is None
+
+
+def test_a_protection_setting_that_is_not_a_boolean_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(program, "ChatRoom", Recorded)
+    with pytest.raises(pulumi.RunError, match=r"rooms.lobby.protect must be true or false"):
+        program._declare_room("lobby", {"protect": "yes"}, 1001)
