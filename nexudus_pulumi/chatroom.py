@@ -7,14 +7,28 @@ warns about it once per run (see `program.py`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
-import pulumi.dynamic
+from pydantic import Field
 
-from .identity import owner_tag
-from .models import ChatRoomInputs
+from .models import IdSet, RecordId, RecordInputs, Timestamp
 from .provider import RecordProvider, RecordSpec
+from .resource import RecordResource
+
+
+class ChatRoomInputs(RecordInputs):
+    """A Nexudus ChatRoom (`/api/support/chatrooms`). Defaults are the API's own."""
+
+    business_id: RecordId
+    name: str | None = None
+    active: bool = False
+    last_agent_visit: Timestamp | None = None
+    users: IdSet = Field(default_factory=list)
+
+    BUSINESS_FILTER: ClassVar[str] = "ChatRoom_Business"
+    NAME_FILTER: ClassVar[str] = "ChatRoom_Name"
+
 
 CHAT_ROOM = RecordSpec(
     record_name="ChatRoom",
@@ -32,18 +46,16 @@ class ChatRoomProvider(RecordProvider):
     spec = CHAT_ROOM
 
 
-class ChatRoom(pulumi.dynamic.Resource, module="nexudus", name="ChatRoom"):
+class ChatRoom(RecordResource, module="nexudus", name="ChatRoom"):
     """A Nexudus chat room. The resource id is the Nexudus record id, as a string."""
+
+    provider_type = ChatRoomProvider
 
     businessId: pulumi.Output[int]
     name: pulumi.Output[str | None]
     active: pulumi.Output[bool]
     lastAgentVisit: pulumi.Output[str | None]
     users: pulumi.Output[list[int]]
-    uniqueId: pulumi.Output[str]
-    createdOn: pulumi.Output[str]
-    updatedOn: pulumi.Output[str]
-    updatedBy: pulumi.Output[str]
 
     def __init__(
         self,
@@ -71,8 +83,5 @@ class ChatRoom(pulumi.dynamic.Resource, module="nexudus", name="ChatRoom"):
             "importId": import_id,
             "takeOver": take_over,
             **extra,
-            "ownerTag": owner_tag(resource_name),
         }
-        props = {k: v for k, v in props.items() if v is not None}
-        props.update(dict.fromkeys(ChatRoomInputs.output_names()))
-        super().__init__(ChatRoomProvider(), resource_name, props, opts)
+        super().__init__(resource_name, props, opts)

@@ -1,7 +1,8 @@
 """Nexudus record shapes: what a user may declare, and how it maps to the API's JSON.
 
 Inputs use Pulumi's camelCase names (`businessId`); the API uses PascalCase (`BusinessId`), so the
-mapping is mechanical and a new record type only declares its fields.
+mapping is mechanical and a new record type only declares its fields. This module holds the shared
+base and field types; each record type's own model lives in its module (`chatroom.py`...).
 
 Two directions, two rules:
 - What a user declares is held to the record's rules (`RecordInputs`, strict): a bad value stops
@@ -247,16 +248,3 @@ def _snake(model: type[RecordInputs], camel: str) -> str:
         if to_camel(name) == camel:
             return name
     raise KeyError(camel)
-
-
-class ChatRoomInputs(RecordInputs):
-    """A Nexudus ChatRoom (`/api/support/chatrooms`). Defaults are the API's own."""
-
-    business_id: RecordId
-    name: str | None = None
-    active: bool = False
-    last_agent_visit: Timestamp | None = None
-    users: IdSet = Field(default_factory=list)
-
-    BUSINESS_FILTER: ClassVar[str] = "ChatRoom_Business"
-    NAME_FILTER: ClassVar[str] = "ChatRoom_Name"

@@ -406,7 +406,7 @@ class RecordProvider(ResourceProvider):
             if remaining <= 0:
                 return None
             log.info(
-                "%s: create answer lost and the room is not there yet; looking again in %.1f s "
+                "%s: create answer lost and the record is not there yet; looking again in %.1f s "
                 "(a slow create may still land)",
                 label,
                 min(pause, remaining),

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
 from nexudus_pulumi import ChatRoomProvider, client
+from nexudus_pulumi.provider import RecordProvider
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Faults, Limits, Sandbox
 
 RELAXED = Limits(min_interval=0, requests_per_window=100_000, writes_per_window=100_000)
@@ -24,6 +25,7 @@ FAST_CLIENT = {
 }
 
 MakeProvider = Callable[..., ChatRoomProvider]
+P = TypeVar("P", bound=RecordProvider)
 
 
 @pytest.fixture(autouse=True)
@@ -40,8 +42,12 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def configured(config: dict[str, Any]) -> ChatRoomProvider:
-    """A provider as the engine makes one: unpickled, then configured with the stack config."""
-    provider = ChatRoomProvider()
+    """A room provider as the engine makes one: unpickled, then configured with the stack config."""
+    return configure(ChatRoomProvider(), config)
+
+
+def configure(provider: P, config: dict[str, Any]) -> P:
+    """`provider`, of any record type, configured with the stack config."""
     provider.configure(ConfigureRequest(Config(config, "nexudus-rooms")))
     return provider
 
@@ -84,7 +90,7 @@ class Created:
     outs: dict[str, Any]
 
 
-def create(provider: ChatRoomProvider, props: dict[str, Any]) -> Created:
+def create(provider: RecordProvider, props: dict[str, Any]) -> Created:
     """`provider.create`, typed for tests: a create always returns outputs."""
     result = provider.create(props)
     assert result.outs is not None

@@ -18,13 +18,13 @@ COLLECTION = "/api/support/chatrooms"
 ROOMS = 50
 
 
-def spent(sandbox: Sandbox, since: int = 0) -> Counter[str]:
+def spent(sandbox: Sandbox, since: int = 0, collection: str = COLLECTION) -> Counter[str]:
     """Requests to the collection by kind: POST, PUT, DELETE, GET by id, LIST (paged search)."""
     kinds: Counter[str] = Counter()
     for method, path, _ in sandbox.requests[since:]:
-        if path == COLLECTION:
+        if path == collection:
             kinds["LIST" if method == "GET" else method] += 1
-        elif path.startswith(COLLECTION + "/"):
+        elif path.startswith(collection + "/"):
             kinds[method if method != "GET" else "GET by id"] += 1
     return kinds
 

@@ -8,8 +8,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from nexudus_pulumi import ChatRoom
-from nexudus_pulumi.program import declare_rooms
+from nexudus_pulumi import ChatRoom, CommunityGroup
+from nexudus_pulumi.program import declare_groups, declare_rooms
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -115,6 +115,119 @@ def test_rooms_output_maps_keys_to_ids(mocks: RecordingMocks) -> None:
             declare_rooms()
             return pulumi.Output.from_input(exported["rooms"]).apply(
                 lambda rooms: rooms == {"lobby": "id-lobby"} or pytest.fail(str(rooms))
+            )
+
+        run()
+
+
+# ----- groups ------------------------------------------------------------------------------------
+
+
+def use_groups(business: int | None, groups: Any, rooms: dict[str, Any] | None = None) -> None:
+    config = {"nexudus-rooms:groups": json.dumps(groups)}
+    if rooms is not None:
+        config["nexudus-rooms:rooms"] = json.dumps(rooms)
+    if business is not None:
+        config["nexudus-rooms:businessId"] = str(business)
+    pulumi.runtime.set_all_config(config)
+
+
+@pulumi.runtime.test
+def test_each_group_key_becomes_a_community_group(mocks: RecordingMocks) -> Any:
+    use_groups(
+        1001,
+        {
+            "makers": {
+                "name": "Makers",
+                "userId": 11,
+                "description": "3D printing",
+                "groupAccess": "public",
+                "members": [13, 12],
+            },
+            "events": {"name": "Events", "userId": 12, "businessId": 1002, "importId": 65432101},
+        },
+    )
+    groups = declare_groups()
+    assert sorted(groups) == ["events", "makers"]
+    assert all(isinstance(g, CommunityGroup) for g in groups.values())
+
+    def verify(ids: list[str]) -> None:
+        assert ids == ["id-events", "id-makers"]
+        makers, events = mocks.created["makers"], mocks.created["events"]
+        assert {k: v for k, v in makers.items() if k != "__provider"} == {
+            "businessId": 1001,
+            "name": "Makers",
+            "userId": 11,
+            "description": "3D printing",
+            "groupAccess": "public",
+            "members": [13, 12],  # as declared: check puts sets in order
+            "ownerTag": "nexudus-rooms/dev/makers#id-stack-identity",
+        }
+        assert (events["businessId"], events["importId"]) == (1002, 65432101)
+        assert mocks.warnings == []  # type: ignore[attr-defined]  # no rooms, no deprecation
+
+    return pulumi.Output.all(groups["events"].id, groups["makers"].id).apply(verify)
+
+
+@pulumi.runtime.test
+def test_a_missing_administrator_reaches_check_to_be_named(mocks: RecordingMocks) -> Any:
+    use_groups(None, {"makers": {"name": "Makers"}})
+    groups = declare_groups()
+
+    def verify(_: str) -> None:
+        assert mocks.created["makers"].keys() == {"name", "ownerTag", "__provider"}
+
+    return groups["makers"].id.apply(verify)
+
+
+def test_an_unknown_group_setting_stops_the_program_naming_it(mocks: RecordingMocks) -> None:
+    # A room's settings are not a group's: `users` is `members` here.
+    use_groups(1001, {"makers": {"name": "Makers", "userId": 11, "users": [12], "nmae": "x"}})
+    with pytest.raises(pulumi.RunError) as caught:
+        declare_groups()
+    assert str(caught.value) == (
+        "nexudus-rooms:groups.makers: unknown setting 'nmae', 'users'; the settings are "
+        "importId, takeOver, businessId, name, userId, description, groupAccess, members"
+    )
+    assert mocks.created == {}
+
+
+@pytest.mark.parametrize(
+    ("groups", "message"),
+    [
+        (["makers"], "nexudus-rooms:groups must be a map from a group key to its settings"),
+        ({"makers": "Makers"}, "nexudus-rooms:groups.makers must be a map of group settings"),
+    ],
+)
+def test_a_groups_value_that_is_not_a_map_stops_the_program(
+    mocks: RecordingMocks, groups: Any, message: str
+) -> None:
+    use_groups(1001, groups)
+    with pytest.raises(pulumi.RunError) as caught:
+        declare_groups()
+    assert str(caught.value) == message
+
+
+def test_groups_output_maps_keys_to_ids_beside_rooms(mocks: RecordingMocks) -> None:
+    exported: dict[str, Any] = {}
+
+    def capture(name: str, value: Any) -> None:
+        exported[name] = value
+
+    use_groups(1001, {"g-lobby": {"name": "Lobby", "userId": 11}}, {"lobby": {"name": "Lobby"}})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pulumi, "export", capture)
+
+        @pulumi.runtime.test
+        def run() -> Any:
+            declare_rooms()
+            declare_groups()
+            both = pulumi.Output.all(rooms=exported["rooms"], groups=exported["groups"])
+            return both.apply(
+                lambda out: (
+                    out == {"rooms": {"lobby": "id-lobby"}, "groups": {"g-lobby": "id-g-lobby"}}
+                    or pytest.fail(str(out))
+                )
             )
 
         run()

@@ -150,12 +150,24 @@ class PulumiProject:
     def stack_file(self, stack: str) -> Path:
         return self.root / "stacks" / f"Pulumi.{stack}.yaml"
 
-    def declare(self, stack: str, rooms: dict[str, Any], *, business: int | None = None) -> None:
-        """Edit the stack's YAML as a user would: the rooms map and the default business."""
+    def declare(
+        self,
+        stack: str,
+        rooms: dict[str, Any] | None,
+        *,
+        business: int | None = None,
+        groups: dict[str, Any] | None = None,
+    ) -> None:
+        """Edit the stack's YAML as a user would: the rooms and groups maps (None: the key is
+        removed) and the default business."""
         path = self.stack_file(stack)
         document = yaml.safe_load(path.read_text()) or {}
         config = document.setdefault("config", {})
-        config["nexudus-rooms:rooms"] = rooms
+        for key, records in (("rooms", rooms), ("groups", groups)):
+            if records is None:
+                config.pop(f"nexudus-rooms:{key}", None)
+            else:
+                config[f"nexudus-rooms:{key}"] = records
         if business is None:
             config.pop("nexudus-rooms:businessId", None)
         else:

@@ -1,0 +1,119 @@
+"""The Nexudus CommunityGroup record as a Pulumi resource: the successor Nexudus names for the
+deprecated ChatRoom (see the README's recipe for moving rooms to groups).
+
+Everything else (check, diff, exactly-once create, owner markers, adoption, listings) is the
+shared machinery's; this module only says what a group is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any, ClassVar, Literal
+
+import pulumi
+from pydantic import AfterValidator, BeforeValidator, Field
+
+from .models import IdSet, RecordId, RecordInputs
+from .provider import RecordProvider, RecordSpec
+from .resource import RecordResource
+
+
+def _not_blank(value: str) -> str:
+    """The API refuses a blank required string; say so at preview, not after a POST."""
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def _lower_case(value: Any) -> Any:
+    """`Public`, as the API reference spells the level, is `public`."""
+    return value.lower() if isinstance(value, str) else value
+
+
+GroupAccess = Annotated[Literal["restricted", "public", "private"], BeforeValidator(_lower_case)]
+"""Who sees and posts: restricted (every customer sees, members post), public (anyone with
+discussion-board access sees and posts), private (members only)."""
+
+
+class CommunityGroupInputs(RecordInputs):
+    """A Nexudus CommunityGroup (`/api/community/communitygroups`). Defaults are the API's own."""
+
+    business_id: RecordId
+    name: Annotated[str, AfterValidator(_not_blank)]
+    user_id: RecordId
+    """The group's administrator (a Nexudus user id)."""
+    description: str | None = None
+    group_access: GroupAccess = "restricted"
+    members: IdSet = Field(default_factory=list)
+
+    READ_ONLY_FIELDS: ClassVar[tuple[str, ...]] = (
+        *RecordInputs.READ_ONLY_FIELDS,
+        "BusinessName",
+        "TeamGuid",
+        "CourseGuid",
+    )
+    API_CODES: ClassVar[dict[str, dict[str, int]]] = {
+        "groupAccess": {"restricted": 1, "public": 2, "private": 3}
+    }
+    BUSINESS_FILTER: ClassVar[str] = "CommunityGroup_Business"
+    NAME_FILTER: ClassVar[str] = "CommunityGroup_Name"
+
+
+COMMUNITY_GROUP = RecordSpec(
+    record_name="CommunityGroup",
+    collection="/api/community/communitygroups",
+    inputs_model=CommunityGroupInputs,
+    replace_on=frozenset({"businessId"}),
+)
+
+
+class CommunityGroupProvider(RecordProvider):
+    """Creates, reads, updates and deletes Nexudus community groups."""
+
+    spec = COMMUNITY_GROUP
+
+
+class CommunityGroup(RecordResource, module="nexudus", name="CommunityGroup"):
+    """A Nexudus community group. The resource id is the Nexudus record id, as a string."""
+
+    provider_type = CommunityGroupProvider
+
+    businessId: pulumi.Output[int]
+    name: pulumi.Output[str]
+    userId: pulumi.Output[int]
+    description: pulumi.Output[str | None]
+    groupAccess: pulumi.Output[str]
+    members: pulumi.Output[list[int]]
+    businessName: pulumi.Output[str]
+    teamGuid: pulumi.Output[str]
+    courseGuid: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        business_id: pulumi.Input[int] | None,
+        name: pulumi.Input[str] | None,
+        user_id: pulumi.Input[int] | None,
+        description: pulumi.Input[str] | None = None,
+        group_access: pulumi.Input[str] | None = None,
+        members: pulumi.Input[Sequence[pulumi.Input[int]]] | None = None,
+        import_id: pulumi.Input[int] | None = None,
+        take_over: pulumi.Input[bool] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        """`business_id`, `name` and `user_id` (the administrator) are required; None lets
+        `check` name the one missing at preview. `group_access` is `restricted` (the API's
+        default), `public` or `private`; `members` the exact set of member ids when declared.
+        `import_id` adopts an existing group instead of creating one, once."""
+        inputs = {
+            "businessId": business_id,
+            "name": name,
+            "userId": user_id,
+            "description": description,
+            "groupAccess": group_access,
+            "members": members,
+            "importId": import_id,
+            "takeOver": take_over,
+        }
+        super().__init__(resource_name, inputs, opts)
