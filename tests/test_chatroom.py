@@ -19,7 +19,7 @@ from tests.conftest import MakeProvider, configured, create, room, sandbox_confi
     ("props", "prop", "words"),
     [
         ({"name": "x"}, "businessId", "required"),
-        ({"businessId": "1001"}, "businessId", "integer"),
+        ({"businessId": "10O1"}, "businessId", "integer"),
         ({"businessId": 1001.5}, "businessId", "whole number"),
         ({"businessId": True}, "businessId", "not a boolean"),
         ({"businessId": -3}, "businessId", "greater than 0"),
