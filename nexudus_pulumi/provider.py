@@ -25,7 +25,13 @@ from pydantic import ValidationError
 
 from .client import NexudusClient, shared_client
 from .diagnostics import show_logs
-from .errors import AuthorizationError, NexudusError, NotFoundError, OutcomeUnknownError
+from .errors import (
+    AuthorizationError,
+    NexudusError,
+    NotFoundError,
+    OutcomeUnknownError,
+    message_first,
+)
 from .models import RecordInputs
 from .settings import Settings
 
@@ -111,20 +117,36 @@ class RecordProvider(ResourceProvider):
         self._settings_error = None
 
     def configure(self, req: ConfigureRequest) -> None:
-        # Errors are kept for the first operation that needs the API: check and diff must still
-        # work (and name bad properties) when credentials are missing.
+        """Validate the settings and prove them, so `pulumi preview` fails where `up` would.
+
+        The engine configures a provider in the provider process just before its first check
+        (`get_provider` in pulumi/dynamic/__main__.py), so what is raised here stops preview:
+        a bad value names its key; a wrong password or an unreachable address is found by one
+        request (`NexudusClient.verify`, once per process). Without credentials, or with
+        `nexudus:skipCredentialsValidation`, preview checks the declarations only.
+        """
         try:
             settings = Settings.load(req.config.get)
+            show_logs(settings.log_level)
+            client = shared_client(settings)
+            if not settings.has_credentials:
+                log.warning(
+                    "no Nexudus credentials, so only the declarations are checked; operations "
+                    "that need the API will fail: %s",
+                    settings.credentials_hint(),
+                )
+            elif settings.skip_credentials_validation:
+                log.info("address and credentials not checked (skipCredentialsValidation)")
+            else:
+                client.verify(self.spec.collection)
         except NexudusError as exc:
-            self._settings_error = exc
-            return
-        show_logs(settings.log_level)
-        self._client = shared_client(settings)
+            raise message_first(exc)  # noqa: B904 - the chained cause is the message itself
+        self._client = client
 
     @property
     def client(self) -> NexudusClient:
         if self._client is None:
-            raise self._settings_error or RecordOperationError(
+            raise RecordOperationError(
                 "the Nexudus provider was not configured (no Configure call from the engine)"
             )
         return self._client
