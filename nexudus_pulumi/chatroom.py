@@ -11,6 +11,7 @@ from typing import Any
 
 import pulumi
 import pulumi.dynamic
+from pydantic.alias_generators import to_camel, to_snake
 
 from .models import ChatRoomInputs
 from .provider import RecordProvider, RecordSpec
@@ -32,44 +33,66 @@ class ChatRoomProvider(RecordProvider):
 
 
 class ChatRoom(pulumi.dynamic.Resource, module="nexudus", name="ChatRoom"):
-    """A Nexudus chat room. The resource id is the Nexudus record id, as a string."""
+    """A Nexudus chat room. The resource id is the Nexudus record id, as a string.
 
-    businessId: pulumi.Output[int]
+    Inputs are keyword arguments and outputs attributes, both snake_case; in the state, in
+    `pulumi preview --diff` and in stack config they keep Pulumi's camelCase (`businessId`).
+    The keyword arguments are typed and there is no catch-all, so a misspelt one is a
+    `TypeError` here and an error in a type checker, not a surprise at `pulumi up`.
+    """
+
+    business_id: pulumi.Output[int]
     name: pulumi.Output[str | None]
     active: pulumi.Output[bool]
-    lastAgentVisit: pulumi.Output[str | None]
+    last_agent_visit: pulumi.Output[str | None]
     users: pulumi.Output[list[int]]
-    uniqueId: pulumi.Output[str]
-    createdOn: pulumi.Output[str]
-    updatedOn: pulumi.Output[str]
-    updatedBy: pulumi.Output[str]
+    import_id: pulumi.Output[int | None]
+    owner_tag: pulumi.Output[str]
+    """`<project>/<stack>/<resource name>`: the stack that owns the room (see `system_id`)."""
+    unique_id: pulumi.Output[str]
+    created_on: pulumi.Output[str]
+    updated_on: pulumi.Output[str]
+    updated_by: pulumi.Output[str]
+    is_new: pulumi.Output[bool]
+    system_id: pulumi.Output[str | None]
+    """`pulumi:<owner_tag>`: how a room whose create answer was lost is found again."""
 
     def __init__(
         self,
         resource_name: str,
         *,
-        business_id: pulumi.Input[int] | None,
+        business_id: pulumi.Input[int],
         name: pulumi.Input[str] | None = None,
         active: pulumi.Input[bool] | None = None,
         last_agent_visit: pulumi.Input[str] | None = None,
         users: pulumi.Input[Sequence[pulumi.Input[int]]] | None = None,
         import_id: pulumi.Input[int] | None = None,
         opts: pulumi.ResourceOptions | None = None,
-        **extra: Any,
     ) -> None:
         """`import_id` adopts an existing record instead of creating one (Pulumi's `import_`
-        option does not reach dynamic providers). `extra` lets unknown properties reach
-        `check`, which names them, instead of failing in Python."""
+        option does not reach dynamic providers)."""
         props: dict[str, Any] = {
-            "businessId": business_id,
+            "business_id": business_id,
             "name": name,
             "active": active,
-            "lastAgentVisit": last_agent_visit,
+            "last_agent_visit": last_agent_visit,
             "users": users,
-            "importId": import_id,
-            **extra,
-            "ownerTag": f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}",
+            "import_id": import_id,
+            "owner_tag": f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}",
         }
         props = {k: v for k, v in props.items() if v is not None}
-        props.update(dict.fromkeys(ChatRoomInputs.output_names()))
+        props.update(dict.fromkeys(_PYTHON_NAME[name] for name in ChatRoomInputs.output_names()))
         super().__init__(ChatRoomProvider(), resource_name, props, opts)
+
+    def translate_input_property(self, prop: str) -> str:
+        return _PULUMI_NAME.get(prop, prop)
+
+    def translate_output_property(self, prop: str) -> str:
+        return _PYTHON_NAME.get(prop, prop)
+
+
+_PULUMI_NAME = {field: to_camel(field) for field in ChatRoomInputs.model_fields} | {
+    to_snake(name): name for name in ChatRoomInputs.output_names()
+}
+"""Python attribute -> property name in Pulumi (`business_id` -> `businessId`)."""
+_PYTHON_NAME = {pulumi_name: python for python, pulumi_name in _PULUMI_NAME.items()}
