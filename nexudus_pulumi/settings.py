@@ -58,7 +58,7 @@ KEY_OF: dict[str, Key] = {key.field: key for key in KEYS}
 CREDENTIALS = ("username", "password", "token")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -108,7 +108,7 @@ class Settings(BaseModel):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"must be an http(s) URL such as {DEFAULT_BASE_URL}")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
             raise ValueError(
                 "plain http:// is refused except for a loopback host (127.0.0.1, ::1, localhost); "
                 "use https://"
