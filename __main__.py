@@ -1,6 +1,5 @@
 """Entry point Pulumi runs for this project: see nexudus_pulumi/program.py."""
 
-from nexudus_pulumi.program import declare_groups, declare_rooms
+from nexudus_pulumi.program import declare_stack
 
-declare_rooms()
-declare_groups()
+declare_stack()

@@ -1,8 +1,17 @@
-"""Pulumi dynamic provider for Nexudus records: ChatRoom and its successor, CommunityGroup."""
+"""Pulumi dynamic providers for Nexudus records: ChatRoom and its successor, CommunityGroup.
+
+From a Pulumi program: `from nexudus_pulumi import ChatRoom, CommunityGroup`; see the README's
+"Using the library from Python" and "Reference" sections.
+"""
+
+from importlib.metadata import version
 
 from .chatroom import ChatRoom, ChatRoomProvider
 from .client import NexudusClient
 from .communitygroup import CommunityGroup, CommunityGroupProvider
+from .errors import NexudusError
+
+__version__ = version("nexudus-pulumi")
 
 __all__ = [
     "ChatRoom",
@@ -10,4 +19,6 @@ __all__ = [
     "CommunityGroup",
     "CommunityGroupProvider",
     "NexudusClient",
+    "NexudusError",
+    "__version__",
 ]

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import pulumi
 from pydantic import Field
 
-from .models import IdSet, RecordId, RecordInputs, Timestamp
+from .models import IdSet, Name, RecordId, RecordInputs, Timestamp
 from .provider import RecordProvider, RecordSpec
 from .resource import RecordResource
 
@@ -21,7 +21,7 @@ class ChatRoomInputs(RecordInputs):
     """A Nexudus ChatRoom (`/api/support/chatrooms`). Defaults are the API's own."""
 
     business_id: RecordId
-    name: str | None = None
+    name: Name | None = None
     active: bool = False
     last_agent_visit: Timestamp | None = None
     users: IdSet = Field(default_factory=list)
@@ -51,17 +51,17 @@ class ChatRoom(RecordResource, module="nexudus", name="ChatRoom"):
 
     provider_type = ChatRoomProvider
 
-    businessId: pulumi.Output[int]
+    business_id: pulumi.Output[int]
     name: pulumi.Output[str | None]
     active: pulumi.Output[bool]
-    lastAgentVisit: pulumi.Output[str | None]
+    last_agent_visit: pulumi.Output[str | None]
     users: pulumi.Output[list[int]]
 
     def __init__(
         self,
         resource_name: str,
         *,
-        business_id: pulumi.Input[int] | None,
+        business_id: pulumi.Input[int],
         name: pulumi.Input[str] | None = None,
         active: pulumi.Input[bool] | None = None,
         last_agent_visit: pulumi.Input[str] | None = None,
@@ -69,19 +69,17 @@ class ChatRoom(RecordResource, module="nexudus", name="ChatRoom"):
         import_id: pulumi.Input[int] | None = None,
         take_over: pulumi.Input[bool] | None = None,
         opts: pulumi.ResourceOptions | None = None,
-        **extra: Any,
     ) -> None:
-        """`import_id` adopts an existing record instead of creating one (Pulumi's `import_`
-        option does not reach dynamic providers). `extra` lets unknown properties reach
-        `check`, which names them, instead of failing in Python."""
+        """`import_id` adopts an existing room, once, instead of creating one (Pulumi's `import_`
+        option does not reach dynamic providers); `take_over` lets it take a room whose marker
+        names another owner. A field left as None is not declared: it stays Nexudus's."""
         props: dict[str, Any] = {
-            "businessId": business_id,
+            "business_id": business_id,
             "name": name,
             "active": active,
-            "lastAgentVisit": last_agent_visit,
+            "last_agent_visit": last_agent_visit,
             "users": users,
-            "importId": import_id,
-            "takeOver": take_over,
-            **extra,
+            "import_id": import_id,
+            "take_over": take_over,
         }
         super().__init__(resource_name, props, opts)

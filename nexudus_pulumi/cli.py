@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
+import shutil
+import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from .chatroom import CHAT_ROOM
 from .client import NexudusClient
 from .clone import CloneOptions, parse_business_map, run_clone
-from .errors import NexudusError
+from .errors import ConfigurationError, NexudusError
 from .export import ExportOptions, run_export
+from .ownership import Marker
 from .sandbox import DEMO_PASSWORD, DEMO_USER, READER_PASSWORD, READER_USER, Faults, Limits, Sandbox
-from .settings import Settings
+from .settings import Settings, is_loopback
 
 
 def _sandbox(args: argparse.Namespace) -> int:
+    if not (is_loopback(args.host) or args.allow_remote):
+        print(
+            f"error: --host {args.host} is not a loopback address: the sandbox's demo accounts "
+            "are printed at start and well known, so anyone who reaches the port gets "
+            "administrator access. Pass --allow-remote to serve there anyway.",
+            file=sys.stderr,
+        )
+        return 2
     limits = Limits(
         min_interval=args.min_interval_ms / 1000,
         requests_per_window=args.requests_per_minute,
@@ -32,14 +46,22 @@ def _sandbox(args: argparse.Namespace) -> int:
         commit_delay_ms=args.commit_delay_ms,
         seed=args.seed,
     )
-    sandbox = Sandbox(
-        host=args.host,
-        port=args.port,
-        db=args.db,
-        limits=limits,
-        faults=faults,
-        businesses=tuple(args.business or (1001, 1002, 1003)),
-    )
+    try:
+        sandbox = Sandbox(
+            host=args.host,
+            port=args.port,
+            db=args.db,
+            limits=limits,
+            faults=faults,
+            businesses=tuple(args.business or (1001, 1002, 1003)),
+        )
+    except OSError as exc:
+        print(
+            f"error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}; "
+            "is another sandbox running? Choose another port with --port",
+            file=sys.stderr,
+        )
+        return 1
     print(
         f"Nexudus sandbox on {sandbox.url}  (businesses: {sorted(sandbox.businesses)}, "
         f"users: {min(sandbox.users)}-{max(sandbox.users)})"
@@ -53,18 +75,25 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _rooms(args: argparse.Namespace) -> int:
-    """Print the chat rooms Nexudus holds, with the credentials from the NEXUDUS_* variables."""
+    """Print the chat rooms Nexudus holds, with the credentials from the NEXUDUS_* variables or,
+    with --stack, from that stack's config first (as `pulumi up` would)."""
     try:
-        client = NexudusClient(Settings.load(lambda _key: None, os.environ))
+        config_get = _stack_config(args.stack) if args.stack else None
+        client = NexudusClient(Settings.load(config_get, os.environ))
         filters = {"ChatRoom_Business": args.business} if args.business else {}
         records = list(client.search(CHAT_ROOM.collection, filters))
     except NexudusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"{'Id':>10}  {'Business':>8}  {'Active':6}  {'Users':12}  Name")
+    print(f"{'Id':>10}  {'Business':>8}  {'Active':6}  {'Users':12}  {'Managed by':30}  Name")
     for r in records:
         users = ",".join(str(u) for u in r.get("Users") or [])
-        print(f"{r['Id']:>10}  {r['BusinessId']:>8}  {r['Active']!s:6}  {users:12}  {r['Name']}")
+        marker = Marker.parse(r.get("SystemId"))
+        owner = marker.path if marker is not None else "-"
+        print(
+            f"{r['Id']:>10}  {r['BusinessId']:>8}  {r['Active']!s:6}  {users:12}  {owner:30}  "
+            f"{r['Name']}"
+        )
     print(f"{len(records)} room(s)")
     return 0
 
@@ -114,19 +143,65 @@ def _clone(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stack_config(stack: str) -> Callable[[str], Any]:
+    """The stack's config, secrets decrypted, as `pulumi config --show-secrets` gives it (run
+    in the current folder, the project's): the same values `pulumi up` would use."""
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise ConfigurationError(
+            "--stack needs the pulumi CLI on PATH (make engine installs it into .tools/bin)"
+        )
+    command = [pulumi, "config", "--json", "--show-secrets", "--stack", stack]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
+        raise ConfigurationError(f"`pulumi config --stack {stack}` failed: {said[-1]}")
+    values = {key: entry.get("value") for key, entry in json.loads(done.stdout).items()}
+    return values.get
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _not_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nexudus-pulumi")
+    parser.add_argument("--version", action="version", version=version("nexudus-pulumi"))
     commands = parser.add_subparsers(dest="command", required=True)
 
     sandbox = commands.add_parser("sandbox", help="serve a local Nexudus on loopback")
-    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--host", default="127.0.0.1", help="a loopback address")
+    sandbox.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="serve on a non-loopback --host although the demo credentials are public",
+    )
     sandbox.add_argument("--port", type=int, default=8787)
     sandbox.add_argument("--db", default=":memory:", help="SQLite file (default: memory only)")
     sandbox.add_argument("--business", type=int, action="append", help="a known business id")
-    sandbox.add_argument("--latency-ms", type=float, default=0.0)
-    sandbox.add_argument("--error-rate", type=float, default=0.0, help="share of 503 answers")
+    sandbox.add_argument("--latency-ms", type=_not_negative, default=0.0)
     sandbox.add_argument(
-        "--drop-rate", type=float, default=0.0, help="share of POSTs committed then dropped"
+        "--error-rate", type=_fraction, default=0.0, help="share of 503 answers, 0 to 1"
+    )
+    sandbox.add_argument(
+        "--drop-rate", type=_fraction, default=0.0, help="share of POSTs committed then dropped"
     )
     sandbox.add_argument(
         "--commit-delay-ms",
@@ -135,16 +210,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="POSTs wait this long before committing, then answer",
     )
     sandbox.add_argument("--seed", type=int, default=0, help="seed of the fault dice")
-    sandbox.add_argument("--writes-per-minute", type=int, default=60)
-    sandbox.add_argument("--requests-per-minute", type=int, default=120)
-    sandbox.add_argument("--min-interval-ms", type=float, default=100.0)
+    sandbox.add_argument("--writes-per-minute", type=_positive, default=60)
+    sandbox.add_argument("--requests-per-minute", type=_positive, default=120)
+    sandbox.add_argument("--min-interval-ms", type=_not_negative, default=100.0)
     sandbox.add_argument(
         "--window-seconds", type=float, default=60.0, help="length of the 'minute' windows"
     )
     sandbox.set_defaults(run=_sandbox)
 
-    rooms = commands.add_parser("rooms", help="list chat rooms (NEXUDUS_* credentials)")
+    rooms = commands.add_parser(
+        "rooms",
+        help="list chat rooms (NEXUDUS_* variables, or a stack's config with --stack)",
+        description="List the chat rooms of a Nexudus account. Settings come from the "
+        "NEXUDUS_* variables; with --stack, from that stack's nexudus:* config first "
+        "(read with `pulumi config --show-secrets`, run in the current folder).",
+    )
     rooms.add_argument("--business", type=int)
+    rooms.add_argument("--stack", help="read the settings from this stack's config")
     rooms.set_defaults(run=_rooms)
 
     export = commands.add_parser(

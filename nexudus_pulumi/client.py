@@ -10,7 +10,14 @@ What is retried, and why:
   retried up to `max_retries` times with exponential backoff and full jitter.
 - POST is never re-sent here: when its outcome is unknown the caller gets `OutcomeUnknownError`
   and must look for the record first (see `RecordProvider.create`).
+- POST is re-sent only when it certainly never left: the connection could not be opened (the
+  host name does not resolve, the port refuses, TLS fails).
+- A 500 that carries the API's own reason (`WasSuccessful: false` and a `Message`) is not
+  retried: Nexudus has said why, and saying it again five times later helps nobody.
 - 401 with a token we obtained ourselves: renew the token once. Any other 401/403: fail at once.
+
+Every failure names the URL and the cause in words, and where a setting can fix it, the stack
+config key or variable it came from.
 """
 
 from __future__ import annotations
@@ -18,26 +25,33 @@ from __future__ import annotations
 import base64
 import logging
 import random
+import re
+import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from .errors import (
     ApiRejectedError,
     AuthenticationError,
     AuthorizationError,
+    ConfigurationError,
     FieldError,
+    NexudusError,
     NotFoundError,
     OutcomeUnknownError,
     ThrottledError,
     TransientError,
 )
 from .pacing import Pacer
-from .settings import Settings
+from .settings import DEFAULT_BASE_URL, KEY_OF, Settings
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +61,10 @@ SEARCH_PAGE_SIZE = 100
 BACKOFF_CAP_SECONDS = 8.0
 DEFAULT_RETRY_AFTER_SECONDS = 1.0
 TOKEN_RENEW_MARGIN_SECONDS = 60.0
+QUOTA_WAIT_SECONDS = 60.0
+"""A `Retry-After` longer than this is no per-minute limit: an hourly or daily quota is spent."""
+TRANSIENT_SERVER_ERRORS = frozenset({502, 503, 504})
+"""Gateway and availability errors: retried even when they carry a message."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +119,53 @@ class NexudusClient:
         self._refused: AuthenticationError | None = None
         """Set once Nexudus refused our credentials: every later call fails at once with it,
         so a stack of many rooms makes one failed login, not one per room."""
+        self._verify_lock = threading.Lock()
+        self._verified = False
+        self._verify_error: NexudusError | None = None
+
+    # ----- proving the settings ----------------------------------------------------------
+
+    def verify(self, probe_path: str) -> None:
+        """Prove that Nexudus answers at the base URL and accepts the credentials.
+
+        One request, once per client whatever the outcome (the provider process shares one
+        client per settings, and the engine configures a provider once per resource until it
+        succeeds). With a username and password it is the token request every operation needs
+        anyway; with a pre-issued token (or Basic) it is a one-record search of `probe_path`.
+        """
+        with self._verify_lock:
+            if self._verify_error is not None:
+                raise self._verify_error
+            if self._verified:
+                return
+            try:
+                self._probe(probe_path)
+            except TransientError as exc:
+                self._verify_error = type(exc)(
+                    f"{exc}. (The provider checks the address and credentials when it starts; "
+                    f"to preview without reaching Nexudus set "
+                    f"{self.settings.name_of('skip_credentials_validation')} to true.)"
+                )
+                raise self._verify_error from None
+            except NexudusError as exc:
+                self._verify_error = exc
+                raise
+            self._verified = True
+
+    def _probe(self, probe_path: str) -> None:
+        self._authorization(_Deadline(self.settings.deadline_seconds))
+        if self._token is not None:
+            return  # the token endpoint accepted the username and password
+        try:
+            self._call("GET", probe_path, params={"page": 1, "size": 1})
+        except AuthorizationError:
+            return  # the credentials work; an operation lacking a role names the role
+        except NotFoundError:
+            raise ConfigurationError(
+                f"{self.settings.base_url} ({self.settings.origin('base_url')}) does not look "
+                f"like the Nexudus API: GET {probe_path} answered HTTP 404; check "
+                f"{self.settings.name_of('base_url')} (e.g. {DEFAULT_BASE_URL})"
+            ) from None
 
     # ----- record operations -------------------------------------------------------------
 
@@ -145,13 +210,17 @@ class NexudusClient:
             try:
                 response = self._send(method, path, json=json, params=params, deadline=deadline)
             except requests.RequestException as exc:
-                reason = f"{type(exc).__name__} talking to Nexudus"
-                if method == "POST":
+                cause, never_sent = _network_cause(exc, self.settings)
+                if method == "POST" and not never_sent:
                     raise OutcomeUnknownError(
-                        f"{reason}: the POST may or may not have landed", answered=False
+                        f"{cause} on POST {self.settings.base_url}{path}: the POST may or may "
+                        "not have landed",
+                        answered=False,
                     ) from None
                 failures += 1
-                self._backoff_or_raise(method, path, reason, failures, deadline)
+                self._backoff_or_raise(
+                    method, path, _Failure(cause, network=True), failures, deadline
+                )
                 continue
 
             status = response.status_code
@@ -159,23 +228,26 @@ class NexudusClient:
                 self._wait_throttled(response, deadline, method, path)
                 continue
             if status >= 500:
+                rejected = _api_reason(response)
+                if rejected is not None and status not in TRANSIENT_SERVER_ERRORS:
+                    raise rejected  # the API said why: retrying will not change its mind
+                said = f": {rejected.details}" if rejected is not None else ""
                 reason = f"HTTP {status} from Nexudus"
                 if method == "POST":
                     raise OutcomeUnknownError(
-                        f"{reason}: the POST may or may not have landed", answered=True
+                        f"{reason}{said} on POST {self.settings.base_url}{path}: the POST may "
+                        "or may not have landed",
+                        answered=True,
                     )
                 failures += 1
-                self._backoff_or_raise(method, path, reason, failures, deadline)
+                self._backoff_or_raise(method, path, _Failure(reason, said), failures, deadline)
                 continue
             if status == 401:
                 if not renewed and self._can_renew():
                     renewed = True
                     self._expire_token()
                     continue
-                self._refused = AuthenticationError(
-                    "Nexudus authentication failed (HTTP 401): check nexudus:username and "
-                    "nexudus:password, or nexudus:token"
-                )
+                self._refused = self._refusal(f"{method} {path} answered HTTP 401")
                 raise self._refused
             if status == 403:
                 raise AuthorizationError(method, path, _verb(method, path))
@@ -208,26 +280,70 @@ class NexudusClient:
     def _wait_throttled(
         self, response: requests.Response, deadline: _Deadline, method: str, path: str
     ) -> None:
+        """Wait as long as a 409 asks, or fail saying which limit bites and what can help."""
         wait = _retry_after(response)
-        if wait > deadline.remaining():
+        settings = self.settings
+        write = method in WRITE_METHODS
+        if wait > QUOTA_WAIT_SECONDS:
+            quota = _quota(wait, write=write)
+            if wait > deadline.remaining():
+                until = datetime.now(UTC) + timedelta(seconds=wait)
+                raise ThrottledError(
+                    f"Nexudus asks to wait {_duration(wait)} before {method} {path} (HTTP 409, "
+                    f"Retry-After: {wait:.0f}): {quota} of the account is used up. Lowering "
+                    f"{settings.name_of('writes_per_minute')} or "
+                    f"{settings.name_of('requests_per_minute')} cannot help; run again after "
+                    f"{until:%Y-%m-%d %H:%M} UTC, or raise {settings.name_of('deadline_seconds')} "
+                    f"(now {deadline.seconds:.0f} s) above {wait:.0f} to wait it out"
+                )
+            log.info(
+                "throttled on %s %s: %s is used up; waiting %s as Nexudus asks",
+                method,
+                path,
+                quota,
+                _duration(wait),
+            )
+        elif wait > deadline.remaining():
+            limit, knob = (
+                ("60 writes a minute", "writes_per_minute")
+                if write
+                else ("120 requests a minute", "requests_per_minute")
+            )
             raise ThrottledError(
                 f"Nexudus kept throttling {method} {path} (HTTP 409, 'wait before accessing this "
-                f"url again') for longer than the {deadline.seconds:.0f} s deadline: lower "
-                "nexudus:writesPerMinute or raise nexudus:deadlineSeconds"
+                f"url again') for longer than the {deadline.seconds:.0f} s deadline of one request "
+                f"({settings.name_of('deadline_seconds')}): the account's limit of {limit} bites, "
+                "shared with every other client of the account. Lower "
+                f"{settings.name_of(knob)} (now {getattr(settings, knob)}) or raise "
+                f"{settings.name_of('deadline_seconds')}"
             )
-        log.info("throttled on %s %s; waiting %.1f s", method, path, wait)
+        else:
+            log.info("throttled on %s %s; waiting %.1f s", method, path, wait)
         self._pacer.pause(wait)
 
     def _backoff_or_raise(
-        self, method: str, path: str, reason: str, failures: int, deadline: _Deadline
+        self, method: str, path: str, failure: _Failure, failures: int, deadline: _Deadline
     ) -> None:
         if failures > self.settings.max_retries:
-            raise TransientError(f"{method} {path} failed {failures} times, last: {reason}")
+            raise TransientError(self._gave_up(method, path, failure, f"{failures} tries"))
         delay = self.backoff_delay(failures)
         if delay > deadline.remaining():
-            raise TransientError(f"{method} {path} ran out of its deadline, last: {reason}")
-        log.info("%s on %s %s; retry %d in %.2f s", reason, method, path, failures, delay)
+            out_of = f"{failures} tries within the {deadline.seconds:.0f} s deadline"
+            raise TransientError(self._gave_up(method, path, failure, out_of))
+        log.info("%s on %s %s; retry %d in %.2f s", failure.reason, method, path, failures, delay)
         time.sleep(delay)
+
+    def _gave_up(self, method: str, path: str, failure: _Failure, out_of: str) -> str:
+        settings = self.settings
+        if failure.network:
+            return (
+                f"cannot reach Nexudus at {settings.base_url} ({settings.origin('base_url')}): "
+                f"{failure.reason}; {method} {path} gave up after {out_of}"
+            )
+        return (
+            f"{method} {settings.base_url}{path} failed after {out_of}, last: "
+            f"{failure.reason}{failure.detail}"
+        )
 
     def backoff_delay(self, attempt: int) -> float:
         """Exponential backoff with full jitter, so retrying clients spread out."""
@@ -243,10 +359,7 @@ class NexudusClient:
         if settings.token is not None:
             return "Bearer " + settings.token.get_secret_value()
         if settings.username is None or settings.password is None:
-            raise AuthenticationError(
-                "no Nexudus credentials: set nexudus:username and nexudus:password (secret), or "
-                "nexudus:token, or the NEXUDUS_USERNAME/NEXUDUS_PASSWORD/NEXUDUS_TOKEN variables"
-            )
+            raise AuthenticationError(f"no Nexudus credentials: {settings.credentials_hint()}")
         with self._auth_lock:
             if self._refused is not None:  # refused while this thread waited for the lock
                 raise self._refused
@@ -256,6 +369,21 @@ class NexudusClient:
             if self._use_basic or token is None:
                 return _basic_authorization(settings.username, settings.password.get_secret_value())
             return "Bearer " + token.access
+
+    def _refusal(self, what: str) -> AuthenticationError:
+        """Nexudus said no to our credentials: name which ones and where they came from."""
+        settings = self.settings
+        advice = "check them"
+        if settings.token is not None:
+            advice = "check it"
+            if settings.from_environment("token"):
+                advice += f", or unset {KEY_OF['token'].env_var} if it is a leftover"
+        elif settings.stack_config:
+            advice += "; an account with two-factor authentication needs nexudus:token instead"
+        return AuthenticationError(
+            f"Nexudus authentication failed at {settings.base_url}: {what}. The provider used "
+            f"{settings.credentials_origin()}: {advice}"
+        )
 
     def _obtain_token(self, previous: _Token | None, deadline: _Deadline) -> _Token | None:
         """Get a bearer token (refreshing when we can); `None` means use Basic from now on."""
@@ -270,11 +398,11 @@ class NexudusClient:
                 "password": self.settings.password.get_secret_value(),
             }
         )
+        response: requests.Response | None = None
         for form in forms:
             response = self._post_token_form(form, deadline)
             if response is None:
                 self._use_basic = True
-                log.info("token endpoint unavailable; using Basic authentication")
                 return None
             if response.status_code == 200:
                 body = response.json()
@@ -284,16 +412,19 @@ class NexudusClient:
                     refresh=body.get("refresh_token"),
                     expires_at=time.monotonic() + max(lifetime - TOKEN_RENEW_MARGIN_SECONDS, 1.0),
                 )
-        self._refused = AuthenticationError(
-            "Nexudus authentication failed: the token endpoint refused nexudus:username / "
-            "nexudus:password (check them; an account with two-factor auth needs nexudus:token)"
+        assert response is not None
+        self._refused = self._refusal(
+            f"POST {TOKEN_PATH} answered HTTP {response.status_code}{_token_error(response)}"
         )
         raise self._refused
 
     def _post_token_form(
         self, form: dict[str, str], deadline: _Deadline
     ) -> requests.Response | None:
-        """POST /api/token (form-encoded), waiting out throttling; `None` if it is unavailable."""
+        """POST /api/token (form-encoded), waiting out throttling and retrying a connection
+        that failed; `None` if Nexudus does not offer the endpoint (404) or it is failing (5xx).
+        """
+        failures = 0
         while True:
             self._pacer.wait_turn(write=False)
             try:
@@ -302,13 +433,23 @@ class NexudusClient:
                     data=form,
                     timeout=self.settings.timeout_seconds,
                 )
-            except requests.RequestException:
-                return None
+            except requests.RequestException as exc:
+                cause, _ = _network_cause(exc, self.settings)
+                failures += 1
+                failure = _Failure(cause, network=True)
+                self._backoff_or_raise("POST", TOKEN_PATH, failure, failures, deadline)
+                continue
             log.debug("POST %s -> %s", TOKEN_PATH, response.status_code)
             if response.status_code == 409:
                 self._wait_throttled(response, deadline, "POST", TOKEN_PATH)
                 continue
             if response.status_code == 404 or response.status_code >= 500:
+                log.info(
+                    "POST %s answered HTTP %d (%s); using Basic authentication",
+                    TOKEN_PATH,
+                    response.status_code,
+                    "not offered here" if response.status_code == 404 else "failing",
+                )
                 return None
             return response
 
@@ -322,22 +463,66 @@ class NexudusClient:
                 self._token.expires_at = float("-inf")
 
 
+@dataclass(frozen=True)
+class _Failure:
+    """One failed attempt: what went wrong, in words."""
+
+    reason: str
+    detail: str = ""
+    """The API's own words, when it gave any."""
+    network: bool = False
+    """No answer at all (the connection failed), as opposed to an error answer."""
+
+
 def _envelope(response: requests.Response) -> dict[str, Any]:
     """The JSON body of an answer, raising for any `WasSuccessful: false`."""
+    body = _body(response)
+    rejected = _rejection(response.status_code, body)
+    if rejected is not None:
+        raise rejected
+    return body
+
+
+def _body(response: requests.Response) -> dict[str, Any]:
     try:
         body = response.json() if response.content else {}
     except ValueError:
         body = {}
-    if not isinstance(body, dict):
-        body = {"Records": body}
-    if response.status_code >= 400 or body.get("WasSuccessful") is False:
-        errors = [
-            FieldError(str(e.get("PropertyName") or ""), str(e.get("Message") or ""))
-            for e in body.get("Errors") or []
-            if isinstance(e, dict)
-        ]
-        raise ApiRejectedError(response.status_code, str(body.get("Message") or ""), errors)
-    return body
+    return body if isinstance(body, dict) else {"Records": body}
+
+
+def _rejection(status: int, body: dict[str, Any]) -> ApiRejectedError | None:
+    """The API's failure envelope as an error, or None when it reports no failure."""
+    if status < 400 and body.get("WasSuccessful") is not False:
+        return None
+    errors = [
+        FieldError(str(e.get("PropertyName") or ""), str(e.get("Message") or ""))
+        for e in body.get("Errors") or []
+        if isinstance(e, dict)
+    ]
+    return ApiRejectedError(status, str(body.get("Message") or ""), errors)
+
+
+def _api_reason(response: requests.Response) -> ApiRejectedError | None:
+    """A server error's own explanation, if it gave one: the API's envelope with
+    `WasSuccessful: false` and a message. A bare `{"Message": "An error has occurred."}` from the
+    web server around the API is no reason and stays retryable."""
+    body = _body(response)
+    if body.get("WasSuccessful") is not False:
+        return None
+    rejected = _rejection(response.status_code, body)
+    if rejected is None or not (rejected.summary or rejected.field_errors):
+        return None
+    return rejected
+
+
+def _token_error(response: requests.Response) -> str:
+    """`: invalid_grant (The user name or password is incorrect.)` from an OAuth error body."""
+    body = _body(response)
+    words = [str(body[k]) for k in ("error", "error_description") if body.get(k)]
+    if not words:
+        return ""
+    return ": " + words[0] + (f" ({words[1]})" if len(words) > 1 else "")
 
 
 def _retry_after(response: requests.Response) -> float:
@@ -345,6 +530,73 @@ def _retry_after(response: requests.Response) -> float:
         return max(float(response.headers.get("Retry-After", "")), 0.0)
     except ValueError:
         return DEFAULT_RETRY_AFTER_SECONDS
+
+
+def _quota(wait: float, *, write: bool) -> str:
+    """Which published limit makes Nexudus ask for a wait of more than a minute."""
+    if wait > 3600:
+        return (
+            "the daily quota of 5,000 writes (or of 200,000 requests)"
+            if write
+            else ("the daily quota of 200,000 requests")
+        )
+    return "the hourly quota of 5,000 requests" + (
+        " (or the daily one of 5,000 writes)" if write else ""
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _network_cause(exc: requests.RequestException, settings: Settings) -> tuple[str, bool]:
+    """What went wrong with the connection, in words, and whether the request certainly never
+    left (the connection could not be opened), which makes even a POST safe to send again."""
+    chain = _exception_chain(exc)
+    parts = urlsplit(settings.base_url)
+    host = parts.hostname or settings.base_url
+    timeout = f"{settings.timeout_seconds:g} s ({settings.name_of('timeout_seconds')})"
+    if any(isinstance(e, NameResolutionError | socket.gaierror) for e in chain):
+        return f"the host name {host!r} does not resolve (DNS: {_last_words(chain)})", True
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"no connection to {host} within {timeout}", True
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return f"{host} refused the connection on port {port} (nothing listens there)", True
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"the TLS handshake with {host} failed ({_last_words(chain)})", True
+    if isinstance(exc, requests.ReadTimeout):
+        return f"no answer within {timeout}", False
+    if any(isinstance(e, NewConnectionError) for e in chain):
+        return f"cannot connect to {host} ({_last_words(chain)})", True
+    return f"the connection broke without an answer ({_last_words(chain)})", False
+
+
+def _exception_chain(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it wraps (`args`, urllib3's `reason`, causes), outermost
+    first."""
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 20:
+        current = todo.pop(0)
+        if any(current is known for known in seen):
+            continue
+        seen.append(current)
+        inner = [*current.args, getattr(current, "reason", None)]
+        inner += [current.__cause__, current.__context__]
+        todo += [e for e in inner if isinstance(e, BaseException)]
+    return seen
+
+
+_OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-f]+>: |\w+\(host='[^']*', port=\d+\): ")
+
+
+def _last_words(chain: list[BaseException]) -> str:
+    """The innermost message, without urllib3's object and pool prefixes."""
+    return _OBJECT_REPR.sub("", str(chain[-1])) or type(chain[-1]).__name__
 
 
 def _verb(method: str, path: str) -> str:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import pulumi
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from .models import IdSet, RecordId, RecordInputs
+from .models import IdSet, Name, RecordId, RecordInputs
 from .provider import RecordProvider, RecordSpec
 from .resource import RecordResource
 
@@ -39,7 +39,7 @@ class CommunityGroupInputs(RecordInputs):
     """A Nexudus CommunityGroup (`/api/community/communitygroups`). Defaults are the API's own."""
 
     business_id: RecordId
-    name: Annotated[str, AfterValidator(_not_blank)]
+    name: Annotated[Name, AfterValidator(_not_blank)]
     user_id: RecordId
     """The group's administrator (a Nexudus user id)."""
     description: str | None = None
@@ -78,15 +78,15 @@ class CommunityGroup(RecordResource, module="nexudus", name="CommunityGroup"):
 
     provider_type = CommunityGroupProvider
 
-    businessId: pulumi.Output[int]
+    business_id: pulumi.Output[int]
     name: pulumi.Output[str]
-    userId: pulumi.Output[int]
+    user_id: pulumi.Output[int]
     description: pulumi.Output[str | None]
-    groupAccess: pulumi.Output[str]
+    group_access: pulumi.Output[str]
     members: pulumi.Output[list[int]]
-    businessName: pulumi.Output[str]
-    teamGuid: pulumi.Output[str]
-    courseGuid: pulumi.Output[str]
+    business_name: pulumi.Output[str]
+    team_guid: pulumi.Output[str]
+    course_guid: pulumi.Output[str]
 
     def __init__(
         self,
@@ -107,13 +107,13 @@ class CommunityGroup(RecordResource, module="nexudus", name="CommunityGroup"):
         default), `public` or `private`; `members` the exact set of member ids when declared.
         `import_id` adopts an existing group instead of creating one, once."""
         inputs = {
-            "businessId": business_id,
+            "business_id": business_id,
             "name": name,
-            "userId": user_id,
+            "user_id": user_id,
             "description": description,
-            "groupAccess": group_access,
+            "group_access": group_access,
             "members": members,
-            "importId": import_id,
-            "takeOver": take_over,
+            "import_id": import_id,
+            "take_over": take_over,
         }
         super().__init__(resource_name, inputs, opts)

@@ -58,8 +58,9 @@ class ApiRejectedError(NexudusError):
         self.status = status
         self.summary = summary
         self.field_errors = field_errors
-        details = "; ".join(str(e) for e in field_errors) or summary or "no details given"
-        super().__init__(f"the Nexudus API rejected the request (HTTP {status}): {details}")
+        self.details = "; ".join(str(e) for e in field_errors) or summary or "no details given"
+        """The API's own words: its field messages, else its `Message`."""
+        super().__init__(f"the Nexudus API rejected the request (HTTP {status}): {self.details}")
 
 
 class ThrottledError(NexudusError):
@@ -83,3 +84,19 @@ class OutcomeUnknownError(TransientError):
         """The server answered (a 5xx), so it has finished with the request: whatever it
         committed is visible now. Without an answer (a timeout, a dropped connection) the
         request may still be running, and may commit later."""
+
+
+def message_first(exc: NexudusError) -> NexudusError:
+    """`exc`, chained so that the traceback printed for it starts with its message.
+
+    Pulumi's dynamic-provider host reports every exception as `traceback.format_exc()`
+    (`_abort_with_traceback` in pulumi/dynamic/__main__.py; the SDK offers no way to leave the
+    traceback out), and the engine shows that text's first line in the progress view. Python
+    prints a chained cause first, and a cause that was never raised has no traceback, so its
+    one line, `<type>: <message>`, leads. Use as `raise message_first(exc)`.
+    """
+    lead = type(exc).__new__(type(exc))
+    lead.args = exc.args
+    exc.__cause__ = lead
+    exc.__suppress_context__ = True
+    return exc

@@ -39,12 +39,18 @@ MAX_ID = 2**31 - 1
 
 
 def _whole_number(value: Any) -> Any:
-    """Pulumi carries every number as a float: accept 12.0 as 12, refuse 1.5, "12" and True."""
+    """Pulumi carries every number as a float: accept 12.0 as 12, refuse 1.5 and True.
+
+    A string of digits ("1002") is accepted too: a quoted id in stack config, or one copied
+    from `pulumi stack output rooms`, which hands ids out as strings.
+    """
     if isinstance(value, bool):
         raise ValueError("must be an integer, not a boolean")
     if isinstance(value, float):
         if not value.is_integer():
             raise ValueError(f"must be a whole number, got {value}")
+        return int(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     if not isinstance(value, int):
         raise ValueError(f"must be an integer, got {type(value).__name__} {value!r}")
@@ -78,11 +84,10 @@ def _lower_first(pascal: str) -> str:
     return pascal[:1].lower() + pascal[1:]
 
 
-_GO_TIME = re.compile(
-    r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?) ([+-]\d{2})(\d{2}) [A-Za-z+-]+$"
-)
+_GO_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?) ([+-]\d{2})(\d{2}) \S+$")
 """How an unquoted YAML timestamp in stack config reaches the program: the engine parses it
-and hands over Go's spelling, `2025-01-15 10:30:00 +0000 UTC`."""
+and hands over Go's spelling, `2025-01-15 10:30:00 +0000 UTC`. The last word is the zone's
+name, or the offset again when it has none: `2025-01-15 10:30:00 +0200 +0200`."""
 
 
 def normalise_timestamp(value: str) -> str:
@@ -106,6 +111,25 @@ def _iso_8601(value: str) -> str:
 
 
 Timestamp = Annotated[str, AfterValidator(_iso_8601)]
+
+
+def _not_a_yaml_timestamp(value: str) -> str:
+    """An unquoted `name: 2025-03-01` in stack config is a YAML timestamp: the engine hands the
+    program Go's spelling of it, never what the user typed. Refuse it, saying so."""
+    go_time = _GO_TIME.match(value)
+    if go_time is None:
+        return value
+    date, clock, hours, minutes = go_time.groups()
+    midnight_utc = (clock, hours + minutes) == ("00:00:00", "+0000")
+    typed = date if midnight_utc else f"{date}T{clock}{hours}:{minutes}"
+    raise ValueError(
+        "looks like an unquoted date in the stack's YAML, which YAML reads as a timestamp "
+        f'and Pulumi passes on as {value!r}; quote it: name: "{typed}"'
+    )
+
+
+Name = Annotated[str, AfterValidator(_not_a_yaml_timestamp)]
+"""A record's name as declared in stack config."""
 
 
 class RecordInputs(BaseModel):

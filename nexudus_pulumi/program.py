@@ -1,50 +1,85 @@
-"""The Pulumi program: the stack's config turned into one resource per declared room.
+"""The Pulumi program: the stack's config turned into one resource per declared room and group.
 
 Stack config (`stacks/Pulumi.<stack>.yaml`):
 
-    nexudus-rooms:businessId: 1001          # the default business of every room
+    nexudus-rooms:businessId: 1001          # the default business of every room and group
     nexudus-rooms:rooms:
       lobby:                                # the key is the logical name: keep it stable
         name: Lobby
         active: true
         users: [11, 12]
-        lastAgentVisit: 2025-01-15T10:30:00Z
+        lastAgentVisit: "2025-01-15T10:30:00Z"
         businessId: 1002                    # optional, overrides the stack's
         importId: 87654321                  # optional: adopt this existing record, no POST
-
+        protect: true                       # optional Pulumi resource options
     nexudus-rooms:groups:                   # CommunityGroup, the successor of ChatRoom
       makers:
         name: Makers
         userId: 11                          # the group's administrator
-        description: 3D printing and laser cutting
         groupAccess: public                 # restricted (the API's default), public, private
         members: [12, 13]
-        businessId: 1002                    # optional, overrides the stack's
 
-Values are passed through unchanged: the provider's `check` validates them, so a bad one stops
-`pulumi preview` with the property's name before any API call.
+The program checks what only it can see, all at once and before any resource is declared: the
+`nexudus:*` settings, keys it does not know (with the nearest known one), and records without a
+business. Values are passed through unchanged: the provider's `check` validates them, so a bad
+one stops `pulumi preview` with the property's name before any API call.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import pulumi
+from pydantic.alias_generators import to_camel
 
 from .chatroom import SUCCESSOR, ChatRoom
-from .communitygroup import CommunityGroup, CommunityGroupInputs
-from .models import RecordInputs
+from .communitygroup import CommunityGroup
+from .errors import ConfigurationError
+from .resource import RecordResource
+from .settings import KEYS, Settings
 
-ROOM_KEYS = {
-    "name": "name",
-    "active": "active",
-    "lastAgentVisit": "last_agent_visit",
-    "users": "users",
-    "businessId": "business_id",
-}
-IMPORT_KEY = "importId"
+RESOURCE_OPTIONS = {"protect": "protect", "retainOnDelete": "retain_on_delete"}
+"""Per-record settings that are Pulumi resource options, not fields: the provider never sees
+them."""
+PROVIDER_NAMESPACE = "nexudus"
 NO_BUSINESS = 0
 """Pulumi.yaml's default for `businessId`: Pulumi has no optional keys without a default."""
+
+
+R = TypeVar("R", bound=RecordResource)
+
+
+@dataclass(frozen=True)
+class Kind(Generic[R]):
+    """One record type as the stack's config declares it: a map of key -> settings."""
+
+    map_name: str
+    """`rooms`: the project config key holding the map."""
+    singular: str
+    resource: type[R]
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """Setting in stack config (`userId`) -> keyword argument of the resource (`user_id`)."""
+        model = self.resource.provider_type.spec.inputs_model
+        named = {to_camel(name): name for name in model.model_fields}
+        steering = {name: named[name] for name in ("importId", "takeOver")}
+        fields = {name: named[name] for name in model.record_fields()}
+        return fields | steering | RESOURCE_OPTIONS
+
+
+ROOMS: Kind[ChatRoom] = Kind("rooms", "room", ChatRoom)
+GROUPS: Kind[CommunityGroup] = Kind("groups", "group", CommunityGroup)
+STACK_SETTINGS = ("businessId", ROOMS.map_name, GROUPS.map_name)
+
+
+@dataclass(frozen=True)
+class Declared:
+    rooms: dict[str, ChatRoom]
+    groups: dict[str, CommunityGroup]
 
 
 def deprecation_notice() -> str:
@@ -54,91 +89,128 @@ def deprecation_notice() -> str:
     )
 
 
-def declare_rooms() -> dict[str, ChatRoom]:
-    """Declare every room of the stack's `rooms` map and export `rooms`: key -> Nexudus id."""
+def declare_stack() -> Declared:
+    """Declare every room and group of the stack's config; export `rooms` and `groups`, each a
+    map of key -> Nexudus id."""
     config = pulumi.Config()
-    default_business = _default_business(config)
-    declared = _declared_map(config, "rooms", "room")
-
-    if declared:  # a stack whose rooms all moved to groups has nothing to be warned about
-        pulumi.log.warn(deprecation_notice())
-    rooms: dict[str, ChatRoom] = {}
-    for key, spec in declared.items():
-        rooms[key] = _declare_room(key, spec, default_business)
-    pulumi.export("rooms", {key: room.id for key, room in rooms.items()})
-    return rooms
-
-
-def declare_groups() -> dict[str, CommunityGroup]:
-    """Declare every group of the stack's `groups` map and export `groups`: key -> Nexudus id.
-
-    A group's settings are its inputs by name (`userId`, `groupAccess`...); a key that is not
-    one stops the run naming it (the resource takes typed arguments only)."""
-    config = pulumi.Config()
-    default_business = _default_business(config)
-    groups: dict[str, CommunityGroup] = {}
-    for key, spec in _declared_map(config, "groups", "group").items():
-        arguments = _arguments(CommunityGroupInputs, f"nexudus-rooms:groups.{key}", spec)
-        if arguments["business_id"] is None:
-            arguments["business_id"] = default_business
-        groups[key] = CommunityGroup(key, **arguments)
-    pulumi.export("groups", {key: group.id for key, group in groups.items()})
-    return groups
-
-
-def _default_business(config: pulumi.Config) -> Any:
-    business = config.get_object("businessId")
-    return None if business == NO_BUSINESS else business
-
-
-def _declared_map(config: pulumi.Config, name: str, what: str) -> dict[str, dict[str, Any]]:
-    """The stack's `name` map (a key per record, its settings), in key order."""
-    declared = config.get_object(name) or {}
-    if not isinstance(declared, dict):
+    default_business = config.get_object("businessId")
+    if default_business == NO_BUSINESS:
+        default_business = None
+    problems = [*_settings_problems(), *_unknown_keys(config.name)]
+    rooms = _declared_map(config, ROOMS, default_business, problems)
+    groups = _declared_map(config, GROUPS, default_business, problems)
+    if problems:
         raise pulumi.RunError(
-            f"nexudus-rooms:{name} must be a map from a {what} key to its settings"
+            "the stack's config needs fixing before anything is sent to Nexudus:\n  - "
+            + "\n  - ".join(problems)
         )
-    for key, spec in declared.items():
-        if not isinstance(spec, dict):
-            raise pulumi.RunError(f"nexudus-rooms:{name}.{key} must be a map of {what} settings")
+    if rooms:  # a stack whose rooms all moved to groups has nothing to be warned about
+        pulumi.log.warn(deprecation_notice())
+    declared = Declared(
+        _declare_all(config, ROOMS, rooms, default_business),
+        _declare_all(config, GROUPS, groups, default_business),
+    )
+    pulumi.export(ROOMS.map_name, {key: room.id for key, room in declared.rooms.items()})
+    pulumi.export(GROUPS.map_name, {key: group.id for key, group in declared.groups.items()})
+    return declared
+
+
+def _declare_all(
+    config: pulumi.Config, kind: Kind[R], specs: dict[str, dict[str, Any]], default_business: Any
+) -> dict[str, R]:
+    secret = _is_secret(config, kind)
+    return {
+        key: _declare(kind, key, spec, default_business, secret=secret)
+        for key, spec in specs.items()
+    }
+
+
+def _is_secret(config: pulumi.Config, kind: Kind[Any]) -> bool:
+    # Pulumi marks a config key secret as a whole: one `--secret` value anywhere in the map
+    # makes every record's settings secret, so that none lands in the state in plain text.
+    return pulumi.runtime.is_config_secret(config.full_key(kind.map_name))
+
+
+def _declared_map(
+    config: pulumi.Config, kind: Kind[Any], default_business: Any, problems: list[str]
+) -> dict[str, dict[str, Any]]:
+    """The stack's map for `kind`, in key order; what is wrong with it goes into `problems`."""
+    where = config.full_key(kind.map_name)
+    declared = config.get_object(kind.map_name) or {}
+    if not isinstance(declared, dict):
+        problems.append(f"{where} must be a map from a {kind.singular} key to its settings")
+        return {}
+    for key, spec in sorted(declared.items()):
+        problems += _record_problems(kind, f"{where}.{key}", spec, default_business, config.name)
     return dict(sorted(declared.items()))
 
 
-def _arguments(model: type[RecordInputs], where: str, spec: dict[str, Any]) -> dict[str, Any]:
-    """Keyword arguments (`user_id`) from config settings named as inputs (`userId`): required
-    fields are always passed, as None when missing, so `check` names them at preview."""
-    by_input = {
-        info.alias or name: name for name, info in model.model_fields.items() if name != "owner_tag"
-    }
-    unknown = sorted(set(spec) - by_input.keys())
-    if unknown:
-        raise pulumi.RunError(
-            f"{where}: unknown setting {', '.join(map(repr, unknown))}; "
-            f"the settings are {', '.join(by_input)}"
+def _declare(
+    kind: Kind[R], key: str, spec: Mapping[str, Any], default_business: Any, *, secret: bool
+) -> R:
+    settings = kind.settings
+    kwargs = {settings[name]: value for name, value in spec.items() if name not in RESOURCE_OPTIONS}
+    options = {settings[name]: spec[name] for name in RESOURCE_OPTIONS if name in spec}
+    if kwargs.get("business_id") is None:
+        kwargs["business_id"] = default_business
+    # Required inputs are always passed (None when missing), so `check` names them at preview.
+    fields = kind.resource.provider_type.spec.inputs_model.model_fields
+    kwargs = {name: None for name, info in fields.items() if info.is_required()} | kwargs
+    if secret:
+        kwargs = {name: pulumi.Output.secret(value) for name, value in kwargs.items()}
+    return kind.resource(key, **kwargs, opts=pulumi.ResourceOptions(**options))
+
+
+def _settings_problems() -> list[str]:
+    """The provider's settings, checked here too: the provider would stop at the first room's
+    check, with Python's traceback around the message; the program can say it plainly."""
+    provider_config = pulumi.Config(PROVIDER_NAMESPACE)
+    try:
+        Settings.load(lambda key: provider_config.get(key.split(":", 1)[1]))
+    except ConfigurationError as exc:
+        return [str(exc)]
+    return []
+
+
+def _unknown_keys(project: str) -> list[str]:
+    """`nexudus:*` and `<project>:*` keys nobody reads: usually a typo of one that is read."""
+    known = {key.config_key for key in KEYS} | {f"{project}:{name}" for name in STACK_SETTINGS}
+    problems = []
+    for key in sorted(pulumi.runtime.get_config_env()):
+        namespace = key.split(":", 1)[0]
+        if namespace in (PROVIDER_NAMESPACE, project) and key not in known:
+            candidates = sorted(k for k in known if k.startswith(namespace + ":"))
+            problems.append(f"{key} is not a setting{_did_you_mean(key, candidates)}")
+    return problems
+
+
+def _record_problems(
+    kind: Kind[Any], where: str, spec: Any, default_business: Any, project: str
+) -> list[str]:
+    settings = kind.settings
+    if not isinstance(spec, dict):
+        return [f"{where} must be a map of {kind.singular} settings ({', '.join(settings)})"]
+    problems = [
+        f"{where}: {name!r} is not a {kind.singular} setting{_did_you_mean(name, settings)}"
+        for name in spec
+        if name not in settings
+    ]
+    problems += [
+        f"{where}.{name} must be true or false, got {spec[name]!r}"
+        for name in RESOURCE_OPTIONS
+        if name in spec and not isinstance(spec[name], bool)
+    ]
+    if spec.get("businessId") is None and default_business is None:
+        problems.append(
+            f"{where} has no business: set its own businessId, or {project}:businessId for "
+            f"every {kind.singular} of the stack (pulumi config set {project}:businessId <id>)"
         )
-    required = {name: None for name, info in model.model_fields.items() if info.is_required()}
-    return {**required, **{by_input[key]: value for key, value in spec.items()}}
+    return problems
 
 
-def _declare_room(key: str, spec: dict[str, Any], default_business: Any) -> ChatRoom:
-    settings = dict(spec)
-    # `protect` and `retainOnDelete` are Pulumi resource options, not room fields: the provider
-    # never sees them.
-    protect, retain = (settings.pop(option, None) for option in ("protect", "retainOnDelete"))
-    for option, value in (("protect", protect), ("retainOnDelete", retain)):
-        if value is not None and not isinstance(value, bool):
-            raise pulumi.RunError(
-                f"nexudus-rooms:rooms.{key}.{option} must be true or false, got {value!r}"
-            )
-    kwargs: dict[str, Any] = {
-        "business_id": settings.pop("businessId", default_business),
-        "import_id": settings.pop(IMPORT_KEY, None),
-    }
-    extra: dict[str, Any] = {}
-    for config_key, value in settings.items():
-        if config_key in ROOM_KEYS:
-            kwargs[ROOM_KEYS[config_key]] = value
-        else:
-            extra[config_key] = value  # the provider's check names it as unknown
-    options = pulumi.ResourceOptions(protect=protect, retain_on_delete=retain)
-    return ChatRoom(key, **kwargs, **extra, opts=options)
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    choices = list(known)
+    lowered = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(name.lower(), lowered, n=1, cutoff=0.6)
+    hint = f" (did you mean {lowered[close[0]]!r}?)" if close else ""
+    return f"{hint}; known: {', '.join(choices)}"

@@ -37,7 +37,13 @@ from pydantic import ValidationError
 
 from .client import NexudusClient, shared_client
 from .diagnostics import show_logs
-from .errors import AuthorizationError, NexudusError, NotFoundError, OutcomeUnknownError
+from .errors import (
+    AuthorizationError,
+    NexudusError,
+    NotFoundError,
+    OutcomeUnknownError,
+    message_first,
+)
 from .listing import Listings
 from .models import RecordInputs, api_name, normalise
 from .ownership import Marker, describe_owner
@@ -134,7 +140,6 @@ class RecordProvider(ResourceProvider):
     def __init__(self) -> None:
         super().__init__()
         self._client: NexudusClient | None = None
-        self._settings_error: NexudusError | None = None
         self._listings: Listings | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -144,15 +149,31 @@ class RecordProvider(ResourceProvider):
         self.__init__()  # type: ignore[misc]
 
     def configure(self, req: ConfigureRequest) -> None:
-        # Errors are kept for the first operation that needs the API: check and diff must still
-        # work (and name bad properties) when credentials are missing.
+        """Validate the settings and prove them, so `pulumi preview` fails where `up` would.
+
+        The engine configures a provider in the provider process just before its first check
+        (`get_provider` in pulumi/dynamic/__main__.py), so what is raised here stops preview:
+        a bad value names its key; a wrong password or an unreachable address is found by one
+        request (`NexudusClient.verify`, once per process). Without credentials, or with
+        `nexudus:skipCredentialsValidation`, preview checks the declarations only.
+        """
         try:
             settings = Settings.load(req.config.get)
+            show_logs(settings.log_level)
+            client = shared_client(settings)
+            if not settings.has_credentials:
+                log.warning(
+                    "no Nexudus credentials, so only the declarations are checked; operations "
+                    "that need the API will fail: %s",
+                    settings.credentials_hint(),
+                )
+            elif settings.skip_credentials_validation:
+                log.info("address and credentials not checked (skipCredentialsValidation)")
+            else:
+                client.verify(self.spec.collection)
         except NexudusError as exc:
-            self._settings_error = exc
-            return
-        show_logs(settings.log_level)
-        self._client = client = shared_client(settings)
+            raise message_first(exc)  # noqa: B904 - the chained cause is the message itself
+        self._client = client
         self._listings = Listings(
             lambda filters: client.search(self.spec.collection, filters),
             self.model.BUSINESS_FILTER,
@@ -161,7 +182,7 @@ class RecordProvider(ResourceProvider):
     @property
     def client(self) -> NexudusClient:
         if self._client is None:
-            raise self._settings_error or RecordOperationError(
+            raise RecordOperationError(
                 "the Nexudus provider was not configured (no Configure call from the engine)"
             )
         return self._client
@@ -169,7 +190,7 @@ class RecordProvider(ResourceProvider):
     @property
     def listings(self) -> Listings:
         if self._listings is None:
-            raise self._settings_error or RecordOperationError(
+            raise RecordOperationError(
                 "the Nexudus provider was not configured (no Configure call from the engine)"
             )
         return self._listings
@@ -223,7 +244,11 @@ class RecordProvider(ResourceProvider):
     def _preview_adoption(self, inputs: RecordInputs, label: str) -> list[CheckFailure]:
         """At preview, before anything is sent: which record `importId` adopts and what it
         will change, or why it may not (another owner). Needs the API; skipped without it."""
-        if inputs.import_id is None or self._client is None:
+        if (
+            inputs.import_id is None
+            or self._client is None
+            or not self._client.settings.has_credentials
+        ):
             return []
         try:
             record = self._record_by_id(inputs.import_id)

@@ -1,21 +1,26 @@
 """What every Nexudus record's Pulumi resource class shares: turning its typed keyword arguments
-into the property bag a dynamic resource registers.
+into the property bag a dynamic resource registers, and one naming convention.
 
-A record type's resource class only lists its keyword arguments (typed, snake_case, for people
-writing programs) and hands them over as the camelCase inputs `check` knows; this base adds the
-owner tag, and declares every field and read-only field of the record, so that each exists as an
-Output attribute even when it was not declared (it then resolves to what Nexudus holds).
+A record type's resource class only lists its keyword arguments (typed, snake_case, no catch-all,
+so a misspelt one is a `TypeError` and an error in a type checker) and hands them over; this base
+adds the owner tag, and declares every field and read-only field of the record, so that each
+exists as an Output attribute even when it was not declared (it then resolves to what Nexudus
+holds). Attributes are snake_case in Python (`business_id`); in the state, in `pulumi preview
+--diff` and in stack config the properties keep Pulumi's camelCase (`businessId`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any, ClassVar
 
 import pulumi
 import pulumi.dynamic
+from pydantic.alias_generators import to_camel, to_snake
 
 from .identity import owner_tag
+from .models import RecordInputs
 from .provider import RecordProvider
 
 
@@ -25,11 +30,17 @@ class RecordResource(pulumi.dynamic.Resource):
 
     provider_type: ClassVar[type[RecordProvider]]
 
-    uniqueId: pulumi.Output[str]
-    createdOn: pulumi.Output[str]
-    updatedOn: pulumi.Output[str]
-    updatedBy: pulumi.Output[str]
-    systemId: pulumi.Output[str]
+    owner_tag: pulumi.Output[str]
+    """`<project>/<stack>/<resource name>#<stack id>`: the resource that owns the record."""
+    import_id: pulumi.Output[int | None]
+    unique_id: pulumi.Output[str]
+    created_on: pulumi.Output[str]
+    """Known after the first refresh (a create's answer does not carry it)."""
+    updated_on: pulumi.Output[str]
+    updated_by: pulumi.Output[str]
+    is_new: pulumi.Output[bool]
+    system_id: pulumi.Output[str | None]
+    """`pulumi:<owner_tag>`, the owner marker (see `nexudus_pulumi.ownership`)."""
 
     def __init__(
         self,
@@ -37,10 +48,28 @@ class RecordResource(pulumi.dynamic.Resource):
         inputs: Mapping[str, Any],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """`inputs`: the declaration by input name (`businessId`); a None value is not declared,
+        """`inputs`: the declaration by keyword (`business_id`); a None value is not declared,
         so that field stays Nexudus's (see `models.RecordInputs`)."""
         model = self.provider_type.spec.inputs_model
-        props: dict[str, Any] = dict.fromkeys((*model.record_fields(), *model.output_names()))
+        props: dict[str, Any] = dict.fromkeys(_python_names(model).values())
         props.update({k: v for k, v in inputs.items() if v is not None})
-        props["ownerTag"] = owner_tag(resource_name)
+        props["owner_tag"] = owner_tag(resource_name)
         super().__init__(self.provider_type(), resource_name, props, opts)
+
+    def translate_input_property(self, prop: str) -> str:
+        return _pulumi_names(self.provider_type.spec.inputs_model).get(prop, prop)
+
+    def translate_output_property(self, prop: str) -> str:
+        return _python_names(self.provider_type.spec.inputs_model).get(prop, prop)
+
+
+@cache
+def _python_names(model: type[RecordInputs]) -> dict[str, str]:
+    """Property name in Pulumi -> Python attribute (`businessId` -> `business_id`)."""
+    inputs = {to_camel(field): field for field in model.model_fields}
+    return inputs | {name: to_snake(name) for name in model.output_names()}
+
+
+@cache
+def _pulumi_names(model: type[RecordInputs]) -> dict[str, str]:
+    return {python: pulumi_name for pulumi_name, python in _python_names(model).items()}

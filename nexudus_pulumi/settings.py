@@ -3,6 +3,10 @@
 Every value comes from stack config (`nexudus:*`, secrets already decrypted by Pulumi) or, when a
 key is absent, from a `NEXUDUS_*` environment variable, at run time only: nothing here is pickled
 into the state, and the secrets are `SecretStr` so they never show in a repr or a log line.
+
+Each value remembers where it came from, so that a message about it can name the key or the
+variable to change: a token left in the environment is not the same fix as a wrong password in
+stack config.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -20,32 +25,40 @@ from .errors import ConfigurationError
 DEFAULT_BASE_URL = "https://spaces.nexudus.com"
 
 
-class _Key:
+@dataclass(frozen=True)
+class Key:
     """A setting's stack-config key and environment variable."""
 
-    def __init__(self, field: str, config_key: str, env_var: str) -> None:
-        self.field = field
-        self.config_key = config_key
-        self.env_var = env_var
+    field: str
+    config_key: str
+    env_var: str
+    secret: bool = False
 
 
-KEYS: tuple[_Key, ...] = (
-    _Key("base_url", "nexudus:baseUrl", "NEXUDUS_BASE_URL"),
-    _Key("username", "nexudus:username", "NEXUDUS_USERNAME"),
-    _Key("password", "nexudus:password", "NEXUDUS_PASSWORD"),
-    _Key("token", "nexudus:token", "NEXUDUS_TOKEN"),
-    _Key("timeout_seconds", "nexudus:timeoutSeconds", "NEXUDUS_TIMEOUT_SECONDS"),
-    _Key("deadline_seconds", "nexudus:deadlineSeconds", "NEXUDUS_DEADLINE_SECONDS"),
-    _Key("writes_per_minute", "nexudus:writesPerMinute", "NEXUDUS_WRITES_PER_MINUTE"),
-    _Key("requests_per_minute", "nexudus:requestsPerMinute", "NEXUDUS_REQUESTS_PER_MINUTE"),
-    _Key("min_interval_ms", "nexudus:minIntervalMs", "NEXUDUS_MIN_INTERVAL_MS"),
-    _Key("max_retries", "nexudus:maxRetries", "NEXUDUS_MAX_RETRIES"),
-    _Key("backoff_base_ms", "nexudus:backoffBaseMs", "NEXUDUS_BACKOFF_BASE_MS"),
-    _Key("log_level", "nexudus:logLevel", "NEXUDUS_LOG_LEVEL"),
+KEYS: tuple[Key, ...] = (
+    Key("base_url", "nexudus:baseUrl", "NEXUDUS_BASE_URL"),
+    Key("username", "nexudus:username", "NEXUDUS_USERNAME"),
+    Key("password", "nexudus:password", "NEXUDUS_PASSWORD", secret=True),
+    Key("token", "nexudus:token", "NEXUDUS_TOKEN", secret=True),
+    Key("timeout_seconds", "nexudus:timeoutSeconds", "NEXUDUS_TIMEOUT_SECONDS"),
+    Key("deadline_seconds", "nexudus:deadlineSeconds", "NEXUDUS_DEADLINE_SECONDS"),
+    Key("writes_per_minute", "nexudus:writesPerMinute", "NEXUDUS_WRITES_PER_MINUTE"),
+    Key("requests_per_minute", "nexudus:requestsPerMinute", "NEXUDUS_REQUESTS_PER_MINUTE"),
+    Key("min_interval_ms", "nexudus:minIntervalMs", "NEXUDUS_MIN_INTERVAL_MS"),
+    Key("max_retries", "nexudus:maxRetries", "NEXUDUS_MAX_RETRIES"),
+    Key("backoff_base_ms", "nexudus:backoffBaseMs", "NEXUDUS_BACKOFF_BASE_MS"),
+    Key("log_level", "nexudus:logLevel", "NEXUDUS_LOG_LEVEL"),
+    Key(
+        "skip_credentials_validation",
+        "nexudus:skipCredentialsValidation",
+        "NEXUDUS_SKIP_CREDENTIALS_VALIDATION",
+    ),
 )
+KEY_OF: dict[str, Key] = {key.field: key for key in KEYS}
+CREDENTIALS = ("username", "password", "token")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -66,7 +79,7 @@ class Settings(BaseModel):
     timeout_seconds: float = Field(default=30.0, gt=0)
     """Per HTTP request: connect and read each."""
     deadline_seconds: float = Field(default=600.0, gt=0)
-    """Per provider operation, including every wait for throttling and every retry."""
+    """Per API request, including every wait for throttling and every retry of it."""
     writes_per_minute: int = Field(default=60, gt=0)
     requests_per_minute: int = Field(default=120, gt=0)
     min_interval_ms: int = Field(default=100, ge=0)
@@ -76,14 +89,26 @@ class Settings(BaseModel):
     """Retry n waits a random time up to base x 2^n (capped at 8 s): exponential, full jitter."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """INFO shows waits, retries and adoptions in the run's output; DEBUG adds every request."""
+    skip_credentials_validation: bool = False
+    """True: the provider does not prove the address and credentials when it starts, so a
+    preview works offline (and a wrong password shows only at `up`)."""
+
+    stack_config: bool = Field(default=True, repr=False)
+    """Whether stack config was read at all (the `rooms` command without `--stack` reads only
+    the environment): messages then name only the variables."""
+    sources: tuple[tuple[str, str], ...] = Field(default=(), repr=False)
+    """(field, config key or environment variable) of every value that was set."""
+    ignored: tuple[str, ...] = Field(default=(), repr=False)
+    """Credentials that were set but not used (a token in the environment when stack config
+    holds a username and password)."""
 
     @field_validator("base_url")
     @classmethod
     def _https_unless_loopback(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"must be an http(s) URL, got {value!r}")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            raise ValueError(f"must be an http(s) URL such as {DEFAULT_BASE_URL}")
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
             raise ValueError(
                 "plain http:// is refused except for a loopback host (127.0.0.1, ::1, localhost); "
                 "use https://"
@@ -99,35 +124,138 @@ class Settings(BaseModel):
     def has_credentials(self) -> bool:
         return self.token is not None or (self.username is not None and self.password is not None)
 
+    # ----- where each value came from ----------------------------------------------------
+
+    def origin(self, field: str) -> str:
+        """`nexudus:baseUrl in stack config`, `NEXUDUS_BASE_URL in the environment`, or
+        `the default` for a value nobody set."""
+        name = dict(self.sources).get(field)
+        if name is None:
+            return "the default"
+        return f"{name} in the environment" if _is_env(field, name) else f"{name} in stack config"
+
+    def from_environment(self, field: str) -> bool:
+        name = dict(self.sources).get(field)
+        return name is not None and _is_env(field, name)
+
+    def name_of(self, field: str) -> str:
+        """The name a user sets this value by: the config key (or the variable, where stack
+        config is not read)."""
+        key = KEY_OF[field]
+        return key.config_key if self.stack_config else key.env_var
+
+    def credentials_origin(self) -> str:
+        """Which credentials are in use and where each came from, never their values."""
+        if self.token is not None:
+            used = f"the token from {self.origin('token')}"
+        else:
+            used = (
+                f"the username from {self.origin('username')} and the password from "
+                f"{self.origin('password')}"
+            )
+        if self.ignored:
+            used += f" ({' and '.join(self.ignored)} also set, not used)"
+        return used
+
+    def credentials_hint(self) -> str:
+        if not self.stack_config:
+            return "set NEXUDUS_USERNAME and NEXUDUS_PASSWORD, or NEXUDUS_TOKEN"
+        return (
+            "set nexudus:username and nexudus:password (pulumi config set --secret "
+            "nexudus:password ...), or nexudus:token; or the variables NEXUDUS_USERNAME and "
+            "NEXUDUS_PASSWORD, or NEXUDUS_TOKEN"
+        )
+
+    # ----- loading ---------------------------------------------------------------------------
+
     @classmethod
     def load(
         cls,
-        config_get: Callable[[str], Any],
+        config_get: Callable[[str], Any] | None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
-        """Merge stack config over environment variables, naming the key of any bad value."""
+        """Merge stack config over environment variables, naming the key of any bad value.
+
+        `config_get` is `None` where there is no stack config (the CLI): then only the
+        variables are read, and messages name only them.
+        """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         source: dict[str, str] = {}
         for key in KEYS:
-            raw = config_get(key.config_key)
+            raw = config_get(key.config_key) if config_get is not None else None
             name = key.config_key
             if raw is None or raw == "":
                 raw, name = env.get(key.env_var) or None, key.env_var
             if raw is not None:
                 values[key.field] = raw
                 source[key.field] = name
+        written = dict(values)
+        ignored = _choose_credentials(values, source)
         try:
-            settings = cls.model_validate(values)
+            settings = cls.model_validate(
+                {
+                    **values,
+                    "stack_config": config_get is not None,
+                    "sources": tuple(sorted(source.items())),
+                    "ignored": ignored,
+                }
+            )
         except ValidationError as exc:
-            problems = []
-            for err in exc.errors(include_input=False, include_url=False):
-                field = str(err["loc"][0]) if err["loc"] else ""
-                problems.append(f"{source.get(field, field)}: {err['msg']}")
+            problems = [
+                _problem(err, source, written, stack_config=config_get is not None)
+                for err in exc.errors(include_url=False)
+            ]
             raise ConfigurationError("invalid Nexudus settings: " + "; ".join(problems)) from None
         if (settings.username is None) != (settings.password is None):
+            have, missing = ("username", "password")
+            if settings.username is None:
+                have, missing = missing, have
             raise ConfigurationError(
-                "nexudus:username and nexudus:password (or NEXUDUS_USERNAME and NEXUDUS_PASSWORD) "
-                "must be set together"
+                f"invalid Nexudus settings: the {have} is set ({settings.origin(have)}) but not "
+                f"the {missing}: set {settings.name_of(missing)} too"
+                + (" (as a secret)" if missing == "password" and settings.stack_config else "")
             )
         return settings
+
+
+def _choose_credentials(values: dict[str, Any], source: dict[str, str]) -> tuple[str, ...]:
+    """Keep one kind of credentials when both a token and a username/password are set.
+
+    Stack config is more specific than the environment, as for every other key: a username
+    and password in stack config win over a token left in `NEXUDUS_TOKEN`. Where both come
+    from the same place, the token wins (it is the explicit choice for two-factor accounts).
+    Returns the names of what was set aside, for messages.
+    """
+    pair = [f for f in ("username", "password") if f in values]
+    if "token" not in values or not pair:
+        return ()
+    pair_in_config = any(not _is_env(f, source[f]) for f in pair)
+    token_in_config = not _is_env("token", source["token"])
+    dropped = ["token"] if pair_in_config and not token_in_config else pair
+    for field in dropped:
+        del values[field]
+    return tuple(source.pop(field) for field in dropped)
+
+
+def _is_env(field: str, name: str) -> bool:
+    return name == KEY_OF[field].env_var
+
+
+def _problem(
+    err: Any, source: Mapping[str, str], written: Mapping[str, Any], *, stack_config: bool
+) -> str:
+    """`nexudus:writesPerMinute: must be a valid integer, ..., got 'sixty'`: the key or variable
+    the value came from, and the value as written (never for a secret)."""
+    field = str(err["loc"][0]) if err["loc"] else ""
+    key = KEY_OF.get(field)
+    if field in source:
+        name = source[field]
+    elif key is not None:
+        name = key.config_key if stack_config else key.env_var
+    else:
+        name = field
+    message = str(err["msg"]).removeprefix("Value error, ").replace("Input should be", "must be")
+    if key is not None and not key.secret and field in written:
+        message += f", got {written[field]!r}"
+    return f"{name}: {message}"

@@ -8,9 +8,11 @@ import dill
 import pytest
 
 from nexudus_pulumi import ChatRoomProvider
+from nexudus_pulumi.errors import AuthenticationError
 from nexudus_pulumi.provider import UNKNOWN, RecordOperationError
 from nexudus_pulumi.sandbox import READER_PASSWORD, READER_USER, Limits, Sandbox
 from tests.conftest import MakeProvider, configured, create, room, sandbox_config
+from tests.settle import settled_requests
 
 # ----- check ---------------------------------------------------------------------------------
 
@@ -19,7 +21,7 @@ from tests.conftest import MakeProvider, configured, create, room, sandbox_confi
     ("props", "prop", "words"),
     [
         ({"name": "x"}, "businessId", "required"),
-        ({"businessId": "1001"}, "businessId", "integer"),
+        ({"businessId": "10O1"}, "businessId", "integer"),
         ({"businessId": 1001.5}, "businessId", "whole number"),
         ({"businessId": True}, "businessId", "not a boolean"),
         ({"businessId": -3}, "businessId", "greater than 0"),
@@ -74,8 +76,11 @@ def test_check_accepts_values_unknown_during_preview() -> None:
 
 
 def test_check_makes_no_api_call(sandbox: Sandbox, make_provider: MakeProvider) -> None:
-    make_provider().check({}, {"businessId": "nope"})
-    assert sandbox.requests == []
+    provider = make_provider()  # configuring proves the credentials: one token request
+    assert settled_requests(sandbox, 1) == [("POST", "/api/token", 200)]
+    provider.check({}, {"businessId": "nope"})
+    provider.check({}, room("lobby"))
+    assert settled_requests(sandbox) == [("POST", "/api/token", 200)]
 
 
 # ----- diff ----------------------------------------------------------------------------------
@@ -162,12 +167,11 @@ def test_create_rejected_by_the_api_names_the_room_and_the_field(
 def test_wrong_password_fails_once_without_echoing_it(
     sandbox: Sandbox, make_provider: MakeProvider
 ) -> None:
-    provider = make_provider(password="not-the-password")
-    with pytest.raises(RecordOperationError) as caught:
-        create(provider, room("lobby"))
+    with pytest.raises(AuthenticationError) as caught:  # when configured: preview fails
+        make_provider(password="not-the-password")
     assert "authentication failed" in str(caught.value)
     assert "not-the-password" not in str(caught.value)
-    assert [path for _, path, _ in sandbox.requests] == ["/api/token"]
+    assert [path for _, path, _ in settled_requests(sandbox, 1)] == ["/api/token"]
 
 
 def test_missing_role_names_the_role(sandbox: Sandbox, make_provider: MakeProvider) -> None:
@@ -277,7 +281,7 @@ def test_import_id_refuses_a_room_of_another_business(
 
 
 def test_pickled_provider_is_small_and_holds_no_credentials(make_provider: MakeProvider) -> None:
-    provider = make_provider(password="pickle-secret-123")
+    provider = make_provider(password="pickle-secret-123", skipCredentialsValidation="true")
     provider.check({}, room("lobby"))
     blob = dill.dumps(provider, recurse=True)
     assert b"pickle-secret-123" not in blob

@@ -14,6 +14,7 @@ from nexudus_pulumi import CommunityGroupProvider
 from nexudus_pulumi.provider import UNKNOWN, RecordOperationError
 from nexudus_pulumi.sandbox import READER_PASSWORD, READER_USER, Faults, Sandbox
 from tests.conftest import RELAXED, Created, configure, create, sandbox_config
+from tests.settle import settled_requests
 from tests.test_budget import spent
 
 GROUPS = "/api/community/communitygroups"
@@ -59,7 +60,7 @@ VALID = {"businessId": 1001, "name": "Makers", "userId": 11}
         ({"userId": None}, "userId", "is required"),  # the administrator
         ({"name": "   "}, "name", "must not be blank"),
         ({"name": 42}, "name", "string"),
-        ({"userId": "11"}, "userId", "integer"),
+        ({"userId": "eleven"}, "userId", "integer"),
         ({"userId": 0}, "userId", "greater than 0"),
         ({"description": 5}, "description", "string"),
         ({"groupAccess": "secret"}, "groupAccess", "'restricted', 'public' or 'private'"),
@@ -104,8 +105,10 @@ def test_check_accepts_values_unknown_during_preview() -> None:
 
 
 def test_check_makes_no_api_call(sandbox: Sandbox, provider: CommunityGroupProvider) -> None:
+    before = settled_requests(sandbox, 1)  # configuring proved the credentials: one token POST
     provider.check({}, {"name": "Makers", "groupAccess": "secret"})
-    assert sandbox.requests == []
+    provider.check({}, VALID)
+    assert settled_requests(sandbox) == before
 
 
 # ----- diff ----------------------------------------------------------------------------------

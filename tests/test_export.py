@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nexudus_pulumi import cli, program
+from nexudus_pulumi.chatroom import ChatRoomProvider
 from nexudus_pulumi.export import (
     ExistingRoom,
     ExportError,
@@ -409,27 +410,28 @@ def test_run_outside_a_project_says_where_to_run(tmp_path: Path) -> None:
 
 
 class Recorded:
+    """Stands in for `ChatRoom`: records what the program passes it."""
+
+    provider_type = ChatRoomProvider
+
     def __init__(self, key: str, **kwargs: Any) -> None:
         self.key = key
         self.opts: pulumi.ResourceOptions = kwargs.pop("opts")
         self.inputs = kwargs
 
 
-def test_protection_settings_become_resource_options_not_room_fields(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(program, "ChatRoom", Recorded)
+ROOMS: Any = program.Kind("rooms", "room", Recorded)
+
+
+def test_protection_settings_become_resource_options_not_room_fields() -> None:
     spec = {"name": "Lobby", "protect": True, "retainOnDelete": True, "importId": 5}
-    room: Any = program._declare_room("lobby", spec, 1001)
+    room: Any = program._declare(ROOMS, "lobby", spec, 1001, secret=False)
     assert room.opts.protect is True and room.opts.retain_on_delete is True
-    assert "protect" not in room.inputs and "retainOnDelete" not in room.inputs
-    plain_room: Any = program._declare_room("plain", {"name": "Plain"}, 1001)
+    assert "protect" not in room.inputs and "retain_on_delete" not in room.inputs
+    plain_room: Any = program._declare(ROOMS, "plain", {"name": "Plain"}, 1001, secret=False)
     assert plain_room.opts.protect is None and plain_room.opts.retain_on_delete is None
 
 
-def test_a_protection_setting_that_is_not_a_boolean_is_named(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(program, "ChatRoom", Recorded)
-    with pytest.raises(pulumi.RunError, match=r"rooms.lobby.protect must be true or false"):
-        program._declare_room("lobby", {"protect": "yes"}, 1001)
+def test_a_protection_setting_that_is_not_a_boolean_is_named() -> None:
+    problems = program._record_problems(ROOMS, "rooms.lobby", {"protect": "yes"}, 1001, "p")
+    assert problems == ["rooms.lobby.protect must be true or false, got 'yes'"]

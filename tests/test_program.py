@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pulumi
 import pytest
 
 from nexudus_pulumi import ChatRoom, CommunityGroup
-from nexudus_pulumi.program import declare_groups, declare_rooms
+from nexudus_pulumi.program import declare_stack
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.created: dict[str, dict[str, Any]] = {}
-        self.imports: dict[str, str] = {}
+        self.warnings: list[str] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.created[args.name] = dict(args.inputs)
@@ -29,69 +30,154 @@ class RecordingMocks(pulumi.runtime.Mocks):
 def mocks(monkeypatch: pytest.MonkeyPatch) -> RecordingMocks:
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="nexudus-rooms", stack="dev", preview=False)
-    warnings: list[str] = []
-    monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: warnings.append(message))
-    mocks.warnings = warnings  # type: ignore[attr-defined]
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: mocks.warnings.append(message))
+    for name in [n for n in os.environ if n.startswith("NEXUDUS_")]:
+        monkeypatch.delenv(name)
     return mocks
 
 
-def use_config(business: int | None, rooms: dict[str, Any]) -> None:
-    config = {"nexudus-rooms:rooms": json.dumps(rooms)}
+def use_config(
+    monkeypatch: pytest.MonkeyPatch,
+    business: int | None,
+    rooms: Any = None,
+    *,
+    secret: bool = False,
+    extra: dict[str, str] | None = None,
+) -> None:
+    """Stack config as the language host hands it over: every value a string, objects as JSON,
+    in PULUMI_CONFIG too (the program lists the keys from there)."""
+    config = dict(extra or {})
+    if rooms is not None:
+        config["nexudus-rooms:rooms"] = json.dumps(rooms)
     if business is not None:
         config["nexudus-rooms:businessId"] = str(business)
-    pulumi.runtime.set_all_config(config)
+    pulumi.runtime.set_all_config(config, ["nexudus-rooms:rooms"] if secret else [])
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+
+
+def run_error(
+    monkeypatch: pytest.MonkeyPatch, business: int | None, rooms: Any, **extra: str
+) -> str:
+    use_config(monkeypatch, business, rooms, extra=extra)
+    with pytest.raises(pulumi.RunError) as caught:
+        declare_stack()
+    return str(caught.value)
 
 
 @pulumi.runtime.test
-def test_each_room_key_becomes_a_chat_room(mocks: RecordingMocks) -> Any:
+def test_each_room_key_becomes_a_chat_room(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> Any:
     use_config(
+        monkeypatch,
         1001,
         {
             "lobby": {"name": "Lobby", "active": True, "users": [11, 12]},
             "events": {"name": "Events", "businessId": 1002},
         },
     )
-    rooms = declare_rooms()
+    rooms = declare_stack().rooms
     assert sorted(rooms) == ["events", "lobby"]
     assert all(isinstance(r, ChatRoom) for r in rooms.values())
 
-    def verify(ids: list[str]) -> None:
-        assert ids == ["id-events", "id-lobby"]
+    def verify(values: list[Any]) -> None:
+        assert values[:2] == ["id-events", "id-lobby"]
         lobby, events = mocks.created["lobby"], mocks.created["events"]
+        # what reaches the engine keeps Pulumi's camelCase names
         assert (lobby["businessId"], lobby["name"], lobby["active"]) == (1001, "Lobby", True)
         assert lobby["users"] == [11, 12]
         assert events["businessId"] == 1002  # the room's own business wins
         # <project>/<stack>/<key>#<stack id>: the stack id is the StackIdentity resource's id
         assert lobby["ownerTag"] == "nexudus-rooms/dev/lobby#id-stack-identity"
+        # ...and Python reads the outputs by snake_case attributes
+        assert values[2:] == [1001, "nexudus-rooms/dev/lobby#id-stack-identity"]
 
-    return pulumi.Output.all(rooms["events"].id, rooms["lobby"].id).apply(verify)
-
-
-@pulumi.runtime.test
-def test_the_deprecation_is_announced_once(mocks: RecordingMocks) -> Any:
-    use_config(1001, {"a": {"name": "A"}, "b": {"name": "B"}, "c": {"name": "C"}})
-    declare_rooms()
-    warnings = mocks.warnings  # type: ignore[attr-defined]
-    assert len(warnings) == 1
-    assert "deprecated" in warnings[0] and "CommunityGroup" in warnings[0]
+    lobby = rooms["lobby"]
+    return pulumi.Output.all(
+        rooms["events"].id, lobby.id, lobby.business_id, lobby.owner_tag
+    ).apply(verify)
 
 
 @pulumi.runtime.test
-def test_unknown_room_settings_reach_check_to_be_named(mocks: RecordingMocks) -> Any:
-    use_config(None, {"lobby": {"nmae": "Lobby"}})
-    rooms = declare_rooms()
+def test_the_deprecation_is_announced_once(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_config(monkeypatch, 1001, {"a": {"name": "A"}, "b": {"name": "B"}, "c": {"name": "C"}})
+    declare_stack()
+    assert len(mocks.warnings) == 1
+    assert "deprecated" in mocks.warnings[0] and "CommunityGroup" in mocks.warnings[0]
 
-    def verify(_: str) -> None:
-        assert mocks.created["lobby"]["nmae"] == "Lobby"
-        assert "businessId" not in mocks.created["lobby"]  # no business at all: check says so
 
-    return rooms["lobby"].id.apply(verify)
+def test_an_unknown_room_setting_is_named_with_the_room_and_the_nearest_setting(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = run_error(monkeypatch, 1001, {"lobby": {"nmae": "Lobby"}, "ok": {"name": "Ok"}})
+    assert "nexudus-rooms:rooms.lobby: 'nmae' is not a room setting (did you mean 'name'?)" in (
+        message
+    )
+    assert "known: businessId, name, active, lastAgentVisit, users, importId, takeOver" in message
+    assert "rooms.ok" not in message
+    assert mocks.created == {}  # nothing declared: the whole config is fixed first
+
+
+def test_a_room_without_a_business_names_both_keys_that_can_give_it_one(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = run_error(monkeypatch, None, {"lobby": {"name": "Lobby"}, "ok": {"businessId": 9}})
+    assert "nexudus-rooms:rooms.lobby has no business" in message
+    assert "its own businessId" in message and "nexudus-rooms:businessId" in message
+    assert "rooms.ok" not in message
+
+
+def test_every_problem_is_reported_at_once(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = run_error(
+        monkeypatch,
+        None,
+        {"a": {"name": "A", "user": [1]}, "b": "not a map"},
+        **{"nexudus:writesPerMinute": "sixty", "nexudus:baseURL": "https://x"},
+    )
+    assert "rooms.a: 'user' is not a room setting (did you mean 'users'?)" in message
+    assert "rooms.a has no business" in message
+    assert "rooms.b must be a map of room settings" in message
+    assert "nexudus:writesPerMinute: " in message and "'sixty'" in message
+    assert "nexudus:baseURL is not a setting (did you mean 'nexudus:baseUrl'?)" in message
+
+
+def test_a_typo_in_a_project_key_is_named(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_config(monkeypatch, 1001, {})
+    monkeypatch.setenv(
+        "PULUMI_CONFIG", json.dumps({"nexudus-rooms:room": "{}", "aws:region": "eu-west-1"})
+    )
+    with pytest.raises(pulumi.RunError) as caught:
+        declare_stack()
+    assert "nexudus-rooms:room is not a setting (did you mean 'nexudus-rooms:rooms'?)" in str(
+        caught.value
+    )
+    assert "aws:region" not in str(caught.value)  # other namespaces are not ours to judge
 
 
 @pulumi.runtime.test
-def test_import_id_is_passed_to_the_provider_for_adoption(mocks: RecordingMocks) -> Any:
-    use_config(1001, {"old": {"name": "Old", "importId": 87654321}, "new": {"name": "New"}})
-    rooms = declare_rooms()
+def test_a_stack_without_rooms_declares_none(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_config(monkeypatch, None)
+    assert declare_stack().rooms == {}
+    assert mocks.created == {}
+    assert mocks.warnings == []  # no ChatRoom, no word about its deprecation
+
+
+@pulumi.runtime.test
+def test_import_id_is_passed_to_the_provider_for_adoption(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    use_config(
+        monkeypatch, 1001, {"old": {"name": "Old", "importId": 87654321}, "new": {"name": "New"}}
+    )
+    rooms = declare_stack().rooms
 
     def verify(_: list[str]) -> None:
         assert mocks.created["old"]["importId"] == 87654321
@@ -100,19 +186,39 @@ def test_import_id_is_passed_to_the_provider_for_adoption(mocks: RecordingMocks)
     return pulumi.Output.all(rooms["old"].id, rooms["new"].id).apply(verify)
 
 
-def test_rooms_output_maps_keys_to_ids(mocks: RecordingMocks) -> None:
+@pulumi.runtime.test
+def test_a_secret_in_the_rooms_map_makes_every_room_setting_secret(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    use_config(monkeypatch, 1001, {"lobby": {"name": "Board room", "users": [3]}}, secret=True)
+    rooms = declare_stack().rooms
+    lobby = rooms["lobby"]
+
+    async def secretness() -> list[bool]:
+        return [await lobby.name.is_secret(), await lobby.users.is_secret()]
+
+    def verify(secret: list[bool]) -> None:
+        assert secret == [True, True]
+
+    found: pulumi.Output[list[bool]] = pulumi.Output.from_input(secretness())
+    return found.apply(verify)
+
+
+def test_rooms_output_maps_keys_to_ids(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
     exported: dict[str, Any] = {}
 
     def capture(name: str, value: Any) -> None:
         exported[name] = value
 
-    use_config(1001, {"lobby": {"name": "Lobby"}})
+    use_config(monkeypatch, 1001, {"lobby": {"name": "Lobby"}})
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pulumi, "export", capture)
 
         @pulumi.runtime.test
         def run() -> Any:
-            declare_rooms()
+            declare_stack()
             return pulumi.Output.from_input(exported["rooms"]).apply(
                 lambda rooms: rooms == {"lobby": "id-lobby"} or pytest.fail(str(rooms))
             )
@@ -147,7 +253,7 @@ def test_each_group_key_becomes_a_community_group(mocks: RecordingMocks) -> Any:
             "events": {"name": "Events", "userId": 12, "businessId": 1002, "importId": 65432101},
         },
     )
-    groups = declare_groups()
+    groups = declare_stack().groups
     assert sorted(groups) == ["events", "makers"]
     assert all(isinstance(g, CommunityGroup) for g in groups.values())
 
@@ -164,18 +270,18 @@ def test_each_group_key_becomes_a_community_group(mocks: RecordingMocks) -> Any:
             "ownerTag": "nexudus-rooms/dev/makers#id-stack-identity",
         }
         assert (events["businessId"], events["importId"]) == (1002, 65432101)
-        assert mocks.warnings == []  # type: ignore[attr-defined]  # no rooms, no deprecation
+        assert mocks.warnings == []  # no rooms, no deprecation
 
     return pulumi.Output.all(groups["events"].id, groups["makers"].id).apply(verify)
 
 
 @pulumi.runtime.test
 def test_a_missing_administrator_reaches_check_to_be_named(mocks: RecordingMocks) -> Any:
-    use_groups(None, {"makers": {"name": "Makers"}})
-    groups = declare_groups()
+    use_groups(1001, {"makers": {"name": "Makers"}})
+    groups = declare_stack().groups
 
     def verify(_: str) -> None:
-        assert mocks.created["makers"].keys() == {"name", "ownerTag", "__provider"}
+        assert mocks.created["makers"].keys() == {"businessId", "name", "ownerTag", "__provider"}
 
     return groups["makers"].id.apply(verify)
 
@@ -184,11 +290,13 @@ def test_an_unknown_group_setting_stops_the_program_naming_it(mocks: RecordingMo
     # A room's settings are not a group's: `users` is `members` here.
     use_groups(1001, {"makers": {"name": "Makers", "userId": 11, "users": [12], "nmae": "x"}})
     with pytest.raises(pulumi.RunError) as caught:
-        declare_groups()
-    assert str(caught.value) == (
-        "nexudus-rooms:groups.makers: unknown setting 'nmae', 'users'; the settings are "
-        "importId, takeOver, businessId, name, userId, description, groupAccess, members"
+        declare_stack()
+    message = str(caught.value)
+    assert "nexudus-rooms:groups.makers: 'nmae' is not a group setting (did you mean 'name'?)" in (
+        message
     )
+    assert "nexudus-rooms:groups.makers: 'users' is not a group setting" in message
+    assert "known: businessId, name, userId, description, groupAccess, members, importId" in message
     assert mocks.created == {}
 
 
@@ -204,8 +312,8 @@ def test_a_groups_value_that_is_not_a_map_stops_the_program(
 ) -> None:
     use_groups(1001, groups)
     with pytest.raises(pulumi.RunError) as caught:
-        declare_groups()
-    assert str(caught.value) == message
+        declare_stack()
+    assert message in str(caught.value)
 
 
 def test_groups_output_maps_keys_to_ids_beside_rooms(mocks: RecordingMocks) -> None:
@@ -220,8 +328,7 @@ def test_groups_output_maps_keys_to_ids_beside_rooms(mocks: RecordingMocks) -> N
 
         @pulumi.runtime.test
         def run() -> Any:
-            declare_rooms()
-            declare_groups()
+            declare_stack()
             both = pulumi.Output.all(rooms=exported["rooms"], groups=exported["groups"])
             return both.apply(
                 lambda out: (
