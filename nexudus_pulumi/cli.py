@@ -19,6 +19,7 @@ from .client import NexudusClient
 from .clone import CloneOptions, parse_business_map, run_clone
 from .errors import ConfigurationError, NexudusError
 from .export import ExportOptions, run_export
+from .kinds import KINDS
 from .ownership import Marker
 from .sandbox import DEMO_PASSWORD, DEMO_USER, READER_PASSWORD, READER_USER, Faults, Limits, Sandbox
 from .settings import Settings, is_loopback
@@ -99,12 +100,15 @@ def _rooms(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    """Write the rooms of a business into a stack's config, each with the importId adopting it."""
+    """Write the rooms and groups of a business into a stack's config, each with the importId
+    adopting it."""
+    only = set(args.only or [kind.map_name for kind in KINDS])
     options = ExportOptions(
         business=args.business,
         protect=args.protect,
         include_owned=args.include_owned,
-        last_agent_visit=args.last_agent_visit,
+        with_fields=frozenset({"lastAgentVisit"} if args.last_agent_visit else ()),
+        kinds=tuple(kind for kind in KINDS if kind.map_name in only),
     )
     try:
         report = run_export(
@@ -125,7 +129,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _clone(args: argparse.Namespace) -> int:
-    """Make a new stack with another stack's rooms, in another business."""
+    """Make a new stack with another stack's rooms and groups, in another business."""
     try:
         options = CloneOptions(
             source=args.source,
@@ -231,15 +235,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     export = commands.add_parser(
         "export",
-        help="write a business's existing rooms into a stack's config, to adopt them",
+        help="write a business's existing rooms and groups into a stack's config, to adopt them",
         description="Run in the project's root, with NEXUDUS_* credentials. Writes "
-        "stacks/Pulumi.STACK.yaml: the business and one room per existing room, with its "
-        "importId; `pulumi up` then adopts them without creating anything.",
+        "stacks/Pulumi.STACK.yaml: the business, and one entry per existing room and community "
+        "group, with its importId; `pulumi up` then adopts them without creating anything.",
     )
     export.add_argument("--business", type=int, required=True, help="the Nexudus business id")
     export.add_argument("--stack", required=True, help="the stack whose config file is written")
     export.add_argument(
-        "--force", action="store_true", help="merge into a stack that already declares rooms"
+        "--force", action="store_true", help="merge into a stack that already declares some"
+    )
+    export.add_argument(
+        "--only",
+        action="append",
+        choices=[kind.map_name for kind in KINDS],
+        help="export this map only, leaving the others as they are (repeatable; default: all)",
     )
     export.add_argument(
         "--output", choices=["-"], help="`-`: print the stack file instead of writing it"
@@ -248,12 +258,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-protect",
         dest="protect",
         action="store_false",
-        help="do not write `protect: true` on the rooms (written by default)",
+        help="do not write `protect: true` on the rooms and groups (written by default)",
     )
     export.add_argument(
         "--include-owned",
         action="store_true",
-        help="also write rooms another stack manages, with `takeOver: true`",
+        help="also write rooms and groups another stack manages, with `takeOver: true`",
     )
     export.add_argument(
         "--last-agent-visit",
@@ -264,10 +274,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     clone = commands.add_parser(
         "clone",
-        help="make a new stack with another stack's rooms, in another business",
+        help="make a new stack with another stack's rooms and groups, in another business",
         description="Run in the project's root, with the pulumi CLI on PATH and the backend and "
         "passphrase of the source stack. Creates TARGET (Pulumi re-encrypts the secrets) and "
-        "writes its config: the same rooms, without importId, in the new business.",
+        "writes its config: the same rooms and groups, without importId, in the new business.",
     )
     clone.add_argument("--from", dest="source", required=True, help="the stack to copy")
     clone.add_argument("--to", dest="target", required=True, help="the new stack")
@@ -276,10 +286,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--map-business",
         action="append",
         metavar="OLD=NEW",
-        help="where rooms that set their own businessId OLD go (OLD=OLD keeps it); repeatable",
+        help="where rooms and groups that set their own businessId OLD go (OLD=OLD keeps it); "
+        "repeatable",
     )
     clone.add_argument(
-        "--keep-protect", action="store_true", help="keep the rooms' protect and retainOnDelete"
+        "--keep-protect",
+        action="store_true",
+        help="keep the rooms' and groups' protect and retainOnDelete",
     )
     clone.add_argument("--secrets-provider", help="for the new stack (default: Pulumi's)")
     clone.set_defaults(run=_clone)

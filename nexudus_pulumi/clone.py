@@ -1,12 +1,13 @@
-"""`nexudus-pulumi clone`: a new stack with another stack's rooms, in another business.
+"""`nexudus-pulumi clone`: a new stack with another stack's rooms and groups, in another business.
 
 The new stack is made by `pulumi stack init TARGET --copy-config-from SOURCE`, so that Pulumi
 itself re-encrypts every secret for it (secrets are encrypted per stack). Pulumi writes that copy
 without the source's comments and order, so the target's file is then written from the source's
 own file, with the target's ciphertexts and salt put in. What would tie the clone to the source's
-rooms is taken out: `importId` (adopting the source's rooms), `takeOver`, and by default
-`protect`/`retainOnDelete`; every business is said explicitly, the stack's by `--business` and a
-room's own by `--map-business OLD=NEW`, so no room is created in the source's business by accident.
+records is taken out: `importId` (adopting the source's rooms or groups), `takeOver`, and by
+default `protect`/`retainOnDelete`; every business is said explicitly, the stack's by `--business`
+and a record's own by `--map-business OLD=NEW`, so nothing is created in the source's business by
+accident. Every map of `kinds.KINDS` (`rooms`, `groups`) is treated alike.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .errors import NexudusError
+from .kinds import BUSINESS, KINDS, RecordKind
 from .stackconfig import (
     SECRETS_KEYS,
     Project,
@@ -31,9 +33,9 @@ from .stackconfig import (
 )
 
 TIES = ("importId", "takeOver")
-"""Room settings that point at the source's own rooms: never cloned."""
+"""Settings that point at the source's own records: never cloned."""
 PROTECTION = ("protect", "retainOnDelete")
-"""Room settings dropped unless --keep-protect: a clone is usually a place to experiment."""
+"""Settings dropped unless --keep-protect: a clone is usually a place to experiment."""
 SECURE = "secure"
 
 
@@ -47,19 +49,21 @@ class CloneOptions:
     target: str
     business: int
     business_map: Mapping[int, int] = field(default_factory=dict)
-    """A room's own businessId in the source -> the one it gets in the clone."""
+    """A record's own businessId in the source -> the one it gets in the clone."""
     keep_protect: bool = False
     secrets_provider: str | None = None
 
 
 @dataclass
 class CloneReport:
-    rooms: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    """Map name (`rooms`) -> how many records the clone declares in it."""
     untied: int = 0
-    """Rooms that lost an importId or takeOver."""
+    """Records that lost an importId or takeOver."""
     unprotected: int = 0
     moved: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """Room key -> (source business, clone business), for rooms with their own businessId."""
+    """`rooms.events` -> (source business, clone business), for records with their own
+    businessId."""
     secrets: int = 0
     lines: list[str] = field(default_factory=list)
 
@@ -97,48 +101,64 @@ def _same_style(old: Any, new: int) -> Any:
 def rewrite_config(stack_file: StackFile, project: Project, options: CloneOptions) -> CloneReport:
     """Turn the source's config into the clone's, in memory. Checks everything before editing."""
     config = stack_file.config
-    business_key = project.key("businessId")
-    rooms_key = project.key("rooms")
+    business_key = project.key(BUSINESS)
     current = config.get(business_key)
     source_business = _business(current, business_key) if current not in (None, "") else 0
-    rooms = stack_file.mapping(rooms_key) or CommentedMap()
+    maps = {
+        kind: stack_file.mapping(project.key(kind.map_name)) or CommentedMap() for kind in KINDS
+    }
     mapping = {source_business: options.business} if source_business else {}
     mapping.update(options.business_map)
 
     unmapped: dict[int, list[str]] = {}
-    for key, spec in rooms.items():
-        if not isinstance(spec, CommentedMap):
-            raise CloneError(f"{stack_file.path}: {rooms_key}.{key} must be a mapping of settings")
-        if spec.get("businessId") is not None:
-            own = _business(spec["businessId"], f"{rooms_key}.{key}.businessId")
-            if own not in mapping:
-                unmapped.setdefault(own, []).append(key)
+    for kind, records in maps.items():
+        for key, spec in records.items():
+            where = f"{project.key(kind.map_name)}.{key}"
+            if not isinstance(spec, CommentedMap):
+                raise CloneError(f"{stack_file.path}: {where} must be a mapping of settings")
+            if spec.get(BUSINESS) is not None:
+                own = _business(spec[BUSINESS], f"{where}.{BUSINESS}")
+                if own not in mapping:
+                    unmapped.setdefault(own, []).append(f"{kind.map_name}.{key}")
     if unmapped:
         which = "; ".join(
             f"business {business}: {', '.join(keys)}" for business, keys in sorted(unmapped.items())
         )
         first = min(unmapped)
         raise CloneError(
-            f"rooms of {options.source} set their own businessId ({which}); say where they go in "
-            f"{options.target}: --map-business {first}=NEW, or {first}={first} to keep that "
-            "business (the clone would then create rooms there)"
+            f"records of {options.source} set their own businessId ({which}); say where they go "
+            f"in {options.target}: --map-business {first}=NEW, or {first}={first} to keep that "
+            "business (the clone would then create records there)"
         )
 
-    report = CloneReport(rooms=len(rooms))
+    report = CloneReport()
     set_value(config, business_key, _same_style(current, options.business))
+    for kind, records in maps.items():
+        report.counts[kind.map_name] = len(records)
+        _untie(kind, records, mapping, options, report)
+    return report
+
+
+def _untie(
+    kind: RecordKind[Any],
+    records: CommentedMap,
+    mapping: Mapping[int, int],
+    options: CloneOptions,
+    report: CloneReport,
+) -> None:
+    """Take out what ties each record to the source's, and move its own business."""
     dropped = TIES if options.keep_protect else (*TIES, *PROTECTION)
-    for key, spec in rooms.items():
+    for key, spec in records.items():
         if any(name in spec for name in TIES):
             report.untied += 1
         if not options.keep_protect and any(name in spec for name in PROTECTION):
             report.unprotected += 1
         for name in dropped:
-            put_after(rooms, key, remove_key(spec, name))
-        if spec.get("businessId") is not None:
-            old = _business(spec["businessId"], key)
-            set_value(spec, "businessId", _same_style(spec["businessId"], mapping[old]))
-            report.moved[key] = (old, mapping[old])
-    return report
+            put_after(records, key, remove_key(spec, name))
+        if spec.get(BUSINESS) is not None:
+            old = _business(spec[BUSINESS], key)
+            set_value(spec, BUSINESS, _same_style(spec[BUSINESS], mapping[old]))
+            report.moved[f"{kind.map_name}.{key}"] = (old, mapping[old])
 
 
 def carry_secrets(document: CommentedMap, copied: CommentedMap) -> int:
@@ -226,8 +246,9 @@ def _summary(report: CloneReport, options: CloneOptions, path: Path, root: Path)
         details.append(f"importId/takeOver removed from {report.untied}")
     if report.unprotected:
         details.append(f"protect/retainOnDelete removed from {report.unprotected}")
+    counts = " and ".join(f"{report.counts.get(kind.map_name, 0)} {kind.noun}(s)" for kind in KINDS)
     lines.append(
-        f"{options.target} cloned from {options.source} into {shown}: {report.rooms} room(s) "
+        f"{options.target} cloned from {options.source} into {shown}: {counts} "
         f"for business {options.business}" + (f" ({'; '.join(details)})" if details else "")
     )
     lines.append(

@@ -1,9 +1,14 @@
-"""`nexudus-pulumi export`: a business's existing rooms written into a stack's config, to adopt.
+"""`nexudus-pulumi export`: a business's existing rooms and groups written into a stack's config.
 
 The model is `pulumi import` and Terraform's generated import blocks: declarations generated from
 what exists, each with the `importId` that adopts it, reviewed, then applied with no change.
-Rooms another stack manages are not offered for adoption unless asked (`--include-owned`), and
-every written room is protected by default, so a mistaken `destroy` cannot delete production rooms.
+Records another stack manages are not offered for adoption unless asked (`--include-owned`), and
+every written record is protected by default, so a mistaken `destroy` cannot delete production
+rooms or groups.
+
+Every record type goes through the same code (`kinds.KINDS`): a record is what its model's
+`live_view` reads from the API, and what is written is decided field by field from the model's
+defaults, so another record type needs no code here.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from .chatroom import CHAT_ROOM
 from .client import NexudusClient
 from .errors import ApiRejectedError, AuthorizationError, NexudusError
-from .models import normalise_timestamp
+from .kinds import BUSINESS, KINDS, RecordKind
 from .ownership import Marker
 from .settings import Settings
 from .stackconfig import (
@@ -38,9 +44,10 @@ MAX_KEY_LENGTH = 60
 IMPORT_KEY = "importId"
 PROTECT_KEY = "protect"
 TAKE_OVER_KEY = "takeOver"
-REFRESHED_FIELDS = ("name", "active", "users", "businessId")
-"""Room fields `export` writes and, with --force, refreshes on keys already in the file."""
-LAST_VISIT = "lastAgentVisit"
+ADOPTION_KEYS = (IMPORT_KEY, PROTECT_KEY, TAKE_OVER_KEY)
+"""Written after a record's fields, in this order."""
+_YAML_1_1 = VersionedResolver(version=(1, 1))
+_TEXT = "tag:yaml.org,2002:str"
 
 _LATIN_LETTERS = str.maketrans(
     {
@@ -63,38 +70,38 @@ class ExportError(NexudusError):
 
 
 def owner_of(system_id: str | None) -> str | None:
-    """The stack a marker names (`project/stack/key`), or None for a room no stack manages."""
+    """The stack a marker names (`project/stack/key`), or None for a record no stack manages."""
     marker = Marker.parse(system_id)
     return marker.path if marker is not None else None
 
 
 @dataclass(frozen=True)
-class ExistingRoom:
-    """One chat room as Nexudus lists it: what export needs to declare and adopt it."""
+class ExistingRecord:
+    """One record as Nexudus lists it: what export needs to declare and adopt it."""
 
+    kind: RecordKind[Any]
     id: int
     business_id: int
-    name: str | None
-    active: bool
-    users: tuple[int, ...]
-    last_agent_visit: str | None
+    fields: Mapping[str, Any]
+    """Its fields as the record's model reads them (`live_view`): camelCase, normalised, coded
+    values by name (`groupAccess: public`)."""
     system_id: str | None
 
     @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> ExistingRoom:
-        visit = record.get("LastAgentVisit")
+    def from_record(cls, kind: RecordKind[Any], record: Mapping[str, Any]) -> ExistingRecord:
         system_id = record.get("SystemId")
         return cls(
+            kind=kind,
             id=int(record["Id"]),
             business_id=int(record["BusinessId"]),
-            name=record.get("Name") or None,
-            active=bool(record.get("Active")),
-            users=tuple(sorted(int(u) for u in record.get("Users") or [])),
-            last_agent_visit=normalise_timestamp(visit)
-            if isinstance(visit, str) and visit
-            else None,
+            fields=kind.model.live_view(dict(record)),
             system_id=system_id if isinstance(system_id, str) and system_id else None,
         )
+
+    @property
+    def name(self) -> str | None:
+        name = self.fields.get("name")
+        return name if isinstance(name, str) and name else None
 
     @property
     def owner(self) -> str | None:
@@ -102,18 +109,29 @@ class ExistingRoom:
 
     @property
     def label(self) -> str:
-        return f"room {self.id} {self.name!r}" if self.name else f"room {self.id} (no name)"
+        noun = self.kind.noun
+        return f"{noun} {self.id} {self.name!r}" if self.name else f"{noun} {self.id} (no name)"
+
+    def declared(self, name: str) -> Any:
+        """A field's value as a declaration writes it: a set of ids sorted, without repeats; a
+        blank text is None (nothing to write)."""
+        value = self.business_id if name == BUSINESS else self.fields.get(name)
+        if value == "":
+            return None
+        if isinstance(value, list) and all(isinstance(item, int) for item in value):
+            return sorted(set(value))
+        return value
 
 
 # ----- keys ---------------------------------------------------------------------------------
 
 
 def slug(name: str) -> str:
-    """A readable key from a room name: `Café Zürich #2` -> `cafe-zurich-2`.
+    """A readable key from a record's name: `Café Zürich #2` -> `cafe-zurich-2`.
 
     Accents on Latin letters are dropped (people type `cafe`, not `café`, in a terminal); letters
     of other scripts are kept as they are (`会议室`, `кафе`): a guessed transliteration would be
-    less readable to the people who named the rooms. Anything else separates words.
+    less readable to the people who named the rooms and groups. Anything else separates words.
     """
     text = unicodedata.normalize("NFKC", name).casefold().translate(_LATIN_LETTERS)
     kept: list[str] = []
@@ -134,22 +152,22 @@ def slug(name: str) -> str:
     return key
 
 
-def derive_keys(rooms: Sequence[ExistingRoom], taken: Collection[str] = ()) -> dict[int, str]:
-    """Room id -> a key unique among `rooms` and unlike any of `taken`.
+def derive_keys(records: Sequence[ExistingRecord], taken: Collection[str] = ()) -> dict[int, str]:
+    """Record id -> a key unique among `records` and unlike any of `taken` (one kind's map).
 
-    Rooms take their name's key in id order, the oldest first; a room whose key is already
-    taken gets `-2`, `-3`... A nameless room (or one whose name has no letters or digits) is
-    `room-<id>`. Newer rooms never change the keys of older ones.
+    Records take their name's key in id order, the oldest first; a record whose key is already
+    taken gets `-2`, `-3`... A nameless record (or one whose name has no letters or digits) is
+    `room-<id>` or `group-<id>`. Newer records never change the keys of older ones.
     """
     used = set(taken)
     keys: dict[int, str] = {}
-    for room in sorted(rooms, key=lambda room: room.id):
-        base = candidate = slug(room.name or "") or f"room-{room.id}"
+    for record in sorted(records, key=lambda record: record.id):
+        base = candidate = slug(record.name or "") or f"{record.kind.noun}-{record.id}"
         suffix = 1
         while candidate in used:
             suffix += 1
             candidate = f"{base}-{suffix}"
-        keys[room.id] = candidate
+        keys[record.id] = candidate
         used.add(candidate)
     return keys
 
@@ -162,15 +180,24 @@ class ExportOptions:
     business: int
     protect: bool = True
     include_owned: bool = False
-    last_agent_visit: bool = False
+    with_fields: frozenset[str] = frozenset()
+    """Fields written only on request (a kind's `on_request`, such as `lastAgentVisit`)."""
+    kinds: tuple[RecordKind[Any], ...] = KINDS
+    """The maps to write (`--only`)."""
+
+    def written(self, kind: RecordKind[Any]) -> tuple[str, ...]:
+        """The fields of `kind` export may write, in the stack file's order."""
+        return tuple(
+            name for name in kind.fields if name not in kind.on_request or name in self.with_fields
+        )
 
 
 @dataclass
 class Entry:
-    """One room as it will stand in the rooms map."""
+    """One record as it will stand in its map."""
 
     key: str
-    room: ExistingRoom
+    record: ExistingRecord
     fields: dict[str, Any]
     in_file: bool
     """The key was already in the file: it keeps its place and comments."""
@@ -180,206 +207,242 @@ class Entry:
 
 @dataclass
 class ExportPlan:
+    """What export does to one kind's map."""
+
+    kind: RecordKind[Any]
     entries: list[Entry] = field(default_factory=list)
-    skipped: list[ExistingRoom] = field(default_factory=list)
-    """Rooms another stack manages, left out (no --include-owned)."""
+    skipped: list[ExistingRecord] = field(default_factory=list)
+    """Records another stack manages, left out (no --include-owned)."""
     dropped: list[str] = field(default_factory=list)
-    """Keys in the file that match no room of the business (with --force they go)."""
-    contested: dict[str, ExistingRoom] = field(default_factory=dict)
-    """Keys in the file adopting a room another stack manages: left as they are, and named."""
+    """Keys in the file that match no record of the business (with --force they go)."""
+    contested: dict[str, ExistingRecord] = field(default_factory=dict)
+    """Keys in the file adopting a record another stack manages: left as they are, and named."""
 
     @property
     def foreign(self) -> list[Entry]:
-        return [e for e in self.entries if e.room.system_id and e.room.owner is None]
+        return [e for e in self.entries if e.record.system_id and e.record.owner is None]
 
     @property
     def taken_over(self) -> list[Entry]:
         return [e for e in self.entries if e.fields.get(TAKE_OVER_KEY)]
 
 
-def room_fields(room: ExistingRoom, stack_business: int, options: ExportOptions) -> dict[str, Any]:
-    """The fields worth managing; the others are left to Nexudus."""
+def managed_fields(
+    record: ExistingRecord, stack_business: int, options: ExportOptions
+) -> dict[str, Any]:
+    """The fields worth managing; the others are left to Nexudus.
+
+    A field is written when Nexudus holds something in it other than the API's default (a
+    required field always; a field the kind pins even at its default), `businessId` only where
+    it differs from the stack's, and a field Nexudus moves by itself only on request.
+    """
+    kind = record.kind
     fields: dict[str, Any] = {}
-    if room.name:
-        fields["name"] = room.name
-    fields["active"] = room.active
-    if room.users:
-        fields["users"] = list(room.users)
-    if room.business_id != stack_business:
-        fields["businessId"] = room.business_id
-    if options.last_agent_visit and room.last_agent_visit:
-        fields[LAST_VISIT] = room.last_agent_visit
+    for name in options.written(kind):
+        value = record.declared(name)
+        if name == BUSINESS:
+            wanted = value != stack_business
+        else:
+            wanted = value is not None and (name in kind.pinned or value != kind.default(name))
+        if wanted:
+            fields[name] = value
     return fields
 
 
-def _import_ids(declared: Mapping[str, Any]) -> dict[int, str]:
-    """importId -> key of the rooms already declared; one room may not have two keys."""
+def _import_ids(kind: RecordKind[Any], declared: Mapping[str, Any]) -> dict[int, str]:
+    """importId -> key of the records already declared; one record may not have two keys."""
     seen: dict[int, str] = {}
     for key, spec in declared.items():
         value = spec.get(IMPORT_KEY) if isinstance(spec, Mapping) else None
         if value is None:
             continue
         try:
-            room_id = int(value)
+            record_id = int(value)
         except (TypeError, ValueError):
-            raise ExportError(f"rooms.{key}.importId must be a room id, got {value!r}") from None
-        if room_id in seen:
             raise ExportError(
-                f"rooms {seen[room_id]!r} and {key!r} both adopt room {room_id} (importId): two "
-                "keys would manage one room; keep one of them"
+                f"{kind.map_name}.{key}.importId must be a {kind.noun} id, got {value!r}"
+            ) from None
+        if record_id in seen:
+            raise ExportError(
+                f"{kind.map_name} {seen[record_id]!r} and {key!r} both adopt {kind.noun} "
+                f"{record_id} (importId): two keys would manage one {kind.noun}; keep one of them"
             )
-        seen[room_id] = key
+        seen[record_id] = key
     return seen
 
 
 def plan_export(
-    rooms: Iterable[ExistingRoom],
+    kind: RecordKind[Any],
+    records: Iterable[ExistingRecord],
     declared: Mapping[str, Any],
     *,
     project: str,
     stack: str,
     options: ExportOptions,
 ) -> ExportPlan:
-    """Decide each room's key and fields, and which rooms and keys are left out.
+    """Decide each record's key and fields in its kind's map, and what is left out.
 
-    A room already declared (by its importId, or because its marker names this stack and a key
-    of the file) keeps its key. A room whose marker names another stack is skipped, or written
-    with `takeOver: true` when `include_owned`. New keys follow in id order.
+    A record already declared (by its importId, or because its marker names this stack and a
+    key of the map) keeps its key. A record whose marker names another stack is skipped, or
+    written with `takeOver: true` when `include_owned`. New keys follow in id order.
     """
-    by_import = _import_ids(declared)
+    by_import = _import_ids(kind, declared)
     own_prefix = f"{project}/{stack}/"
-    plan = ExportPlan()
+    plan = ExportPlan(kind)
     matched: dict[int, str] = {}
-    fresh: list[ExistingRoom] = []
-    ordered = sorted(rooms, key=lambda room: room.id)
-    for room in ordered:
-        owner = room.owner
+    fresh: list[ExistingRecord] = []
+    ordered = sorted(records, key=lambda record: record.id)
+    for record in ordered:
+        owner = record.owner
         ours = owner is not None and owner.startswith(own_prefix)
-        key = by_import.get(room.id)
+        key = by_import.get(record.id)
         if key is None and ours and owner is not None and owner[len(own_prefix) :] in declared:
             key = owner[len(own_prefix) :]
         if owner is not None and not (ours and key is not None) and not options.include_owned:
             if key is None:
-                plan.skipped.append(room)
+                plan.skipped.append(record)
             else:
-                plan.contested[key] = room
+                plan.contested[key] = record
         elif key is not None:
-            matched[room.id] = key
+            matched[record.id] = key
         else:
-            fresh.append(room)
+            fresh.append(record)
     new_keys = derive_keys(fresh, taken=declared.keys())
-    for room in ordered:
-        if room.id in matched:
-            fields = room_fields(room, options.business, options)
-            if room.owner is not None and not room.owner.startswith(own_prefix):
+    for record in ordered:
+        if record.id in matched:
+            fields = managed_fields(record, options.business, options)
+            if record.owner is not None and not record.owner.startswith(own_prefix):
                 fields[TAKE_OVER_KEY] = True
-            plan.entries.append(Entry(matched[room.id], room, fields, in_file=True))
-        elif room.id in new_keys:
-            plan.entries.append(_new_entry(new_keys[room.id], room, options))
+            plan.entries.append(Entry(matched[record.id], record, fields, in_file=True))
+        elif record.id in new_keys:
+            plan.entries.append(_new_entry(new_keys[record.id], record, options))
     kept = {entry.key for entry in plan.entries}
     plan.dropped = [key for key in declared if key not in kept and key not in plan.contested]
     return plan
 
 
-def _new_entry(key: str, room: ExistingRoom, options: ExportOptions) -> Entry:
-    fields = room_fields(room, options.business, options)
-    fields[IMPORT_KEY] = room.id
+def _new_entry(key: str, record: ExistingRecord, options: ExportOptions) -> Entry:
+    fields = managed_fields(record, options.business, options)
+    fields[IMPORT_KEY] = record.id
     if options.protect:
         fields[PROTECT_KEY] = True
     note = ""
-    if room.owner is not None:
+    if record.owner is not None:
         fields[TAKE_OVER_KEY] = True
-        note = f"managed by the stack {room.owner}: takeOver moves it to this stack"
-    elif room.system_id:
-        fields[TAKE_OVER_KEY] = True  # the provider refuses another owner's room without it
+        note = f"managed by the stack {record.owner}: takeOver moves it to this stack"
+    elif record.system_id:
+        fields[TAKE_OVER_KEY] = True  # the provider refuses another owner's record without it
         note = (
-            f"SystemId {room.system_id!r} was set by another integration: takeOver replaces it "
-            "with this stack's marker"
+            f"SystemId {record.system_id!r} was set by another integration: takeOver replaces "
+            "it with this stack's marker"
         )
-    return Entry(key, room, fields, in_file=False, note=note)
+    return Entry(key, record, fields, in_file=False, note=note)
 
 
 # ----- writing it ---------------------------------------------------------------------------
 
 
-def _yaml_value(name: str, value: Any) -> Any:
-    if name == "users":
+def _yaml_value(value: Any) -> Any:
+    """Lists on one line (`[11, 12]`); a text YAML would read as something else (a timestamp,
+    `yes`, `12:30`...) quoted, for YAML 1.1 readers too."""
+    if isinstance(value, list):
         return flow_list(list(value))
-    if name == LAST_VISIT:
-        return DoubleQuotedScalarString(value)  # unquoted, YAML would read a timestamp
+    if isinstance(value, str) and _YAML_1_1.resolve(ScalarNode, value, (True, False)) != _TEXT:
+        return DoubleQuotedScalarString(value)
     return value
 
 
 def apply_plan(
-    plan: ExportPlan, stack_file: StackFile, project: Project, options: ExportOptions
+    plans: Sequence[ExportPlan], stack_file: StackFile, project: Project, options: ExportOptions
 ) -> None:
-    """Write the plan into the stack file's config; everything else in the file stays."""
+    """Write the plans into the stack file's config; everything else in the file stays."""
     config = stack_file.config
-    business_key = project.key("businessId")
+    business_key = project.key(BUSINESS)
     current = config.get(business_key)
     set_value(
         config,
         business_key,
         str(options.business) if isinstance(current, str) else options.business,
     )
-    rooms_key = project.key("rooms")
-    rooms = stack_file.mapping(rooms_key)
-    if rooms is None:
-        rooms = CommentedMap()
-        set_value(config, rooms_key, rooms)
+    for plan in plans:
+        _apply_to_map(plan, stack_file, project, options)
+
+
+def _apply_to_map(
+    plan: ExportPlan, stack_file: StackFile, project: Project, options: ExportOptions
+) -> None:
+    map_key = project.key(plan.kind.map_name)
+    records = stack_file.mapping(map_key)
+    if records is None:
+        if plan.entries:  # no empty map for a kind the business has none of
+            # filled first, then added: comments that ended the config stay after its entries
+            records = CommentedMap()
+            _fill_map(plan, records, stack_file, options)
+            set_value(stack_file.config, map_key, records)
+        return
+    _fill_map(plan, records, stack_file, options)
+
+
+def _fill_map(
+    plan: ExportPlan, records: CommentedMap, stack_file: StackFile, options: ExportOptions
+) -> None:
     for key in plan.dropped:
-        remove_key(rooms, key)
-    refreshed = (*REFRESHED_FIELDS, LAST_VISIT) if options.last_agent_visit else REFRESHED_FIELDS
+        remove_key(records, key)
+    order = (*plan.kind.fields, *ADOPTION_KEYS)
     for entry in plan.entries:
-        if entry.in_file:
-            spec = rooms[entry.key]
-            if not isinstance(spec, CommentedMap):
-                spec = CommentedMap()
-                set_value(rooms, entry.key, spec)
-            for name in (*refreshed, TAKE_OVER_KEY):
-                if name in entry.fields:
-                    _set_field(spec, name, entry.fields[name])
-                elif name in refreshed:
+        if not entry.in_file:
+            spec = CommentedMap((k, _yaml_value(v)) for k, v in entry.fields.items())
+            indent = 2 * stack_file.indent
+            append_key(records, entry.key, spec, comment=entry.note, indent=indent)
+            continue
+        spec = records[entry.key]
+        if not isinstance(spec, CommentedMap):
+            spec = CommentedMap()
+            set_value(records, entry.key, spec)
+        for name in options.written(plan.kind):
+            if name in entry.fields:
+                _set_field(spec, order, name, entry.fields[name])
+            elif name in spec:
+                # declared in the file: still managed, at what Nexudus holds (its default)
+                value = entry.record.declared(name)
+                if value is None:
                     remove_key(spec, name)
-        else:
-            spec = CommentedMap((k, _yaml_value(k, v)) for k, v in entry.fields.items())
-            append_key(rooms, entry.key, spec, comment=entry.note, indent=2 * stack_file.indent)
+                else:
+                    _set_field(spec, order, name, value)
+        if TAKE_OVER_KEY in entry.fields:
+            _set_field(spec, order, TAKE_OVER_KEY, entry.fields[TAKE_OVER_KEY])
 
 
-FIELD_ORDER = (*REFRESHED_FIELDS, LAST_VISIT, IMPORT_KEY, PROTECT_KEY, TAKE_OVER_KEY)
-
-
-def _set_field(spec: CommentedMap, name: str, value: Any) -> None:
-    """Set a room field in place, or add it where export would have written it."""
+def _set_field(spec: CommentedMap, order: Sequence[str], name: str, value: Any) -> None:
+    """Set a field in place, or add it where export would have written it."""
     if name in spec:
         if plain(spec[name]) != value:
-            set_value(spec, name, _yaml_value(name, value))
+            set_value(spec, name, _yaml_value(value))
         return
-    rank = FIELD_ORDER.index(name)
-    later = [i for i, key in enumerate(spec) if key in FIELD_ORDER[rank + 1 :]]
-    insert_key(spec, later[0] if later else len(spec), name, _yaml_value(name, value))
+    later = order[order.index(name) + 1 :]
+    positions = [i for i, key in enumerate(spec) if key in later]
+    insert_key(spec, positions[0] if positions else len(spec), name, _yaml_value(value))
 
 
-def fetch_rooms(client: NexudusClient, business: int) -> list[ExistingRoom]:
-    """Every room of the business (paged by the client), or an error that says what to check."""
+def fetch_records(
+    client: NexudusClient, kind: RecordKind[Any], business: int
+) -> list[ExistingRecord]:
+    """Every record of the kind in the business (paged by the client), or an error that says
+    what to check."""
+    others = " ".join(f"--only {k.map_name}" for k in KINDS if k != kind)
+    without = f"; to export without the {kind.plural}: {others}" if others else ""
     try:
-        records = list(client.search(CHAT_ROOM.collection, {"ChatRoom_Business": business}))
+        records = list(client.search(kind.spec.collection, {kind.model.BUSINESS_FILTER: business}))
     except ApiRejectedError as exc:
         raise ExportError(
-            f"Nexudus refused to list the rooms of business {business}: {exc}"
+            f"Nexudus refused to list the {kind.plural} of business {business}: {exc}"
         ) from None
     except AuthorizationError as exc:
         raise ExportError(
-            f"{exc}: listing rooms needs the role {exc.role_for(CHAT_ROOM.record_name)}"
+            f"{exc}: listing {kind.plural} needs the role "
+            f"{exc.role_for(kind.spec.record_name)}{without}"
         ) from None
-    rooms = [ExistingRoom.from_record(r) for r in records if r.get("BusinessId") == business]
-    if not rooms:
-        raise ExportError(
-            f"business {business} has no chat rooms these credentials can see: check --business "
-            "(Nexudus lists nothing, without an error, for a business id it does not know) and "
-            "that the account has access to that business; nothing was written"
-        )
-    return rooms
+    return [ExistingRecord.from_record(kind, r) for r in records if r.get("BusinessId") == business]
 
 
 # ----- the command --------------------------------------------------------------------------
@@ -390,7 +453,7 @@ class ExportReport:
     text: str
     """The stack file as written (or as printed with `--output -`)."""
     lines: list[str]
-    """What the user should read: skipped rooms, warnings, then the summary line."""
+    """What the user should read: skipped records, warnings, then the summary line."""
 
 
 def client_from_environment(environ: Mapping[str, str]) -> NexudusClient:
@@ -416,61 +479,95 @@ def run_export(
     project = Project.find(root)
     stack_name = stack.rsplit("/", 1)[-1]
     stack_file = StackFile.load(project.stack_file(stack_name), missing_ok=True)
-    declared = plain(stack_file.mapping(project.key("rooms")) or {})
-    if declared and not force and not to_stdout:
+    declared = {
+        kind: plain(stack_file.mapping(project.key(kind.map_name)) or {}) for kind in options.kinds
+    }
+    full = [(kind, len(keys)) for kind, keys in declared.items() if keys]
+    if full and not force and not to_stdout:
+        maps = " and ".join(
+            f"{count} {kind.noun}(s) in {project.key(kind.map_name)}" for kind, count in full
+        )
         raise ExportError(
-            f"{_shown(stack_file.path, root)} already declares {len(declared)} room(s) in "
-            f"{project.key('rooms')}: --force merges the business's rooms into it (keys already "
-            "there keep their place; keys that match no room are removed), --output - shows the "
+            f"{_shown(stack_file.path, root)} already declares {maps}: --force merges the "
+            f"business's {' and '.join(k.plural for k in options.kinds)} into it (keys already "
+            "there keep their place; keys that match nothing are removed), --output - shows the "
             "result without writing it"
         )
     client = client_from_environment(environ)
-    rooms = fetch_rooms(client, options.business)
-    plan = plan_export(rooms, declared, project=project.name, stack=stack_name, options=options)
-    apply_plan(plan, stack_file, project, options)
+    found = {kind: fetch_records(client, kind, options.business) for kind in options.kinds}
+    if not any(found.values()):
+        kinds = " or ".join(kind.plural for kind in options.kinds)
+        raise ExportError(
+            f"business {options.business} has no {kinds} these credentials can see: check "
+            "--business (Nexudus lists nothing, without an error, for a business id it does not "
+            "know) and that the account has access to that business; nothing was written"
+        )
+    plans = [
+        plan_export(
+            kind,
+            found[kind],
+            declared[kind],
+            project=project.name,
+            stack=stack_name,
+            options=options,
+        )
+        for kind in options.kinds
+    ]
+    apply_plan(plans, stack_file, project, options)
     text = stack_file.dump()
     destination = "stdout" if to_stdout else _shown(stack_file.path, root)
     if not to_stdout:
         stack_file.save()
-    return ExportReport(text, _report(plan, options, destination))
+    return ExportReport(text, _report(plans, options, destination))
 
 
 def _shown(path: Path, root: Path) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
-def _report(plan: ExportPlan, options: ExportOptions, destination: str) -> list[str]:
-    lines = [
-        f"skipped {room.label}: managed by the stack {room.owner} "
-        "(--include-owned writes it with takeOver: true)"
-        for room in plan.skipped
-    ]
-    lines += [
-        f"warning: {key} adopts {room.label}, which the stack {room.owner} manages; left as it "
-        "is, and `pulumi up` will refuse it (--include-owned adds takeOver: true)"
-        for key, room in plan.contested.items()
-    ]
-    lines += [
-        f"warning: {e.key} ({e.room.label}) is managed by the stack {e.room.owner}; written with "
-        "takeOver: true, so `pulumi up` moves it to this stack"
-        for e in plan.taken_over
-    ]
-    lines += [
-        f"warning: {e.key} ({e.room.label}) has SystemId {e.room.system_id!r}, set by another "
-        "integration; adopting it replaces that value with this stack's marker"
-        for e in plan.foreign
-    ]
-    lines += [
-        f"removed {key}: no room of business {options.business} matches it" for key in plan.dropped
-    ]
-    kept = sum(1 for e in plan.entries if e.in_file)
-    summary = f"{len(plan.entries)} room(s) of business {options.business} written to {destination}"
+def _report(plans: Sequence[ExportPlan], options: ExportOptions, destination: str) -> list[str]:
+    lines: list[str] = []
+    for plan in plans:
+        lines += _warnings(plan, options)
+    entries = [entry for plan in plans for entry in plan.entries]
+    skipped = sum(len(plan.skipped) for plan in plans)
+    kept = sum(1 for e in entries if e.in_file)
+    counts = " and ".join(f"{len(plan.entries)} {plan.kind.noun}(s)" for plan in plans)
+    summary = f"{counts} of business {options.business} written to {destination}"
     details = []
     if kept:
         details.append(f"{kept} already declared, kept their keys")
-    if options.protect and len(plan.entries) > kept:
+    if options.protect and len(entries) > kept:
         details.append("new ones protected")
-    if plan.skipped:
-        details.append(f"{len(plan.skipped)} skipped as managed by other stacks")
+    if skipped:
+        details.append(f"{skipped} skipped as managed by other stacks")
     lines.append(summary + (f" ({'; '.join(details)})" if details else ""))
+    return lines
+
+
+def _warnings(plan: ExportPlan, options: ExportOptions) -> list[str]:
+    lines = [
+        f"skipped {record.label}: managed by the stack {record.owner} "
+        "(--include-owned writes it with takeOver: true)"
+        for record in plan.skipped
+    ]
+    lines += [
+        f"warning: {key} adopts {record.label}, which the stack {record.owner} manages; left as "
+        "it is, and `pulumi up` will refuse it (--include-owned adds takeOver: true)"
+        for key, record in plan.contested.items()
+    ]
+    lines += [
+        f"warning: {e.key} ({e.record.label}) is managed by the stack {e.record.owner}; written "
+        "with takeOver: true, so `pulumi up` moves it to this stack"
+        for e in plan.taken_over
+    ]
+    lines += [
+        f"warning: {e.key} ({e.record.label}) has SystemId {e.record.system_id!r}, set by "
+        "another integration; adopting it replaces that value with this stack's marker"
+        for e in plan.foreign
+    ]
+    lines += [
+        f"removed {key}: no {plan.kind.noun} of business {options.business} matches it"
+        for key in plan.dropped
+    ]
     return lines

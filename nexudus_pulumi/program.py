@@ -30,50 +30,20 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import pulumi
-from pydantic.alias_generators import to_camel
 
 from .chatroom import SUCCESSOR, ChatRoom
 from .communitygroup import CommunityGroup
 from .errors import ConfigurationError
-from .resource import RecordResource
+from .kinds import GROUPS, KINDS, RESOURCE_OPTIONS, ROOMS, R, RecordKind
 from .settings import KEYS, Settings
 
-RESOURCE_OPTIONS = {"protect": "protect", "retainOnDelete": "retain_on_delete"}
-"""Per-record settings that are Pulumi resource options, not fields: the provider never sees
-them."""
 PROVIDER_NAMESPACE = "nexudus"
 NO_BUSINESS = 0
 """Pulumi.yaml's default for `businessId`: Pulumi has no optional keys without a default."""
-
-
-R = TypeVar("R", bound=RecordResource)
-
-
-@dataclass(frozen=True)
-class Kind(Generic[R]):
-    """One record type as the stack's config declares it: a map of key -> settings."""
-
-    map_name: str
-    """`rooms`: the project config key holding the map."""
-    singular: str
-    resource: type[R]
-
-    @property
-    def settings(self) -> dict[str, str]:
-        """Setting in stack config (`userId`) -> keyword argument of the resource (`user_id`)."""
-        model = self.resource.provider_type.spec.inputs_model
-        named = {to_camel(name): name for name in model.model_fields}
-        steering = {name: named[name] for name in ("importId", "takeOver")}
-        fields = {name: named[name] for name in model.record_fields()}
-        return fields | steering | RESOURCE_OPTIONS
-
-
-ROOMS: Kind[ChatRoom] = Kind("rooms", "room", ChatRoom)
-GROUPS: Kind[CommunityGroup] = Kind("groups", "group", CommunityGroup)
-STACK_SETTINGS = ("businessId", ROOMS.map_name, GROUPS.map_name)
+STACK_SETTINGS = ("businessId", *(kind.map_name for kind in KINDS))
 
 
 @dataclass(frozen=True)
@@ -116,7 +86,10 @@ def declare_stack() -> Declared:
 
 
 def _declare_all(
-    config: pulumi.Config, kind: Kind[R], specs: dict[str, dict[str, Any]], default_business: Any
+    config: pulumi.Config,
+    kind: RecordKind[R],
+    specs: dict[str, dict[str, Any]],
+    default_business: Any,
 ) -> dict[str, R]:
     secret = _is_secret(config, kind)
     return {
@@ -125,20 +98,20 @@ def _declare_all(
     }
 
 
-def _is_secret(config: pulumi.Config, kind: Kind[Any]) -> bool:
+def _is_secret(config: pulumi.Config, kind: RecordKind[Any]) -> bool:
     # Pulumi marks a config key secret as a whole: one `--secret` value anywhere in the map
     # makes every record's settings secret, so that none lands in the state in plain text.
     return pulumi.runtime.is_config_secret(config.full_key(kind.map_name))
 
 
 def _declared_map(
-    config: pulumi.Config, kind: Kind[Any], default_business: Any, problems: list[str]
+    config: pulumi.Config, kind: RecordKind[Any], default_business: Any, problems: list[str]
 ) -> dict[str, dict[str, Any]]:
     """The stack's map for `kind`, in key order; what is wrong with it goes into `problems`."""
     where = config.full_key(kind.map_name)
     declared = config.get_object(kind.map_name) or {}
     if not isinstance(declared, dict):
-        problems.append(f"{where} must be a map from a {kind.singular} key to its settings")
+        problems.append(f"{where} must be a map from a {kind.noun} key to its settings")
         return {}
     for key, spec in sorted(declared.items()):
         problems += _record_problems(kind, f"{where}.{key}", spec, default_business, config.name)
@@ -146,7 +119,7 @@ def _declared_map(
 
 
 def _declare(
-    kind: Kind[R], key: str, spec: Mapping[str, Any], default_business: Any, *, secret: bool
+    kind: RecordKind[R], key: str, spec: Mapping[str, Any], default_business: Any, *, secret: bool
 ) -> R:
     settings = kind.settings
     kwargs = {settings[name]: value for name, value in spec.items() if name not in RESOURCE_OPTIONS}
@@ -185,13 +158,13 @@ def _unknown_keys(project: str) -> list[str]:
 
 
 def _record_problems(
-    kind: Kind[Any], where: str, spec: Any, default_business: Any, project: str
+    kind: RecordKind[Any], where: str, spec: Any, default_business: Any, project: str
 ) -> list[str]:
     settings = kind.settings
     if not isinstance(spec, dict):
-        return [f"{where} must be a map of {kind.singular} settings ({', '.join(settings)})"]
+        return [f"{where} must be a map of {kind.noun} settings ({', '.join(settings)})"]
     problems = [
-        f"{where}: {name!r} is not a {kind.singular} setting{_did_you_mean(name, settings)}"
+        f"{where}: {name!r} is not a {kind.noun} setting{_did_you_mean(name, settings)}"
         for name in spec
         if name not in settings
     ]
@@ -203,7 +176,7 @@ def _record_problems(
     if spec.get("businessId") is None and default_business is None:
         problems.append(
             f"{where} has no business: set its own businessId, or {project}:businessId for "
-            f"every {kind.singular} of the stack (pulumi config set {project}:businessId <id>)"
+            f"every {kind.noun} of the stack (pulumi config set {project}:businessId <id>)"
         )
     return problems
 

@@ -1,4 +1,5 @@
-"""`nexudus-pulumi clone`: what the target's config keeps, drops and maps, and its refusals.
+"""`nexudus-pulumi clone`: what the target's config keeps, drops and maps (rooms and groups alike),
+and its refusals.
 
 The whole command, with Pulumi re-encrypting the secrets, runs end to end in
 tests/e2e/test_adoption.py.
@@ -51,6 +52,21 @@ config:
     # planned, not created yet
     planned:
       name: Planned
+  nexudus-rooms:groups:
+    # the makers meet on Tuesdays
+    makers:
+      name: Makers
+      userId: 11
+      groupAccess: public
+      members: [12, 13]
+      importId: 65432101
+      protect: true  # exported
+    # the other building's readers
+    readers:
+      name: Readers
+      userId: 12
+      businessId: 1003
+      retainOnDelete: true
 """
 
 
@@ -82,7 +98,9 @@ def test_map_business_is_parsed_and_checked() -> None:
 def test_a_room_with_its_own_business_is_not_cloned_silently(project: Project) -> None:
     stack_file = source(project)
     before = stack_file.dump()
-    with pytest.raises(CloneError, match=r"business 1003: events.*--map-business 1003=NEW"):
+    with pytest.raises(
+        CloneError, match=r"business 1003: rooms.events, groups.readers.*--map-business 1003=NEW"
+    ):
         rewrite_config(stack_file, project, options())
     assert stack_file.dump() == before  # refused before any edit
 
@@ -101,6 +119,10 @@ def test_the_clone_drops_what_ties_it_to_the_source_and_keeps_the_comments(
         "library": {"name": "Library", "businessId": 1002},  # the stack's business follows
         "planned": {"name": "Planned"},
     }
+    assert config["nexudus-rooms:groups"] == {
+        "makers": {"name": "Makers", "userId": 11, "groupAccess": "public", "members": [12, 13]},
+        "readers": {"name": "Readers", "userId": 12, "businessId": 1004},
+    }
     for comment in (
         "# prod: adopted from the admin UI\n",
         "  nexudus:username: ops@example.com  # the pipeline's user\n",
@@ -108,11 +130,19 @@ def test_the_clone_drops_what_ties_it_to_the_source_and_keeps_the_comments(
         "    # events run from the other building\n    events:\n",
         "    # rooms in the main business with the override spelled out\n    library:\n",
         "    # planned, not created yet\n    planned:\n",
+        "    # the makers meet on Tuesdays\n    makers:\n",
+        "      members: [12, 13]\n    # the other building's readers\n    readers:\n",
     ):
         assert comment in text
     assert "adopted in March" not in text  # the comment of a removed line goes with it
-    assert (report.rooms, report.untied, report.unprotected) == (4, 3, 2)
-    assert report.moved == {"events": (1003, 1004), "library": (1001, 1002)}
+    assert "exported" not in text
+    assert report.counts == {"rooms": 4, "groups": 2}
+    assert (report.untied, report.unprotected) == (4, 4)
+    assert report.moved == {
+        "rooms.events": (1003, 1004),
+        "rooms.library": (1001, 1002),
+        "groups.readers": (1003, 1004),
+    }
 
 
 def test_keep_protect_keeps_protection_but_never_import_ids(project: Project) -> None:
@@ -122,6 +152,9 @@ def test_keep_protect_keeps_protection_but_never_import_ids(project: Project) ->
     assert rooms["lobby"]["protect"] is True
     assert rooms["events"] == {"name": "Events desk", "businessId": 1003, "retainOnDelete": True}
     assert not any("importId" in room or "takeOver" in room for room in rooms.values())
+    groups = yaml.safe_load(stack_file.dump())["config"]["nexudus-rooms:groups"]
+    assert groups["makers"]["protect"] is True and "importId" not in groups["makers"]
+    assert groups["readers"]["retainOnDelete"] is True
 
 
 def test_secrets_and_salt_come_from_pulumis_copy(project: Project) -> None:

@@ -15,13 +15,15 @@ from hypothesis import strategies as st
 from nexudus_pulumi import cli, program
 from nexudus_pulumi.chatroom import ChatRoomProvider
 from nexudus_pulumi.export import (
-    ExistingRoom,
+    ExistingRecord,
     ExportError,
     ExportOptions,
     derive_keys,
+    managed_fields,
     run_export,
     slug,
 )
+from nexudus_pulumi.kinds import GROUPS, ROOMS, RecordKind
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
 from nexudus_pulumi.stackconfig import StackFileError
 
@@ -47,8 +49,8 @@ encryptionsalt: v1:salt:salt
 """
 
 
-def existing(room_id: int, name: str | None) -> ExistingRoom:
-    return ExistingRoom(room_id, 1001, name, True, (), None, None)
+def existing(room_id: int, name: str | None) -> ExistingRecord:
+    return ExistingRecord(ROOMS, room_id, 1001, {"name": name, "active": True}, None)
 
 
 # ----- keys ---------------------------------------------------------------------------------
@@ -172,7 +174,7 @@ def export(project_root: Path, environ: dict[str, str]) -> Export:
     def run(stack: str = "prod", business: int = 1001, **kwargs: Any) -> Any:
         options = {
             k: kwargs.pop(k)
-            for k in ("protect", "include_owned", "last_agent_visit")
+            for k in ("protect", "include_owned", "with_fields", "kinds")
             if k in kwargs
         }
         return run_export(
@@ -205,7 +207,7 @@ def test_export_writes_every_room_with_its_fields_and_import_id(
         f"room-{nameless}": {"active": False, "importId": nameless, "protect": True},
     }
     assert report.lines[-1].startswith(
-        "3 room(s) of business 1001 written to stacks/Pulumi.prod.yaml"
+        "3 room(s) and 0 group(s) of business 1001 written to stacks/Pulumi.prod.yaml"
     )
     assert "users: [11, 12]" in path.read_text()
 
@@ -214,7 +216,7 @@ def test_no_protect_and_last_agent_visit_on_request(
     export: Export, sandbox: Sandbox, project_root: Path
 ) -> None:
     seed(sandbox, Name="Quiet room", LastAgentVisit="2025-01-15T10:30:00.000+00:00")
-    export(protect=False, last_agent_visit=True)
+    export(protect=False, with_fields=frozenset({"lastAgentVisit"}))
     text = (project_root / "stacks" / "Pulumi.prod.yaml").read_text()
     assert 'lastAgentVisit: "2025-01-15T10:30:00Z"' in text  # quoted: not a YAML timestamp
     assert "protect" not in text
@@ -335,7 +337,7 @@ def test_output_dash_prints_the_file_and_writes_nothing(
     printed_rooms = yaml.safe_load(printed.out)["config"]["nexudus-rooms:rooms"]
     assert list(printed_rooms) == ["front", "lobby"]
     assert "# the front desk, adopted by hand last year" in printed.out
-    assert "2 room(s) of business 1001 written to stdout" in printed.err
+    assert "2 room(s) and 0 group(s) of business 1001 written to stdout" in printed.err
 
 
 def test_the_cli_writes_the_stack_file_and_says_how_many_rooms(
@@ -348,9 +350,239 @@ def test_the_cli_writes_the_stack_file_and_says_how_many_rooms(
         seed(sandbox, Name=name)
     assert cli.main(["export", "--business", "1001", "--stack", "prod"]) == 0
     assert (
-        "3 room(s) of business 1001 written to stacks/Pulumi.prod.yaml" in capsys.readouterr().out
+        "3 room(s) and 0 group(s) of business 1001 written to stacks/Pulumi.prod.yaml"
+        in capsys.readouterr().out
     )
     assert list(rooms_in(project_root / "stacks" / "Pulumi.prod.yaml")) == ["a", "b", "c"]
+
+
+# ----- groups: the same rules, driven by the CommunityGroup model ----------------------------
+
+GROUPS_BY_HAND = """\
+config:
+  nexudus-rooms:businessId: 1001
+  nexudus-rooms:groups:
+    # the makers, adopted by hand
+    makers:
+      name: Makers
+      userId: 11
+      groupAccess: restricted  # said on purpose
+      description: Old text
+      importId: {makers}
+    # a group we meant to create
+    planned:
+      name: Planned
+      userId: 12
+  # the end of the groups
+"""
+
+
+def seed_group(sandbox: Sandbox, **fields: Any) -> int:
+    return sandbox.groups.insert({"BusinessId": 1001, "UserId": 11, **fields}, "ui")
+
+
+def groups_in(path: Path) -> dict[str, Any]:
+    return dict(yaml.safe_load(path.read_text())["config"]["nexudus-rooms:groups"])
+
+
+def test_export_writes_every_group_with_the_fields_worth_managing(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    lobby_room = seed(sandbox, Name="Lobby", Active=True)
+    makers = seed_group(
+        sandbox,
+        Name="Makers",
+        UserId=12,
+        Description="3D printing",
+        GroupAccess=2,
+        Members=[13, 12],
+    )
+    club = seed_group(sandbox, Name="Book club", Description="", GroupAccess=1)
+    club_2 = seed_group(sandbox, Name="Book club", GroupAccess=3, Members=[11])
+    lobby = seed_group(sandbox, Name="Lobby", Description="yes")  # text YAML 1.1 reads as true
+    signs = seed_group(sandbox, Name="!!!")
+    seed_group(sandbox, BusinessId=1002, Name="Elsewhere")
+    report = export()
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
+    assert groups_in(path) == {
+        "makers": {
+            "name": "Makers",
+            "userId": 12,
+            "description": "3D printing",
+            "groupAccess": "public",
+            "members": [12, 13],
+            "importId": makers,
+            "protect": True,
+        },
+        "book-club": {"name": "Book club", "userId": 11, "importId": club, "protect": True},
+        "book-club-2": {
+            "name": "Book club",
+            "userId": 11,
+            "groupAccess": "private",
+            "members": [11],
+            "importId": club_2,
+            "protect": True,
+        },
+        "lobby": {
+            "name": "Lobby",
+            "userId": 11,
+            "description": "yes",
+            "importId": lobby,
+            "protect": True,
+        },
+        f"group-{signs}": {"name": "!!!", "userId": 11, "importId": signs, "protect": True},
+    }
+    assert rooms_in(path)["lobby"]["importId"] == lobby_room  # a room may share a group's key
+    text = path.read_text()
+    assert "members: [12, 13]" in text and 'description: "yes"' in text
+    assert report.lines[-1].startswith(
+        "1 room(s) and 5 group(s) of business 1001 written to stacks/Pulumi.prod.yaml"
+    )
+
+
+def test_a_group_of_another_business_than_the_stacks_says_so_last() -> None:
+    record = ExistingRecord.from_record(
+        GROUPS,
+        {"Id": 7, "BusinessId": 1002, "Name": "Makers", "UserId": 11, "GroupAccess": 3},
+    )
+    fields = managed_fields(record, 1001, ExportOptions(1001))
+    assert list(fields.items()) == [
+        ("name", "Makers"),
+        ("userId", 11),
+        ("groupAccess", "private"),
+        ("businessId", 1002),
+    ]
+
+
+def test_groups_other_stacks_or_integrations_manage(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    seed_group(sandbox, Name="Mine")
+    owned = seed_group(sandbox, Name="Theirs", SystemId="pulumi:nexudus-rooms/staging/theirs#1a")
+    seed_group(sandbox, Name="Synced", SystemId="crm:42")
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
+    report = export()
+    assert list(groups_in(path)) == ["mine", "synced"]
+    assert groups_in(path)["synced"]["takeOver"] is True
+    assert "# SystemId 'crm:42' was set by another integration" in path.read_text()
+    assert (
+        f"skipped group {owned} 'Theirs': managed by the stack nexudus-rooms/staging/theirs "
+        "(--include-owned writes it with takeOver: true)"
+    ) in report.lines
+    assert any(line.startswith("warning: synced (group ") for line in report.lines)
+    assert "1 skipped as managed by other stacks" in report.lines[-1]
+
+    export(force=True, include_owned=True)
+    theirs = groups_in(path)["theirs"]
+    assert (theirs["importId"], theirs["takeOver"]) == (owned, True)
+    assert "# managed by the stack nexudus-rooms/staging/theirs: takeOver" in path.read_text()
+
+
+def test_force_merges_groups_keeping_keys_and_comments(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    makers = seed_group(sandbox, Name="Makers (renamed)", GroupAccess=1, Members=[12])
+    readers = seed_group(sandbox, Name="Readers", GroupAccess=2)
+    lobby = seed(sandbox, Name="Lobby")
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
+    path.write_text(GROUPS_BY_HAND.format(makers=makers))
+    with pytest.raises(ExportError, match=r"already declares 2 group\(s\) in nexudus-rooms:groups"):
+        export()
+    report = export(force=True)
+    text = path.read_text()
+    for kept in (
+        "    # the makers, adopted by hand\n    makers:\n",
+        "      groupAccess: restricted  # said on purpose\n",  # declared: kept, at its default
+        "  # the end of the groups\n",
+    ):
+        assert kept in text
+    assert "planned" not in text and "a group we meant to create" not in text
+    assert "removed planned: no group of business 1001 matches it" in report.lines
+    groups = groups_in(path)
+    assert list(groups) == ["makers", "readers"]
+    assert groups["makers"] == {
+        "name": "Makers (renamed)",
+        "userId": 11,
+        "groupAccess": "restricted",
+        "members": [12],
+        "importId": makers,
+    }  # no description: Nexudus holds none
+    assert groups["readers"] == {
+        "name": "Readers",
+        "userId": 11,
+        "groupAccess": "public",
+        "importId": readers,
+        "protect": True,
+    }
+    assert "1 already declared, kept their keys" in report.lines[-1]
+    # the rooms map is new: added whole, after the groups, before the comment ending the config
+    assert rooms_in(path) == {
+        "lobby": {"name": "Lobby", "active": False, "importId": lobby, "protect": True}
+    }
+    assert text.endswith("      protect: true\n  # the end of the groups\n")
+
+
+def test_only_one_map_is_exported_when_asked(
+    project_root: Path,
+    environ: dict[str, str],
+    sandbox: Sandbox,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    makers = seed_group(sandbox, Name="Makers")
+    seed(sandbox, Name="Lobby")
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
+    path.write_text(GROUPS_BY_HAND.format(makers=makers))
+    before = groups_in(path)
+    assert cli.main(["export", "--business", "1001", "--stack", "prod", "--only", "rooms"]) == 0
+    assert "1 room(s) of business 1001 written" in capsys.readouterr().out
+    assert groups_in(path) == before  # declared groups, no --force needed: not touched
+    assert list(rooms_in(path)) == ["lobby"]
+
+    code = cli.main(["export", "--business", "1001", "--stack", "prod", "--only", "groups"])
+    assert code == 1
+    assert "already declares 2 group(s)" in capsys.readouterr().err
+
+
+def test_output_dash_prints_groups_too(
+    project_root: Path,
+    environ: dict[str, str],
+    sandbox: Sandbox,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    makers = seed_group(sandbox, Name="Makers", Members=[12])
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
+    path.write_text(GROUPS_BY_HAND.format(makers=makers))
+    before = path.read_text()
+    code = cli.main(["export", "--business", "1001", "--stack", "prod", "--output", "-"])
+    printed = capsys.readouterr()
+    assert code == 0
+    assert path.read_text() == before
+    assert yaml.safe_load(printed.out)["config"]["nexudus-rooms:groups"]["makers"]["members"] == [
+        12
+    ]
+    assert "# the makers, adopted by hand" in printed.out
+    assert "0 room(s) and 1 group(s) of business 1001 written to stdout" in printed.err
+
+
+def test_a_business_without_groups_gets_no_groups_map(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    seed(sandbox, Name="Lobby")
+    export()
+    config = yaml.safe_load((project_root / "stacks" / "Pulumi.prod.yaml").read_text())["config"]
+    assert "nexudus-rooms:groups" not in config
+
+
+def test_two_keys_adopting_one_group_are_refused(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    group = seed_group(sandbox, Name="Makers")
+    (project_root / "stacks" / "Pulumi.prod.yaml").write_text(
+        f"config:\n  nexudus-rooms:groups:\n    a: {{importId: {group}}}\n"
+        f"    b: {{importId: {group}}}\n"
+    )
+    with pytest.raises(ExportError, match=f"groups 'a' and 'b' both adopt group {group}"):
+        export(force=True)
 
 
 # ----- errors a user can act on -------------------------------------------------------------
@@ -360,7 +592,9 @@ def test_an_unknown_business_is_named_and_nothing_is_written(
     export: Export, sandbox: Sandbox, project_root: Path
 ) -> None:
     seed(sandbox, Name="Lobby")
-    with pytest.raises(ExportError, match=r"business 4242 has no chat rooms.*check --business"):
+    with pytest.raises(
+        ExportError, match=r"business 4242 has no rooms or groups.*check --business"
+    ):
         export(business=4242)
     assert not (project_root / "stacks" / "Pulumi.prod.yaml").exists()
 
@@ -420,18 +654,22 @@ class Recorded:
         self.inputs = kwargs
 
 
-ROOMS: Any = program.Kind("rooms", "room", Recorded)
+RECORDED_ROOMS: Any = RecordKind(Recorded, "rooms", "room")
 
 
 def test_protection_settings_become_resource_options_not_room_fields() -> None:
     spec = {"name": "Lobby", "protect": True, "retainOnDelete": True, "importId": 5}
-    room: Any = program._declare(ROOMS, "lobby", spec, 1001, secret=False)
+    room: Any = program._declare(RECORDED_ROOMS, "lobby", spec, 1001, secret=False)
     assert room.opts.protect is True and room.opts.retain_on_delete is True
     assert "protect" not in room.inputs and "retain_on_delete" not in room.inputs
-    plain_room: Any = program._declare(ROOMS, "plain", {"name": "Plain"}, 1001, secret=False)
+    plain_room: Any = program._declare(
+        RECORDED_ROOMS, "plain", {"name": "Plain"}, 1001, secret=False
+    )
     assert plain_room.opts.protect is None and plain_room.opts.retain_on_delete is None
 
 
 def test_a_protection_setting_that_is_not_a_boolean_is_named() -> None:
-    problems = program._record_problems(ROOMS, "rooms.lobby", {"protect": "yes"}, 1001, "p")
+    problems = program._record_problems(
+        RECORDED_ROOMS, "rooms.lobby", {"protect": "yes"}, 1001, "p"
+    )
     assert problems == ["rooms.lobby.protect must be true or false, got 'yes'"]
