@@ -172,20 +172,31 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ----- plumbing -------------------------------------------------------------------------
 
+    _unrecorded: tuple[str, str] | None = None
+    """The request being served (method, path) until it is in the sandbox's request list."""
+
     def _serve(self, method: str) -> None:
         sandbox = self.sandbox
         url = urlsplit(self.path)
+        self._unrecorded = (method, url.path)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status = 0
         try:
             if sandbox.faults.latency_ms:
                 time.sleep(sandbox.faults.latency_ms / 1000)
-            status = self._route(method, url.path, parse_qs(url.query), body)
+            self._route(method, url.path, parse_qs(url.query), body)
         finally:
-            sandbox.record(method, url.path, status)
+            self._record(0)  # no answer was written (an exception); else a no-op
+
+    def _record(self, status: int) -> None:
+        """Record the request before its answer leaves: a client that holds the answer (a test
+        among them) must find the request in `sandbox.requests`, never a moment later."""
+        if self._unrecorded is not None:
+            self.sandbox.record(*self._unrecorded, status)
+            self._unrecorded = None
 
     def _send(self, status: int, payload: Any = None, headers: dict[str, str] | None = None) -> int:
         data = b"" if payload is None else json.dumps(payload).encode()
+        self._record(status)
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -198,6 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop(self) -> int:
         """Close the connection without a word, as a lost answer looks to the client."""
+        self._record(0)
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
