@@ -4,9 +4,9 @@
 # sandbox now holds, stop the sandbox. Run it through `make demo`, which installs the engine first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# .venv/bin first: the language host built here (sdk v3.79) runs the program with the python3
-# found on PATH rather than Pulumi.yaml's virtualenv option (see README, "The engine").
-export PATH="$PWD/.tools/bin:$PWD/.venv/bin:$PATH"
+# As Pulumi's docs have it: the engine on PATH, nothing else; the language host runs the
+# program in .venv because Pulumi.yaml says `virtualenv: .venv`.
+export PATH="$PWD/.tools/bin:$PATH"
 if ! command -v pulumi >/dev/null; then
     echo "demo: no pulumi CLI found; run 'make engine' (or 'make demo', which does it)" >&2
     exit 1
