@@ -42,6 +42,7 @@ KEYS: tuple[_Key, ...] = (
     _Key("max_retries", "nexudus:maxRetries", "NEXUDUS_MAX_RETRIES"),
     _Key("backoff_base_ms", "nexudus:backoffBaseMs", "NEXUDUS_BACKOFF_BASE_MS"),
     _Key("log_level", "nexudus:logLevel", "NEXUDUS_LOG_LEVEL"),
+    _Key("pace_file", "nexudus:paceFile", "NEXUDUS_PACE_FILE"),
 )
 
 
@@ -76,6 +77,9 @@ class Settings(BaseModel):
     """Retry n waits a random time up to base x 2^n (capped at 8 s): exponential, full jitter."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """INFO shows waits, retries and adoptions in the run's output; DEBUG adds every request."""
+    pace_file: str | None = None
+    """Opt-in: a file shared by every provider process on this machine that names it, so that
+    several stacks run at once pace themselves as one client of the account (see `pacing`)."""
 
     @field_validator("base_url")
     @classmethod
@@ -89,6 +93,13 @@ class Settings(BaseModel):
                 "use https://"
             )
         return value.rstrip("/")
+
+    @field_validator("pace_file")
+    @classmethod
+    def _folder_exists(cls, value: str | None) -> str | None:
+        if value is not None and not os.path.isdir(os.path.dirname(os.path.abspath(value))):
+            raise ValueError(f"the folder of the pace file {value!r} does not exist")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
