@@ -164,10 +164,17 @@ class PulumiProject:
     def start(self, *args: str, stack: str | None = "dev") -> subprocess.Popen[str]:
         """Start a command without waiting (for tests that interrupt it or run two at once);
         `finish` collects it."""
+        return self._popen(self._command(args, stack), self.env)
+
+    def shell(self, line: str, env: dict[str, str], timeout: float = 900) -> Result:
+        """Run a line of shell as a CI job's script does, with the job's environment added."""
+        return self.finish(self._popen(["bash", "-c", line], {**self.env, **env}), timeout)
+
+    def _popen(self, argv: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            self._command(args, stack),
+            argv,
             cwd=self.root,
-            env={**self.env, MARKER_VAR: self.marker},
+            env={**env, MARKER_VAR: self.marker},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -176,7 +183,8 @@ class PulumiProject:
 
     def finish(self, process: subprocess.Popen[str], timeout: float = 900) -> Result:
         """Wait for a started command; past the timeout, kill everything it started and fail."""
-        command = " ".join(["pulumi", *cast(list[str], process.args)[1:]])
+        argv = cast(list[str], process.args)
+        command = " ".join(["pulumi", *argv[1:]]) if argv[0] == str(self.engine) else argv[-1]
         try:
             output, _ = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
