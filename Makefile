@@ -1,15 +1,19 @@
 # Two commands for a newcomer: `make demo` (the main job) and `make test` (everything CI runs).
-# Both set up what they need: the virtualenv (.venv) and the Pulumi engine (.tools/bin).
+# `make drift` then runs the pipelines' drift check against the demo stack.
+# All set up what they need: the virtualenv (.venv) and the Pulumi engine (.tools/bin).
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test engine venv lint clean
+.PHONY: demo drift test engine venv lint clean
 
 demo: venv engine
 	bash scripts/demo.sh
+
+drift: venv engine
+	bash scripts/drift.sh
 
 test: venv engine lint
 	PATH="$(CURDIR)/.tools/bin:$$PATH" $(BIN)/python -m pytest

@@ -32,6 +32,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -112,6 +113,7 @@ class NexudusClient:
             min_interval=settings.min_interval_ms / 1000,
             requests_per_minute=settings.requests_per_minute,
             writes_per_minute=settings.writes_per_minute,
+            pace_file=Path(settings.pace_file) if settings.pace_file else None,
         )
         self._auth_lock = threading.Lock()
         self._token: _Token | None = None

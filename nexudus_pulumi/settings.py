@@ -53,6 +53,7 @@ KEYS: tuple[Key, ...] = (
         "nexudus:skipCredentialsValidation",
         "NEXUDUS_SKIP_CREDENTIALS_VALIDATION",
     ),
+    Key("pace_file", "nexudus:paceFile", "NEXUDUS_PACE_FILE"),
 )
 KEY_OF: dict[str, Key] = {key.field: key for key in KEYS}
 CREDENTIALS = ("username", "password", "token")
@@ -102,6 +103,10 @@ class Settings(BaseModel):
     """Credentials that were set but not used (a token in the environment when stack config
     holds a username and password)."""
 
+    pace_file: str | None = None
+    """Opt-in: a file shared by every provider process on this machine that names it, so that
+    several stacks run at once pace themselves as one client of the account (see `pacing`)."""
+
     @field_validator("base_url")
     @classmethod
     def _https_unless_loopback(cls, value: str) -> str:
@@ -114,6 +119,13 @@ class Settings(BaseModel):
                 "use https://"
             )
         return value.rstrip("/")
+
+    @field_validator("pace_file")
+    @classmethod
+    def _folder_exists(cls, value: str | None) -> str | None:
+        if value is not None and not os.path.isdir(os.path.dirname(os.path.abspath(value))):
+            raise ValueError(f"the folder of the pace file {value!r} does not exist")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

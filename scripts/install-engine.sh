@@ -5,15 +5,18 @@
 #   scripts/install-engine.sh            # reuse .tools/bin, else a `pulumi` on PATH of the pinned version, else build
 #   scripts/install-engine.sh --rebuild  # always build from the Go module proxy
 #
-# Then: export PATH="<repo>/.tools/bin:$PATH"
+# Then: export PATH="<repo>/.tools/bin:$PATH" is all `pulumi` needs (no virtualenv to activate).
 #
-# What gets installed (all official Pulumi code, built from the Go module proxy):
-#   pulumi                          github.com/pulumi/pulumi/pkg/v3/cmd/pulumi at the version pinned in
-#                                   scripts/engine/go.mod
-#   pulumi-language-python          github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python,
-#                                   pinned in scripts/engine/langhost/go.mod (see the note there)
-#   pulumi-language-python-exec     the host's program shim, taken from sdk/v3 at the engine's version
-#   pulumi-resource-pulumi-python   symlink to scripts/pulumi-resource-pulumi-python (our launcher)
+# What gets installed (all official Pulumi code, built from the Go module proxy, plus two fronts of ours):
+#   bin/pulumi                          github.com/pulumi/pulumi/pkg/v3/cmd/pulumi at the version pinned in
+#                                       scripts/engine/go.mod
+#   bin/pulumi-language-python          scripts/engine/pythonhost: reads Pulumi.yaml's `virtualenv` option and
+#                                       hands it to the real host below (see the note there)
+#   libexec/pulumi-language-python      github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python,
+#                                       pinned in scripts/engine/langhost/go.mod (see the note there)
+#   libexec/pulumi-language-python-exec the host's program shim, from sdk/v3 at the engine's version; the
+#                                       host looks for it beside its own executable
+#   bin/pulumi-resource-pulumi-python   symlink to scripts/pulumi-resource-pulumi-python (our launcher)
 set -euo pipefail
 
 SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,6 +24,8 @@ ROOT="$(cd "$SCRIPTS_DIR/.." && pwd)"
 ENGINE_MOD="$SCRIPTS_DIR/engine"
 LANGHOST_MOD="$ENGINE_MOD/langhost"
 BIN="$ROOT/.tools/bin"
+LIBEXEC="$ROOT/.tools/libexec"
+FRONT_SRC="$ENGINE_MOD/pythonhost/main.go"
 
 # The one place the versions live: the wrapper modules' go.mod files.
 mod_version() { # <go.mod> <module path>
@@ -50,18 +55,26 @@ chmod +x "$SCRIPTS_DIR/pulumi-resource-pulumi-python"
 reports_version() { # <pulumi binary>
     [ -x "$1" ] && [ "$("$1" version 2>/dev/null || true)" = "$VERSION" ]
 }
-langhost_ready() { # <dir>: our build (host + its -exec shim), or a link to an official host
-    [ -x "$1/pulumi-language-python" ] && { [ -L "$1/pulumi-language-python" ] || [ -f "$1/pulumi-language-python-exec" ]; }
+host_built() { # the v3.79 host with its -exec shim beside it
+    [ -x "$LIBEXEC/pulumi-language-python" ] && [ -f "$LIBEXEC/pulumi-language-python-exec" ]
+}
+front_current() { # our front, built from the source as it is now
+    [ -x "$BIN/pulumi-language-python" ] && [ ! -L "$BIN/pulumi-language-python" ] &&
+        [ "$BIN/pulumi-language-python" -nt "$FRONT_SRC" ]
+}
+linked_official() { # an official host, linked by the branch below: it reads Pulumi.yaml itself
+    [ -L "$BIN/pulumi-language-python" ] && [ -x "$BIN/pulumi-language-python" ]
 }
 
-if [ "$REBUILD" = 0 ] && reports_version "$BIN/pulumi" && langhost_ready "$BIN"; then
+if [ "$REBUILD" = 0 ] && reports_version "$BIN/pulumi" &&
+    { linked_official || { host_built && front_current; }; }; then
     echo "engine ready: $BIN/pulumi $VERSION"
     exit 0
 fi
 
 # A user's own Pulumi of exactly the pinned version (official installer, Homebrew): link it, with
 # its sibling language host (the official distribution keeps the -exec shim beside the real binary).
-if [ "$REBUILD" = 0 ]; then
+if [ "$REBUILD" = 0 ] && ! reports_version "$BIN/pulumi"; then
     existing="$(PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$BIN" | paste -sd: -)" command -v pulumi || true)"
     real="${existing:+$(readlink -f "$existing")}"
     if [ -n "$real" ] && [ "$(dirname "$real")" != "$(readlink -f "$BIN")" ] && reports_version "$real"; then
@@ -96,18 +109,30 @@ build() { # <module dir> <version for -X> <main package> <output>
 }
 
 total_start=$SECONDS
-rm -f "$BIN/pulumi" "$BIN/pulumi-language-python" "$BIN/pulumi-language-python-exec" # drop old links
+# Links of an earlier official install, and the shim's old place (it now lives beside the host).
+[ -L "$BIN/pulumi" ] && rm -f "$BIN/pulumi"
+rm -f "$BIN/pulumi-language-python-exec"
+[ -L "$BIN/pulumi-language-python" ] && rm -f "$BIN/pulumi-language-python"
 
-# The language host runs programs through this shim, looked up beside its own executable. Take it
-# from the Python SDK's release that matches the engine, so it fits the pulumi package in use.
-sdk_dir="$(cd "$ENGINE_MOD" && go mod download -json "github.com/pulumi/pulumi/sdk/v3@$VERSION" |
-    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
-install -m 0755 "$sdk_dir/python/cmd/pulumi-language-python-exec" "$BIN/pulumi-language-python-exec"
+if [ "$REBUILD" = 1 ] || ! reports_version "$BIN/pulumi"; then
+    build "$ENGINE_MOD" "$VERSION" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$BIN/pulumi"
+    reports_version "$BIN/pulumi" || { echo "install-engine: built $BIN/pulumi does not report $VERSION" >&2; exit 1; }
+fi
 
-# The host goes last: its presence is what the fast path above takes as "installed".
-build "$ENGINE_MOD" "$VERSION" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$BIN/pulumi"
-build "$LANGHOST_MOD" "$LANGHOST_VERSION" github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python \
-    "$BIN/pulumi-language-python"
+if [ "$REBUILD" = 1 ] || ! host_built; then
+    mkdir -p "$LIBEXEC"
+    # The host runs programs through this shim, looked up beside its own executable. Take it from
+    # the Python SDK's release that matches the engine, so it fits the pulumi package in use.
+    sdk_dir="$(cd "$ENGINE_MOD" && go mod download -json "github.com/pulumi/pulumi/sdk/v3@$VERSION" |
+        sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
+    install -m 0755 "$sdk_dir/python/cmd/pulumi-language-python-exec" "$LIBEXEC/pulumi-language-python-exec"
+    build "$LANGHOST_MOD" "$LANGHOST_VERSION" github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python \
+        "$LIBEXEC/pulumi-language-python"
+fi
 
-reports_version "$BIN/pulumi" || { echo "install-engine: built $BIN/pulumi does not report $VERSION" >&2; exit 1; }
-echo "engine ready: $BIN/pulumi $VERSION (language host from sdk $LANGHOST_VERSION); build took $((SECONDS - total_start)) s"
+# The front goes last: a current front is what the fast path above takes as "installed".
+if [ "$REBUILD" = 1 ] || ! front_current; then
+    build "$ENGINE_MOD" "$VERSION" ./pythonhost "$BIN/pulumi-language-python"
+fi
+
+echo "engine ready: $BIN/pulumi $VERSION (language host from sdk $LANGHOST_VERSION); took $((SECONDS - total_start)) s"

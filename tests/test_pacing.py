@@ -1,60 +1,216 @@
-"""The pacer keeps a whole process under the published limits, whatever the thread count."""
+"""The pacer keeps a process, or every process sharing a pace file, under the published limits:
+whatever the thread count, and whatever a busy machine does to its sleeps."""
 
 from __future__ import annotations
 
 import itertools
+import random
+import subprocess
+import sys
+import time
+from bisect import bisect_left
+from pathlib import Path
 
-from nexudus_pulumi.pacing import SAFETY_MARGIN_SECONDS, Pacer
+import pytest
+
+from nexudus_pulumi import pacing
+from nexudus_pulumi.errors import ConfigurationError
+from nexudus_pulumi.pacing import (
+    HOUR,
+    INTERVAL_MARGIN_SECONDS,
+    MINUTE,
+    WINDOW_MARGIN_SECONDS,
+    PaceFileError,
+    Pacer,
+)
+from nexudus_pulumi.settings import Settings
+
+SPACING = 0.1 + INTERVAL_MARGIN_SECONDS
 
 
 class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
+    """Time that moves only when someone sleeps; `oversleep` adds what a busy machine adds."""
+
+    def __init__(self, oversleep: float = 0.0, seed: int = 0) -> None:
+        self.now = 1_000_000.0
+        self.slept: list[float] = []
+        self._oversleep = oversleep
+        self._rng = random.Random(seed)
 
     def __call__(self) -> float:
         return self.now
 
     def sleep(self, seconds: float) -> None:
-        self.now += seconds
+        self.slept.append(seconds)
+        self.now += seconds + self._rng.uniform(0, self._oversleep)
 
 
-def make(clock: FakeClock, **limits: float) -> Pacer:
-    settings = {"min_interval": 0.1, "requests_per_minute": 120, "writes_per_minute": 60}
+def make(clock: FakeClock, pace_file: Path | None = None, **limits: float) -> Pacer:
+    settings: dict[str, float] = {
+        "min_interval": 0.1,
+        "requests_per_minute": 120,
+        "writes_per_minute": 60,
+    }
     settings.update(limits)
-    return Pacer(clock=clock, sleep=clock.sleep, **settings)  # type: ignore[arg-type]
+    return Pacer(clock=clock, sleep=clock.sleep, pace_file=pace_file, **settings)  # type: ignore[arg-type]
+
+
+def most_in_any_window(sends: list[float], window: float) -> int:
+    """The largest number of sends within any span of `window` seconds (as the server counts:
+    an earlier send still counts while less than `window` has passed)."""
+    sends = sorted(sends)
+    return max(i + 1 - bisect_left(sends, t - window + 1e-9) for i, t in enumerate(sends))
 
 
 def test_requests_are_spaced_by_the_minimum_interval() -> None:
     clock = FakeClock()
     pacer = make(clock)
-    slots = [pacer.reserve(write=False) for _ in range(5)]
-    gaps = [b - a for a, b in itertools.pairwise(slots)]
-    assert all(abs(gap - (0.1 + SAFETY_MARGIN_SECONDS)) < 1e-9 for gap in gaps)
+    sends = [pacer.wait_turn(write=False) for _ in range(5)]
+    gaps = [b - a for a, b in itertools.pairwise(sends)]
+    assert gaps == pytest.approx([SPACING] * 4)
 
 
-def test_no_sixty_second_window_holds_more_writes_than_allowed() -> None:
+def test_the_first_minutes_budget_goes_at_the_minimum_interval_then_waits_for_the_window() -> None:
+    clock = FakeClock()
+    pacer = make(clock)
+    sends = [pacer.wait_turn(write=False) for _ in range(121)]
+    assert sends[119] - sends[0] == pytest.approx(119 * SPACING)  # 120 requests in 14.3 s
+    assert sends[120] - sends[0] == pytest.approx(MINUTE + WINDOW_MARGIN_SECONDS)
+
+
+def test_a_late_wakeup_pushes_the_next_request_back() -> None:
+    clock = FakeClock()
+    pacer = make(clock)
+    first = pacer.wait_turn(write=False)
+    clock.now += 0.07  # the thread was descheduled: the next send may not follow at 100 ms
+    second = pacer.wait_turn(write=False)
+    assert second == pytest.approx(first + SPACING)
+    clock.sleep(0.3)  # something else took time before the third request
+    third = pacer.wait_turn(write=False)
+    assert third - second >= 0.3  # and it went at once, spacing held from the actual send
+
+
+def test_no_window_holds_more_than_allowed_when_every_sleep_overruns() -> None:
+    clock = FakeClock(oversleep=0.08, seed=3)
+    pacer = make(clock)
+    sends: list[float] = []
+    writes: list[float] = []
+    rng = random.Random(5)
+    for _ in range(1_000):
+        write = rng.random() < 0.6
+        sent = pacer.wait_turn(write=write)
+        sends.append(sent)
+        if write:
+            writes.append(sent)
+    assert min(b - a for a, b in itertools.pairwise(sends)) >= SPACING - 1e-9
+    assert most_in_any_window(sends, MINUTE + WINDOW_MARGIN_SECONDS) <= 120
+    assert most_in_any_window(writes, MINUTE + WINDOW_MARGIN_SECONDS) <= 60
+    # at the limits, not below them: every window after the first is a full minute's writes
+    assert len(writes) / ((writes[-1] - writes[0]) / MINUTE) > 59
+
+
+def test_five_hundred_writes_take_eight_windows_not_a_second_more() -> None:
     clock = FakeClock()
     pacer = make(clock, min_interval=0, writes_per_minute=60)
-    slots = [pacer.reserve(write=True) for _ in range(500)]
-    for i in range(len(slots) - 60):
-        assert slots[i + 60] - slots[i] >= 60.0
-    # the 500th write opens the ninth minute: 8 full windows, not a second of waste more
-    assert 480 <= slots[-1] - slots[0] < 481
+    sends = [pacer.wait_turn(write=True) for _ in range(500)]
+    assert all(sends[i + 60] - sends[i] >= MINUTE for i in range(len(sends) - 60))
+    assert 8 * MINUTE <= sends[-1] - sends[0] < 8 * (MINUTE + WINDOW_MARGIN_SECONDS) + 1e-6
+
+
+def test_the_hourly_limit_holds_the_five_thousand_and_first_request() -> None:
+    clock = FakeClock()
+    pacer = make(clock)
+    sends = [pacer.wait_turn(write=False) for _ in range(5_001)]
+    # 120 a minute would allow 5,000 within 42 minutes; the 5,001st waits for the hour
+    assert sends[4_999] - sends[0] < 42 * MINUTE
+    assert sends[5_000] - sends[0] == pytest.approx(HOUR + WINDOW_MARGIN_SECONDS)
+    assert most_in_any_window(sends, HOUR) == 5_000
 
 
 def test_reads_are_not_held_back_by_the_write_limit() -> None:
     clock = FakeClock()
     pacer = make(clock, min_interval=0, writes_per_minute=2)
-    pacer.reserve(write=True)
-    pacer.reserve(write=True)
-    assert pacer.reserve(write=False) == clock.now
-    assert pacer.reserve(write=True) >= clock.now + 60
+    pacer.wait_turn(write=True)
+    pacer.wait_turn(write=True)
+    assert pacer.wait_turn(write=False) == clock.now
+    start = clock.now
+    assert pacer.wait_turn(write=True) >= start + MINUTE
 
 
 def test_a_409_pause_holds_back_every_later_request() -> None:
     clock = FakeClock()
     pacer = make(clock, min_interval=0)
+    start = clock.now
     pacer.pause(5)
-    assert pacer.reserve(write=False) == clock.now + 5
-    pacer.wait_turn(write=False)
-    assert clock.now >= 1005
+    assert pacer.wait_turn(write=False) == pytest.approx(start + 5)
+
+
+def test_processes_sharing_a_pace_file_share_one_budget(tmp_path: Path) -> None:
+    clock = FakeClock(oversleep=0.03, seed=11)
+    pace_file = tmp_path / "nexudus.pace"
+    one, other = make(clock, pace_file), make(clock, pace_file)
+    sends = [(one if n % 3 else other).wait_turn(write=True) for n in range(130)]
+    assert min(b - a for a, b in itertools.pairwise(sends)) >= SPACING - 1e-9
+    assert most_in_any_window(sends, MINUTE + WINDOW_MARGIN_SECONDS) == 60  # writes, together
+    other.pause(30)
+    paused_at = clock.now
+    assert one.wait_turn(write=False) >= paused_at + 30  # a 409 seen by one holds back all
+
+
+def test_a_pace_file_with_garbage_in_it_is_a_fresh_start(tmp_path: Path) -> None:
+    pace_file = tmp_path / "nexudus.pace"
+    pace_file.write_text("{not json")
+    clock = FakeClock()
+    assert make(clock, pace_file).wait_turn(write=True) == clock.now
+    assert '"writes":[' in pace_file.read_text()
+
+
+def test_a_pace_file_that_cannot_be_opened_says_which(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder" / "nexudus.pace"
+    with pytest.raises(PaceFileError, match=r"cannot open the pace file .*no-such-folder"):
+        make(FakeClock(), missing)
+
+
+CHILD = """
+import importlib.util, sys, time
+from pathlib import Path
+spec = importlib.util.spec_from_file_location("pacing", sys.argv[1])  # not the whole package
+pacing = sys.modules["pacing"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(pacing)
+pacer = pacing.Pacer(min_interval=0.05, requests_per_minute=10_000, writes_per_minute=10_000,
+                     pace_file=Path(sys.argv[2]))
+time.sleep(max(0.0, float(sys.argv[3]) - time.time()))
+print(" ".join(repr(pacer.wait_turn(write=True)) for _ in range(15)))
+"""
+
+
+def test_real_processes_sharing_a_pace_file_never_send_closer_than_the_interval(
+    tmp_path: Path,
+) -> None:
+    pace_file = tmp_path / "nexudus.pace"
+    start = time.time() + 1.0  # all three wait for the same moment, then race for each turn
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, pacing.__file__, str(pace_file), repr(start)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [child.communicate(timeout=120)[0] for child in children]
+    assert all(child.returncode == 0 for child in children)
+    sends = sorted((float(t), n) for n, output in enumerate(outputs) for t in output.split())
+    assert len(sends) == 45
+    gaps = [b - a for (a, _), (b, _) in itertools.pairwise(sends)]
+    assert min(gaps) >= 0.05 + INTERVAL_MARGIN_SECONDS
+    turns = sum(1 for (_, a), (_, b) in itertools.pairwise(sends) if a != b)
+    assert turns > 2, "the processes did not run at the same time"
+
+
+def test_the_pace_file_setting_names_itself_when_its_folder_is_missing(tmp_path: Path) -> None:
+    environ = {"NEXUDUS_PACE_FILE": str(tmp_path / "gone" / "nexudus.pace")}
+    with pytest.raises(ConfigurationError, match=r"NEXUDUS_PACE_FILE: .*folder.*does not exist"):
+        Settings.load(lambda key: None, environ)
+    chosen = str(tmp_path / "a.pace")
+    settings = Settings.load(lambda key: chosen if key == "nexudus:paceFile" else None, {})
+    assert settings.pace_file == str(tmp_path / "a.pace")

@@ -208,6 +208,9 @@ class Sandbox:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "NexudusSandbox/1"
+    disable_nagle_algorithm = True
+    """Headers and body leave in separate writes; with Nagle's algorithm on, each answer would
+    wait for the client's delayed ACK (about 40 ms), a latency no real API adds."""
 
     @property
     def sandbox(self) -> Sandbox:
@@ -230,22 +233,33 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ----- plumbing -------------------------------------------------------------------------
 
+    _unrecorded: tuple[str, str] | None = None
+    """The request being served (method, path) until it is in the sandbox's request list."""
+
     def _serve(self, method: str) -> None:
         sandbox = self.sandbox
         url = urlsplit(self.path)
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status = 0
+        self._unrecorded = (method, url.path)
         sandbox.begin_request()
         try:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if sandbox.faults.latency_ms:
                 time.sleep(sandbox.faults.latency_ms / 1000)
-            status = self._route(method, url.path, parse_qs(url.query), body)
+            self._route(method, url.path, parse_qs(url.query), body)
         finally:
-            sandbox.record(method, url.path, status)
+            self._record(0)  # no answer was written (an exception); else a no-op
             sandbox.end_request()
+
+    def _record(self, status: int) -> None:
+        """Record the request before its answer leaves: a client that holds the answer (a test
+        among them) must find the request in `sandbox.requests`, never a moment later."""
+        if self._unrecorded is not None:
+            self.sandbox.record(*self._unrecorded, status)
+            self._unrecorded = None
 
     def _send(self, status: int, payload: Any = None, headers: dict[str, str] | None = None) -> int:
         data = b"" if payload is None else json.dumps(payload).encode()
+        self._record(status)
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -258,6 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop(self) -> int:
         """Close the connection without a word, as a lost answer looks to the client."""
+        self._record(0)
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)

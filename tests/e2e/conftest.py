@@ -7,6 +7,7 @@ them.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,5 +28,12 @@ def engine() -> Path:
 
 
 @pytest.fixture
-def project(tmp_path: Path, engine: Path, sandbox: Sandbox) -> PulumiProject:
-    return PulumiProject.create(tmp_path, engine, sandbox)
+def project(tmp_path: Path, engine: Path, sandbox: Sandbox) -> Iterator[PulumiProject]:
+    """A project whose processes must all be gone when the test ends: any left is killed and
+    fails the test, naming it."""
+    running = PulumiProject.create(tmp_path, engine, sandbox)
+    yield running
+    left = running.close()
+    if left:
+        listing = "\n".join(f"  {pid}: {command}" for pid, command in sorted(left.items()))
+        pytest.fail(f"processes started by the test were still alive (now killed):\n{listing}")

@@ -1,19 +1,29 @@
 """Runs the real `pulumi` CLI on a copy of this project, against an in-process sandbox.
 
 Each test gets its own project folder, file backend, PULUMI_HOME and passphrase, so runs never
-share state with each other or with a developer's own stacks.
+share state with each other or with a developer's own stacks. PATH holds the engine's folder and
+the system's, never the virtualenv's: the language host must find `.venv` through Pulumi.yaml,
+as it does for a user who only put `.tools/bin` on PATH.
+
+Every process a project starts carries a marker in its environment (the engine's plugins sit in
+process groups of their own, so a process group does not cover them); `close()` finds the ones
+still alive, kills them and reports them, so no test leaves a process behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -23,6 +33,9 @@ REPO = Path(__file__).resolve().parents[2]
 TOOLS = REPO / ".tools" / "bin"
 ROOM_TYPE = "pulumi-python:dynamic/nexudus:ChatRoom"
 PASSPHRASE = "e2e-passphrase"
+MARKER_VAR = "NEXUDUS_PULUMI_E2E_RUN"
+EXIT_GRACE_SECONDS = 15.0
+"""How long processes may take to exit after the command that started them has ended."""
 
 
 def find_engine() -> tuple[Path | None, str]:
@@ -52,6 +65,47 @@ def find_engine() -> tuple[Path | None, str]:
     return None, "no pulumi CLI in .tools/bin or on PATH"
 
 
+def marked_processes(marker: str) -> dict[int, str]:
+    """pid -> command line of every live process whose environment carries the marker."""
+    needle = f"{MARKER_VAR}={marker}".encode()
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if needle in environ.split(b"\0"):
+            found[int(entry.name)] = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
+    return found
+
+
+def kill_marked(marker: str) -> dict[int, str]:
+    """SIGKILL every process carrying the marker, as a runner cancelling a job does; returns
+    what was alive."""
+    alive = marked_processes(marker)
+    for pid in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return alive
+
+
+def python_trap(folder: Path) -> Path:
+    """A folder holding `python` and `python3` that fail loudly: first on PATH, they prove that
+    the program and its providers run with the project's virtualenv, not whatever is on PATH."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("python", "python3"):
+        trap = folder / name
+        trap.write_text(
+            "#!/bin/sh\necho \"the python on PATH ran ($0 $*); Pulumi.yaml's virtualenv was "
+            'ignored" >&2\nexit 97\n'
+        )
+        trap.chmod(0o755)
+    return folder
+
+
 @dataclass
 class Result:
     command: str
@@ -72,6 +126,7 @@ class PulumiProject:
     sandbox: Sandbox
     env: dict[str, str] = field(default_factory=dict)
     transcript: list[Result] = field(default_factory=list)
+    marker: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @classmethod
     def create(cls, workdir: Path, engine: Path, sandbox: Sandbox) -> PulumiProject:
@@ -80,11 +135,20 @@ class PulumiProject:
         for name in ("Pulumi.yaml", "__main__.py"):
             shutil.copy(REPO / name, root / name)
         (root / ".venv").symlink_to(Path(sys.prefix))
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("NEXUDUS_", "PULUMI_"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("NEXUDUS_", "PULUMI_")) and k != "VIRTUAL_ENV"
+        }
+        venv_bin = str(Path(sys.prefix) / "bin")
+        system_path = [d for d in env["PATH"].split(os.pathsep) if d and d != venv_bin]
         env.update(
             {
-                # .venv/bin on PATH: the language host runs the program with the python3 it finds
-                "PATH": os.pathsep.join([str(TOOLS), str(Path(sys.prefix) / "bin"), env["PATH"]]),
+                # as a user has it: the engine's folder, then the system's; a python found there
+                # is a trap, so a run that ignored Pulumi.yaml's virtualenv fails
+                "PATH": os.pathsep.join(
+                    [str(TOOLS), str(python_trap(workdir / "trap")), *system_path]
+                ),
                 "PULUMI_HOME": str(workdir / "pulumi-home"),
                 "PULUMI_BACKEND_URL": f"file://{workdir / 'state'}",
                 "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
@@ -98,31 +162,55 @@ class PulumiProject:
     # ----- running the CLI ----------------------------------------------------------------
 
     def start(self, *args: str, stack: str | None = "dev") -> subprocess.Popen[str]:
-        """Start a command without waiting (for tests that interrupt it)."""
+        """Start a command without waiting (for tests that interrupt it or run two at once);
+        `finish` collects it."""
+        return self._popen(self._command(args, stack), self.env)
+
+    def shell(self, line: str, env: dict[str, str], timeout: float = 900) -> Result:
+        """Run a line of shell as a CI job's script does, with the job's environment added."""
+        return self.finish(self._popen(["bash", "-c", line], {**self.env, **env}), timeout)
+
+    def _popen(self, argv: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            self._command(args, stack),
+            argv,
             cwd=self.root,
-            env=self.env,
+            env={**env, MARKER_VAR: self.marker},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
         )
 
-    def run(self, *args: str, stack: str | None = "dev", timeout: float = 900) -> Result:
-        completed = subprocess.run(
-            self._command(args, stack),
-            cwd=self.root,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        result = Result(
-            " ".join(["pulumi", *args]), completed.returncode, completed.stdout + completed.stderr
-        )
+    def finish(self, process: subprocess.Popen[str], timeout: float = 900) -> Result:
+        """Wait for a started command; past the timeout, kill everything it started and fail."""
+        argv = cast(list[str], process.args)
+        command = " ".join(["pulumi", *argv[1:]]) if argv[0] == str(self.engine) else argv[-1]
+        try:
+            output, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_marked(self.marker)
+            output, _ = process.communicate()
+            raise AssertionError(
+                f"`{command}` still ran after {timeout:.0f} s; killed it and its plugins:\n{output}"
+            ) from None
+        result = Result(command, process.returncode, output)
         self.transcript.append(result)
         return result
+
+    def run(self, *args: str, stack: str | None = "dev", timeout: float = 900) -> Result:
+        return self.finish(self.start(*args, stack=stack), timeout=timeout)
+
+    def kill_all(self) -> None:
+        """`kill -9` of every process this project started (pulumi, its language host, the
+        program, the provider): what a runner does to a cancelled pipeline."""
+        kill_marked(self.marker)
+
+    def close(self) -> dict[int, str]:
+        """After a test: give processes a moment to exit, then kill and return any left."""
+        deadline = time.monotonic() + EXIT_GRACE_SECONDS
+        while marked_processes(self.marker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return kill_marked(self.marker)
 
     def ok(self, *args: str, stack: str | None = "dev", timeout: float = 900) -> Result:
         result = self.run(*args, stack=stack, timeout=timeout)

@@ -1,0 +1,85 @@
+"""Reads the pipeline recipes under examples/pipelines/: which `pulumi` commands each job runs,
+in order, on which trigger, with which environment. The end-to-end test runs exactly these, so
+a recipe whose commands stop working fails the suite."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+RECIPES = Path(__file__).resolve().parents[2] / "examples" / "pipelines"
+KINDS = ("preview", "deploy", "drift")
+"""What every recipe does: preview on merge requests, deploy from main, a scheduled drift check."""
+
+GITHUB_STEPS = {"Preview": "preview", "Deploy": "deploy", "Drift check": "drift"}
+GITHUB_STORE = re.compile(r"^\$\{\{\s*(secrets|vars)\.([A-Z0-9_]+)\s*\}\}$")
+
+
+@dataclass
+class Job:
+    trigger: str
+    """The condition the CI evaluates (`if:`, or the first of `rules:`), as written."""
+    commands: list[str]
+    """Its `pulumi` command lines, in order."""
+
+
+@dataclass
+class Recipe:
+    env: dict[str, str]
+    """What the job's shell sees beyond the runner's own environment."""
+    jobs: dict[str, Job]
+
+
+def pulumi_lines(script: str) -> list[str]:
+    """The `pulumi ...` lines of a shell script, continuation lines joined."""
+    joined = re.sub(r"\\\n\s*", " ", script)
+    return [line.strip() for line in joined.splitlines() if line.strip().startswith("pulumi ")]
+
+
+def github_actions(path: Path, store: dict[str, str]) -> Recipe:
+    """A workflow whose steps named in GITHUB_STEPS run the commands; `${{ secrets.X }}` and
+    `${{ vars.X }}` in `env` come from `store` ("" when absent, as on GitHub)."""
+    document: dict[Any, Any] = yaml.safe_load(path.read_text())
+    env = {key: _github_value(str(value), store) for key, value in document["env"].items()}
+    jobs: dict[str, Job] = {}
+    for job in document["jobs"].values():
+        env.update({k: _github_value(str(v), store) for k, v in (job.get("env") or {}).items()})
+        for step in job["steps"]:
+            kind = GITHUB_STEPS.get(step.get("name", ""))
+            if kind is not None:
+                jobs[kind] = Job(step["if"], pulumi_lines(step["run"]))
+    return Recipe(env, jobs)
+
+
+def github_triggers(path: Path) -> dict[str, Any]:
+    document: dict[Any, Any] = yaml.safe_load(path.read_text())
+    return dict(document.get("on") or document[True])  # YAML 1.1 reads a bare `on` as true
+
+
+def _github_value(value: str, store: dict[str, str]) -> str:
+    if "${{" not in value:
+        return value
+    match = GITHUB_STORE.match(value)
+    if match is None:
+        raise ValueError(f"the test cannot evaluate {value!r}; extend tests/e2e/recipes.py")
+    return store.get(match.group(2), "")
+
+
+def gitlab_ci(path: Path, store: dict[str, str], project_dir: Path) -> Recipe:
+    """A .gitlab-ci.yml whose jobs named preview, deploy and drift run the commands; CI/CD
+    variables (`store`) reach the job as they are, `variables:` are added over them."""
+    document: dict[str, Any] = yaml.safe_load(path.read_text())
+    env = dict(store)
+    for key, value in (document.get("variables") or {}).items():
+        env[key] = str(value).replace("$CI_PROJECT_DIR", str(project_dir))
+    before = (document.get("default") or {}).get("before_script") or []
+    jobs: dict[str, Job] = {}
+    for kind in KINDS:
+        job = document[kind]
+        script = "\n".join([*(job.get("before_script") or before), *job["script"]])
+        jobs[kind] = Job(job["rules"][0]["if"], pulumi_lines(script))
+    return Recipe(env, jobs)

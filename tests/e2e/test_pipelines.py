@@ -1,0 +1,171 @@
+"""`pulumi` as pipelines run it: only the engine on PATH, several stacks on one account at once,
+and the recipes under examples/pipelines/ run command by command."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Limits, Sandbox
+from nexudus_pulumi.sandbox.limits import Throttle
+from tests.e2e.harness import REPO, TOOLS, PulumiProject, Result
+from tests.e2e.recipes import KINDS, RECIPES, Recipe, github_actions, github_triggers, gitlab_ci
+
+
+def test_preview_needs_only_the_engine_on_path(project: PulumiProject, sandbox: Sandbox) -> None:
+    path = project.env["PATH"].split(os.pathsep)
+    assert path[0] == str(TOOLS)
+    assert str(Path(sys.prefix) / "bin") not in path and "VIRTUAL_ENV" not in project.env
+    # the first python on PATH is a trap that fails the run: only Pulumi.yaml's virtualenv works
+    first_python = next(Path(d) / "python3" for d in path if (Path(d) / "python3").exists())
+    assert "virtualenv was ignored" in first_python.read_text()
+
+    project.init_stack("dev", business=1001, rooms={"lobby": {"name": "Lobby"}})
+    preview = project.ok("preview")
+    assert "+ 2 to create" in preview.output  # the stack and the room: the program ran
+    assert "virtualenv was ignored" not in preview.output
+    assert sandbox.store.all() == []
+
+
+ROOMS_PER_STACK = 30
+
+
+def up_together(project: PulumiProject, stacks: list[str]) -> dict[str, int]:
+    """`pulumi up` of every stack started at once; the 409s each one was answered, counted
+    from the line the provider prints for each among the run's diagnostics."""
+    started = [project.start("up", "--yes", "--skip-preview", stack=stack) for stack in stacks]
+    results = [project.finish(run) for run in started]
+    throttled: dict[str, int] = {}
+    for stack, result in zip(stacks, results, strict=True):
+        assert result.ok, f"`pulumi up` of {stack} failed:\n{result.output}"
+        diagnostics = result.output.partition("\nDiagnostics:\n")[2]
+        throttled[stack] = diagnostics.count("nexudus: throttled on ")
+    return throttled
+
+
+def sandbox_409s(sandbox: Sandbox) -> int:
+    return sum(n for (_, status), n in sandbox.status_counts().items() if status == 409)
+
+
+def assert_each_stack_holds_exactly_its_rooms(
+    project: PulumiProject, sandbox: Sandbox, stacks: list[str]
+) -> None:
+    markers = Counter(r["SystemId"] for r in sandbox.store.all())
+    for stack in stacks:
+        expected = {f"pulumi:nexudus-rooms/{stack}/room-{n:02d}" for n in range(ROOMS_PER_STACK)}
+        assert {m: markers[m] for m in expected} == dict.fromkeys(expected, 1), stack
+        by_marker = {r["SystemId"]: str(r["Id"]) for r in sandbox.store.all()}
+        ids = project.room_ids(stack)
+        assert ids == {key: by_marker[f"pulumi:nexudus-rooms/{stack}/{key}"] for key in ids}
+        assert len(ids) == ROOMS_PER_STACK
+
+
+def test_two_pipelines_at_once_on_one_account(
+    project: PulumiProject, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Two stacks (say two locations) deployed by two pipelines at the same moment, against the
+    published limits. Separately paced, each process believes it has the whole budget, so the
+    server throttles them; with a pace file they pace as one client."""
+    rooms = {f"room-{n:02d}": {"name": f"Room {n}"} for n in range(ROOMS_PER_STACK)}
+    figures: dict[str, dict[str, int]] = {}
+    for phase, stacks in [("separate", ["east", "west"]), ("shared", ["north", "south"])]:
+        sandbox.throttle = Throttle(Limits())  # the published limits, a fresh minute
+        if phase == "shared":
+            project.env["NEXUDUS_PACE_FILE"] = str(tmp_path / "nexudus.pace")
+        for stack in stacks:
+            project.init_stack(stack, business=1001, rooms=rooms)
+        started, refused = time.monotonic(), sandbox_409s(sandbox)
+        figures[phase] = up_together(project, stacks)
+        elapsed = time.monotonic() - started
+        assert sum(figures[phase].values()) == sandbox_409s(sandbox) - refused
+        assert_each_stack_holds_exactly_its_rooms(project, sandbox, stacks)
+        print(
+            f"\n{phase} pacing: 2 x {ROOMS_PER_STACK} rooms in {elapsed:.0f} s; 409s per stack: "
+            + ", ".join(f"{stack} {n}" for stack, n in figures[phase].items())
+        )
+    assert len(sandbox.store.all()) == 4 * ROOMS_PER_STACK
+    separate, shared = sum(figures["separate"].values()), sum(figures["shared"].values())
+    assert shared == 0 or shared < separate, figures
+
+
+DEMO_PASSPHRASE = "demo-only-passphrase"
+"""The dev stack's config is encrypted with it (its encryptionsalt); see scripts/demo.sh."""
+
+
+def recipe(name: str, project: PulumiProject, sandbox: Sandbox) -> Recipe:
+    store = {  # what the CI's secret store and variables hold
+        "NEXUDUS_BASE_URL": sandbox.url,
+        "NEXUDUS_USERNAME": DEMO_USER,
+        "NEXUDUS_PASSWORD": DEMO_PASSWORD,
+        "PULUMI_BACKEND_URL": project.env["PULUMI_BACKEND_URL"],
+        "PULUMI_CONFIG_PASSPHRASE": DEMO_PASSPHRASE,
+    }
+    path = RECIPES / name
+    if name == "github-actions.yml":
+        triggers = github_triggers(path)
+        assert triggers["push"] == {"branches": ["main"]} and "pull_request" in triggers
+        assert "schedule" in triggers
+        parsed = github_actions(path, store)
+        assert all(parsed.env[key] == value for key, value in store.items()), "secret not mapped"
+        return parsed
+    return gitlab_ci(path, store, project.root)
+
+
+def run_job(project: PulumiProject, recipe: Recipe, kind: str) -> list[Result]:
+    """The job's `pulumi` commands in order, stopping at the first failure as a CI job does."""
+    results: list[Result] = []
+    for line in recipe.jobs[kind].commands:
+        results.append(project.shell(line, recipe.env))
+        if not results[-1].ok:
+            break
+    return results
+
+
+@pytest.mark.parametrize("name", ["github-actions.yml", "gitlab-ci.yml"])
+def test_the_pipeline_recipes_commands_work_in_order(
+    name: str, project: PulumiProject, sandbox: Sandbox
+) -> None:
+    parsed = recipe(name, project, sandbox)
+    assert sorted(parsed.jobs) == sorted(KINDS)
+    for kind, words in [
+        ("preview", ["merge_request", "pull_request"]),
+        ("deploy", ["main", "DEFAULT_BRANCH"]),
+        ("drift", ["schedule"]),
+    ]:
+        assert any(word in parsed.jobs[kind].trigger for word in words), (kind, parsed.jobs)
+    shutil.copy(REPO / "stacks" / "Pulumi.dev.yaml", project.root / "stacks")
+    declared = yaml.safe_load((REPO / "stacks" / "Pulumi.dev.yaml").read_text())
+    rooms = declared["config"]["nexudus-rooms:rooms"]
+
+    # a merge request: the preview shows the rooms to create, and creates nothing
+    preview = run_job(project, parsed, "preview")
+    assert all(r.ok for r in preview), preview[-1].output
+    assert any("pulumi preview" in r.command for r in preview)
+    assert f"+ {len(rooms) + 1} to create" in preview[-1].output
+    assert sandbox.store.all() == []
+
+    # merged to main: the rooms exist, once each
+    deploy = run_job(project, parsed, "deploy")
+    assert all(r.ok for r in deploy), deploy[-1].output
+    assert any("pulumi up" in r.command for r in deploy)
+    markers = sorted(r["SystemId"] for r in sandbox.store.all())
+    assert markers == sorted(f"pulumi:nexudus-rooms/dev/{key}" for key in rooms)
+
+    # the scheduled drift check passes while Nexudus matches the declaration ...
+    drift = run_job(project, parsed, "drift")
+    assert all(r.ok for r in drift), drift[-1].output
+    assert any("--expect-no-changes" in r.command for r in drift)
+
+    # ... and fails with exit code 7, naming the room, once someone renamed it by hand
+    lobby = int(project.room_ids()["lobby"])
+    sandbox.store.update(lobby, {"Name": "Renamed in the admin UI"}, "someone")
+    drift = run_job(project, parsed, "drift")
+    assert drift[-1].returncode == 7, drift[-1].output
+    assert "lobby" in drift[-1].output and "no changes were expected" in drift[-1].output
