@@ -14,12 +14,11 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from .chatroom import CHAT_ROOM
 from .client import NexudusClient
 from .clone import CloneOptions, parse_business_map, run_clone
 from .errors import ConfigurationError, NexudusError
 from .export import ExportOptions, run_export
-from .kinds import KINDS
+from .kinds import KINDS, RecordKind
 from .ownership import Marker
 from .sandbox import DEMO_PASSWORD, DEMO_USER, READER_PASSWORD, READER_USER, Faults, Limits, Sandbox
 from .settings import Settings, is_loopback
@@ -75,28 +74,40 @@ def _sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rooms(args: argparse.Namespace) -> int:
-    """Print the chat rooms Nexudus holds, with the credentials from the NEXUDUS_* variables or,
-    with --stack, from that stack's config first (as `pulumi up` would)."""
+def _list(args: argparse.Namespace) -> int:
+    """Print the rooms or groups Nexudus holds, with the credentials from the NEXUDUS_*
+    variables or, with --stack, from that stack's config first (as `pulumi up` would)."""
+    kind: RecordKind[Any] = args.kind
     try:
         config_get = _stack_config(args.stack) if args.stack else None
         client = NexudusClient(Settings.load(config_get, os.environ))
-        filters = {"ChatRoom_Business": args.business} if args.business else {}
-        records = list(client.search(CHAT_ROOM.collection, filters))
+        filters = {kind.model.BUSINESS_FILTER: args.business} if args.business else {}
+        records = list(client.search(kind.spec.collection, filters))
     except NexudusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"{'Id':>10}  {'Business':>8}  {'Active':6}  {'Users':12}  {'Managed by':30}  Name")
-    for r in records:
-        users = ",".join(str(u) for u in r.get("Users") or [])
-        marker = Marker.parse(r.get("SystemId"))
+    shown = [f for f in kind.fields if f not in ("businessId", "name")]
+    print(f"{'Id':>10}  {'Business':>8}  " + "".join(f"{f:{CELL}}  " for f in shown), end="")
+    print(f"{'Managed by':30}  Name")
+    for record in records:
+        view = kind.model.live_view(record)
+        marker = Marker.parse(record.get("SystemId"))
         owner = marker.path if marker is not None else "-"
-        print(
-            f"{r['Id']:>10}  {r['BusinessId']:>8}  {r['Active']!s:6}  {users:12}  {owner:30}  "
-            f"{r['Name']}"
-        )
-    print(f"{len(records)} room(s)")
+        cells = "".join(f"{_cell(view[f]):{CELL}}  " for f in shown)
+        print(f"{record['Id']:>10}  {view['businessId']!s:>8}  {cells}{owner:30}  {view['name']}")
+    print(f"{len(records)} {kind.noun}(s)")
     return 0
+
+
+CELL = 20
+"""Width of a listed field: a timestamp fits."""
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    text = "" if value is None else str(value)
+    return text if len(text) <= CELL else text[: CELL - 1] + "…"
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -222,16 +233,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sandbox.set_defaults(run=_sandbox)
 
-    rooms = commands.add_parser(
-        "rooms",
-        help="list chat rooms (NEXUDUS_* variables, or a stack's config with --stack)",
-        description="List the chat rooms of a Nexudus account. Settings come from the "
-        "NEXUDUS_* variables; with --stack, from that stack's nexudus:* config first "
-        "(read with `pulumi config --show-secrets`, run in the current folder).",
-    )
-    rooms.add_argument("--business", type=int)
-    rooms.add_argument("--stack", help="read the settings from this stack's config")
-    rooms.set_defaults(run=_rooms)
+    for kind in KINDS:
+        lister = commands.add_parser(
+            kind.map_name,
+            help=f"list {kind.plural} (NEXUDUS_* variables, or a stack's config with --stack)",
+            description=f"List the {kind.plural} of a Nexudus account. Settings come from the "
+            "NEXUDUS_* variables; with --stack, from that stack's nexudus:* config first "
+            "(read with `pulumi config --show-secrets`, run in the current folder).",
+        )
+        lister.add_argument("--business", type=int)
+        lister.add_argument("--stack", help="read the settings from this stack's config")
+        lister.set_defaults(run=_list, kind=kind)
 
     export = commands.add_parser(
         "export",

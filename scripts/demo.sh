@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job, on the local sandbox, with no account anywhere: start the sandbox, `pulumi up` the
-# dev stack (stacks/Pulumi.dev.yaml) with a file backend under .pulumi-state/, list the rooms the
-# sandbox now holds, stop the sandbox. Run it through `make demo`, which installs the engine first.
+# dev stack (stacks/Pulumi.dev.yaml) with a file backend under .pulumi-state/, list the rooms and
+# groups the sandbox now holds, stop the sandbox. Run it through `make demo`, which installs the engine first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/local-sandbox.sh
@@ -14,5 +14,9 @@ echo
 echo "Rooms the sandbox now holds:"
 .venv/bin/nexudus-pulumi rooms
 echo
-echo "Stack output 'rooms' (key -> Nexudus id):"
+echo "Groups (CommunityGroup, the rooms' successor) the sandbox now holds:"
+.venv/bin/nexudus-pulumi groups
+echo
+echo "Stack outputs 'rooms' and 'groups' (key -> Nexudus id):"
 pulumi stack output rooms --stack dev
+pulumi stack output groups --stack dev
