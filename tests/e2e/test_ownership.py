@@ -4,8 +4,6 @@ left in the config after the room was deleted in Nexudus."""
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections import Counter
 from typing import Any
@@ -94,8 +92,8 @@ def test_a_killed_run_then_renamed_rooms_end_with_exactly_the_declared_rooms(
     while sandbox.posts_committed < 3 and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert run.poll() is None, "pulumi up finished before it could be killed"
-    os.killpg(run.pid, signal.SIGKILL)
-    run.wait()
+    project.kill_all()  # kill -9 of pulumi and every plugin it started, as a cancelled job
+    project.finish(run)
     sandbox.wait_idle()
     sandbox.faults.latency_ms = 0
     # Before the next run, every room is renamed: the orphans must be found by marker alone.

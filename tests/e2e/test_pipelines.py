@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from nexudus_pulumi.ownership import Marker
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Limits, Sandbox
 from nexudus_pulumi.sandbox.limits import Throttle
 from tests.e2e.harness import REPO, TOOLS, PulumiProject, Result
@@ -29,7 +30,7 @@ def test_preview_needs_only_the_engine_on_path(project: PulumiProject, sandbox: 
 
     project.init_stack("dev", business=1001, rooms={"lobby": {"name": "Lobby"}})
     preview = project.ok("preview")
-    assert "+ 2 to create" in preview.output  # the stack and the room: the program ran
+    assert "+ 3 to create" in preview.output  # the stack, its identity, the room: it ran
     assert "virtualenv was ignored" not in preview.output
     assert sandbox.store.all() == []
 
@@ -57,13 +58,14 @@ def sandbox_409s(sandbox: Sandbox) -> int:
 def assert_each_stack_holds_exactly_its_rooms(
     project: PulumiProject, sandbox: Sandbox, stacks: list[str]
 ) -> None:
-    markers = Counter(r["SystemId"] for r in sandbox.store.all())
+    held = [(Marker.parse(r["SystemId"]), str(r["Id"])) for r in sandbox.store.all()]
+    paths = Counter(m.path for m, _ in held if m)
     for stack in stacks:
-        expected = {f"pulumi:nexudus-rooms/{stack}/room-{n:02d}" for n in range(ROOMS_PER_STACK)}
-        assert {m: markers[m] for m in expected} == dict.fromkeys(expected, 1), stack
-        by_marker = {r["SystemId"]: str(r["Id"]) for r in sandbox.store.all()}
+        expected = {f"nexudus-rooms/{stack}/room-{n:02d}" for n in range(ROOMS_PER_STACK)}
+        assert {m: paths[m] for m in expected} == dict.fromkeys(expected, 1), stack
+        by_path = {m.path: record_id for m, record_id in held if m}
         ids = project.room_ids(stack)
-        assert ids == {key: by_marker[f"pulumi:nexudus-rooms/{stack}/{key}"] for key in ids}
+        assert ids == {key: by_path[f"nexudus-rooms/{stack}/{key}"] for key in ids}
         assert len(ids) == ROOMS_PER_STACK
 
 
@@ -143,20 +145,22 @@ def test_the_pipeline_recipes_commands_work_in_order(
     shutil.copy(REPO / "stacks" / "Pulumi.dev.yaml", project.root / "stacks")
     declared = yaml.safe_load((REPO / "stacks" / "Pulumi.dev.yaml").read_text())
     rooms = declared["config"]["nexudus-rooms:rooms"]
+    groups = declared["config"]["nexudus-rooms:groups"]
 
     # a merge request: the preview shows the rooms to create, and creates nothing
     preview = run_job(project, parsed, "preview")
     assert all(r.ok for r in preview), preview[-1].output
     assert any("pulumi preview" in r.command for r in preview)
-    assert f"+ {len(rooms) + 1} to create" in preview[-1].output
+    # the rooms, the groups, the stack and its identity
+    assert f"+ {len(rooms) + len(groups) + 2} to create" in preview[-1].output
     assert sandbox.store.all() == []
 
     # merged to main: the rooms exist, once each
     deploy = run_job(project, parsed, "deploy")
     assert all(r.ok for r in deploy), deploy[-1].output
     assert any("pulumi up" in r.command for r in deploy)
-    markers = sorted(r["SystemId"] for r in sandbox.store.all())
-    assert markers == sorted(f"pulumi:nexudus-rooms/dev/{key}" for key in rooms)
+    markers = [Marker.parse(r["SystemId"]) for r in sandbox.store.all()]
+    assert sorted(m.path for m in markers if m) == sorted(f"nexudus-rooms/dev/{k}" for k in rooms)
 
     # the scheduled drift check passes while Nexudus matches the declaration ...
     drift = run_job(project, parsed, "drift")
