@@ -302,7 +302,7 @@ class RecordProvider(ResourceProvider):
             inputs = self._parse(props)
             outcome = self._create_exactly_once(inputs, label)
         except NexudusError as exc:
-            raise self._failure(label, "create", exc) from None
+            raise message_first(self._failure(label, "create", exc))  # noqa: B904
         return CreateResult(str(outcome.id), self._outputs(inputs, outcome))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -312,7 +312,7 @@ class RecordProvider(ResourceProvider):
         except NotFoundError:
             return ReadResult(None, {})
         except NexudusError as exc:
-            raise self._failure(label, f"read of id {id_}", exc) from None
+            raise message_first(self._failure(label, f"read of id {id_}", exc))  # noqa: B904
         kept = {k: props[k] for k in ("importId", "takeOver") if props.get(k) is not None}
         theirs = Marker.parse(record.get("SystemId"))
         outputs = {
@@ -333,12 +333,13 @@ class RecordProvider(ResourceProvider):
             outcome = self._write_declared(inputs, record)
             self._remove_duplicates(inputs, outcome.id, label, whole_account=False)
         except NotFoundError:
-            raise RecordOperationError(
+            gone = RecordOperationError(
                 f"{label}: update of id {id_} failed: it no longer exists in Nexudus; run "
                 "`pulumi refresh` so Pulumi forgets it, then `pulumi up` creates it again"
-            ) from None
+            )
+            raise message_first(gone)  # noqa: B904
         except NexudusError as exc:
-            raise self._failure(label, f"update of id {id_}", exc) from None
+            raise message_first(self._failure(label, f"update of id {id_}", exc))  # noqa: B904
         return UpdateResult(self._outputs(inputs, outcome))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -347,7 +348,7 @@ class RecordProvider(ResourceProvider):
         except NotFoundError:
             log.info("%s: id %s was already gone", self._label(props), id_)
         except NexudusError as exc:
-            raise self._failure(self._label(props), f"delete of id {id_}", exc) from None
+            raise message_first(self._failure(self._label(props), f"delete of id {id_}", exc))  # noqa: B904
         self.listings.forget([int(id_)])
 
     # ----- creating exactly once --------------------------------------------------------------
