@@ -11,6 +11,7 @@ import yaml
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
 from tests.e2e.harness import PulumiProject
 from tests.settle import settled_requests
+from tests.test_settings import BAD_VALUES
 
 ROOMS: dict[str, Any] = {"lobby": {"name": "Lobby", "users": [11, 12]}}
 
@@ -38,19 +39,7 @@ def test_bad_settings_fail_preview_naming_every_key(
     project: PulumiProject, sandbox: Sandbox
 ) -> None:
     project.init_stack("dev", business=1001, rooms=ROOMS)
-    bad = {
-        "nexudus:baseUrl": "spaces.nexudus.com",
-        "nexudus:timeoutSeconds": "0",
-        "nexudus:deadlineSeconds": "soon",
-        "nexudus:writesPerMinute": "sixty",
-        "nexudus:requestsPerMinute": "-5",
-        "nexudus:minIntervalMs": "0.5",
-        "nexudus:maxRetries": "-1",
-        "nexudus:backoffBaseMs": "fast",
-        "nexudus:logLevel": "chatty",
-        "nexudus:skipCredentialsValidation": "maybe",
-        "nexudus:pasword": "x",
-    }
+    bad = {**BAD_VALUES, "nexudus:pasword": "x"}  # every checked key, and a typo of a key
     set_config(project, bad)
     preview = project.run("preview")
     assert not preview.ok
