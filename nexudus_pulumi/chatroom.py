@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import pulumi
-import pulumi.dynamic
 
 from .models import ChatRoomInputs
 from .provider import RecordProvider, RecordSpec
+from .sdk_workarounds import DynamicResource
 
 CHAT_ROOM = RecordSpec(
     record_name="ChatRoom",
@@ -31,7 +31,7 @@ class ChatRoomProvider(RecordProvider):
     spec = CHAT_ROOM
 
 
-class ChatRoom(pulumi.dynamic.Resource, module="nexudus", name="ChatRoom"):
+class ChatRoom(DynamicResource, module="nexudus", name="ChatRoom"):
     """A Nexudus chat room. The resource id is the Nexudus record id, as a string."""
 
     businessId: pulumi.Output[int]
