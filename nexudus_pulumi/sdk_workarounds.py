@@ -7,19 +7,18 @@ removed once Pulumi fixes the defect (tests/test_sdk_workarounds.py says when).
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import pulumi
 import pulumi.dynamic
 
-_MISSING = object()
+_STOCK_PICKLER = pickle._Pickler
+_PRISTINE = (pickle.Pickler, dict(vars(_STOCK_PICKLER)))
+"""`pickle` as it was before this package's first resource: the program imports the package
+before it declares anything."""
 
 
-@contextmanager
-def pickler_patches_undone() -> Iterator[None]:
-    """Undo, on the way out, what the SDK's provider serialisation leaves patched in `pickle`.
+def undo_pickler_patches() -> None:
+    """Put back what the SDK's provider serialisation leaves patched in `pickle`.
 
     `pulumi.dynamic.Resource.__init__` pickles the provider with `serialize_provider`
     (pulumi/dynamic/dynamic.py, lines 279-322 in pulumi 3.260.0 and, unchanged, 3.272.0). To
@@ -30,35 +29,26 @@ def pickler_patches_undone() -> Iterator[None]:
     wraps the previous resource's wrapper: after about 985 dynamic resources in one process
     (Python's default recursion limit of 1000), pickling one dict recurses through every wrapper
     and the program dies with `RecursionError`.
-
-    Around one resource's construction the SDK still does exactly what it does for the first
-    resource of a process (sorted, deterministic pickles); afterwards `pickle._Pickler` and
-    `pickle.Pickler` are as they were before, so the next resource starts from the same place.
     """
-    stock = pickle._Pickler
-    before = dict(vars(stock))
-    pickler = pickle.Pickler
-    try:
-        yield
-    finally:
-        pickle.Pickler = pickler  # type: ignore[misc]
-        for name, value in list(vars(stock).items()):
-            original = before.get(name, _MISSING)
-            if original is _MISSING:
-                delattr(stock, name)
-            elif original is not value:
-                setattr(stock, name, original)
+    pickler, methods = _PRISTINE
+    pickle.Pickler = pickler  # type: ignore[misc]
+    for name in set(vars(_STOCK_PICKLER)) - set(methods):
+        delattr(_STOCK_PICKLER, name)
+    for name, original in methods.items():
+        if vars(_STOCK_PICKLER).get(name) is not original:
+            setattr(_STOCK_PICKLER, name, original)
 
 
 class DynamicResource(pulumi.dynamic.Resource):
-    """`pulumi.dynamic.Resource` without the SDK's pickler leak: the base of every record type."""
+    """`pulumi.dynamic.Resource` without the SDK's pickler leak: the base of every record type.
 
-    def __init__(
-        self,
-        provider: pulumi.dynamic.ResourceProvider,
-        name: str,
-        props: dict[str, Any],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        with pickler_patches_undone():
-            super().__init__(provider, name, props, opts)
+    Each resource starts from an unpatched `pickle`, so the SDK serialises its provider exactly
+    as it does for the first resource of a process (sorted, deterministic, one wrapper deep).
+    This happens in `__new__`, not around `__init__`: the SDK records the Python stack of
+    `__init__` as the resource's `stackTrace` and source position in the state, and a wrapping
+    `__init__` would add a frame to every resource's entry and point its source here.
+    """
+
+    def __new__(cls, *_args: Any, **_kwargs: Any) -> DynamicResource:
+        undo_pickler_patches()
+        return super().__new__(cls)
