@@ -63,7 +63,7 @@ class Outcome:
         for line in lines:
             exception = _EXCEPTION.search(line)
             if exception:
-                return exception.group(0)[:200]
+                return exception.group(0).split(" for url: ")[0][:200]
         errors = [line for line in lines if line.startswith("error:")]
         return (errors[0] if errors else (lines[-1] if lines else ""))[:200]
 
