@@ -48,8 +48,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help="room counts run under the published limits (default: 50 150 300)",
     )  # fmt: skip
     parser.add_argument(
-        "--unlimited", type=int, nargs="*", default=[1000],
-        help="room counts run without limits (default: 1000)",
+        "--unlimited", type=int, nargs="*", default=[300, 1000],
+        help="room counts run without limits (default: 300 1000)",
     )  # fmt: skip
     parser.add_argument(
         "--window-seconds", type=float, default=60.0,
@@ -66,6 +66,10 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "under bench/results/quick/, README untouched",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, help="results folder (default bench/results)")
+    parser.add_argument(
+        "--engine-memory-cap-gib", type=float, default=6.0,
+        help="stop a command whose `pulumi` process grows past this resident size (default 6)",
+    )  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -84,6 +88,8 @@ def notes(args: argparse.Namespace, mode: Mode) -> list[str]:
         "provider peak RSS: the largest VmHWM of a `python -m pulumi.dynamic` process.",
         "No limits: the sandbox enforces none and this provider is told none "
         "(NEXUDUS_MIN_INTERVAL_MS=0, huge per-minute rates).",
+        f"A command whose `pulumi` process grows past {args.engine_memory_cap_gib:g} GiB "
+        "resident is stopped (the machine is shared) and the scenario's later steps skipped.",
     ]
     if window == 60:
         lines.insert(1, "Limits: the published ones, with real 60-second windows.")
@@ -127,7 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for mode, rooms in plan:
         for program in programs:
             print(f"\n[{mode.name}, N={rooms}, {program.label}]", flush=True)
-            result = run_scenario(mode, rooms, program, engine)
+            cap = int(args.engine_memory_cap_gib * 2**30)
+            result = run_scenario(mode, rooms, program, engine, cap)
             for step in result.steps:
                 status = "ok" if step.ok else f"FAILED ({step.error})"
                 print(
@@ -139,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     minutes, seconds = divmod(round(time.monotonic() - started), 60)
     context["duration"] = f"the whole bench took {minutes} min {seconds} s"
     table = report.write(results, context, out)
-    print(f"\n{table}\nbench: results in {out.relative_to(REPO)}/ ({context['duration']})")
+    print(f"\n{table}\nbench: results in {out}/ ({context['duration']})")
     if not args.quick and out == REPO / "bench" / "results":
         readme = REPO / "README.md"
         if report.update_readme(readme, table, "bench/results/plot.png"):

@@ -1,9 +1,14 @@
-"""Peak resident memory of the dynamic-provider processes one Pulumi command starts."""
+"""The processes one `pulumi` command starts: their peak memory, and stopping them all.
+
+The engine starts the language host and the dynamic provider (`python -m pulumi.dynamic`) as
+children in process groups of their own, so stopping a command means stopping its whole tree.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import threading
 from pathlib import Path
 
@@ -11,21 +16,52 @@ PROVIDER_MODULE = b"pulumi.dynamic"
 """What the launcher (scripts/pulumi-resource-pulumi-python) runs: `python -m pulumi.dynamic`."""
 
 
-class ProviderPeakRss:
-    """Polls /proc for `python -m pulumi.dynamic` processes running in one project folder.
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid`, from /proc's parent links."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = Path(f"/proc/{entry.name}/stat").read_text()
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        below = children.get(pending.pop(), [])
+        found += below
+        pending += below
+    return found
 
-    It reads the kernel's high-water mark (`VmHWM`), not the current size, so a sample taken
-    any time before the process exits still sees its peak.
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a command this bench started and everything it started."""
+    for target in [*descendants(pid), pid]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(target, signal.SIGKILL)
+
+
+class Watch:
+    """While one command runs: the peak RSS of the engine and of its provider processes, and a
+    stop when the engine outgrows `engine_cap` bytes (a baseline whose state makes the engine
+    swallow the shared machine's memory is stopped, and reported as such).
+
+    Peaks are the kernel's high-water marks (`VmHWM`), so a sample taken any time before a
+    process exits still sees its peak.
     """
 
-    def __init__(self, project_root: Path, interval: float = 0.2) -> None:
-        self._root = str(project_root)
+    def __init__(self, engine_pid: int, engine_cap: int, interval: float = 0.25) -> None:
+        self._engine = engine_pid
+        self._cap = engine_cap
         self._interval = interval
-        self._peaks: dict[int, int] = {}
+        self._providers: dict[int, int] = {}
+        self.engine_peak = 0
+        self.stopped = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
-    def __enter__(self) -> ProviderPeakRss:
+    def __enter__(self) -> Watch:
         self._thread.start()
         return self
 
@@ -34,36 +70,40 @@ class ProviderPeakRss:
         self._thread.join()
 
     @property
-    def peak_bytes(self) -> int | None:
+    def provider_peak(self) -> int | None:
         """The largest peak of any one provider process, or None if none was seen."""
-        return max(self._peaks.values()) * 1024 if self._peaks else None
+        return max(self._providers.values()) if self._providers else None
 
     def _poll(self) -> None:
-        while True:
+        while not self._stop.wait(self._interval):
             self._sample()
-            if self._stop.wait(self._interval):
-                self._sample()
-                return
 
     def _sample(self) -> None:
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            pid = int(entry.name)
-            with contextlib.suppress(OSError):  # gone, or not ours to read
-                if not self._is_provider(pid):
+        engine = _memory(self._engine)
+        if engine is None:
+            return
+        current, peak = engine
+        self.engine_peak = max(self.engine_peak, peak)
+        if current > self._cap and not self.stopped:
+            self.stopped = True
+            kill_tree(self._engine)
+            return
+        for pid in descendants(self._engine):
+            with contextlib.suppress(OSError):
+                if PROVIDER_MODULE not in Path(f"/proc/{pid}/cmdline").read_bytes():
                     continue
-                peak = _high_water_kib(pid)
-                if peak is not None:
-                    self._peaks[pid] = max(peak, self._peaks.get(pid, 0))
-
-    def _is_provider(self, pid: int) -> bool:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        return PROVIDER_MODULE in cmdline and os.readlink(f"/proc/{pid}/cwd") == self._root
+                memory = _memory(pid)
+                if memory is not None:
+                    self._providers[pid] = max(memory[1], self._providers.get(pid, 0))
 
 
-def _high_water_kib(pid: int) -> int | None:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return None
+def _memory(pid: int) -> tuple[int, int] | None:
+    """Current and peak resident bytes (`VmRSS`, `VmHWM`), or None once the process is gone."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return None
+    fields = {line.split(":")[0]: line.split()[1] for line in lines if line.startswith("Vm")}
+    if "VmRSS" not in fields or "VmHWM" not in fields:
+        return None  # a zombie: exited, not yet reaped
+    return int(fields["VmRSS"]) * 1024, int(fields["VmHWM"]) * 1024

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ from typing import Any
 import yaml
 
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER
+
+from .procs import Watch, kill_tree
 
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = REPO / ".tools" / "bin"
@@ -51,14 +52,19 @@ class Outcome:
     returncode: int
     seconds: float
     output: str
+    engine_peak_rss: int = 0
+    provider_peak_rss: int | None = None
+    over_memory_cap: bool = False
 
     @property
     def ok(self) -> bool:
         return self.returncode == 0
 
     def first_error(self) -> str:
-        """Why a step failed, in one line: the first exception a provider raised, else the
-        engine's first `error:` line."""
+        """Why a step failed, in one line: the bench stopped it, else the first exception a
+        provider raised, else the engine's first `error:` line."""
+        if self.over_memory_cap:
+            return f"stopped by the bench: engine RSS over {self.engine_peak_rss / 2**30:.1f} GiB"
         lines = [line.strip() for line in self.output.splitlines()]
         for line in lines:
             exception = _EXCEPTION.search(line)
@@ -69,14 +75,22 @@ class Outcome:
 
 
 class Project:
-    def __init__(self, root: Path, engine: Path, env: dict[str, str]) -> None:
+    def __init__(self, root: Path, engine: Path, env: dict[str, str], memory_cap: int) -> None:
         self.root = root
         self.engine = engine
         self.env = env
+        self.memory_cap = memory_cap
+        """Bytes of resident memory the engine may use before the bench stops the command."""
 
     @classmethod
     def create(
-        cls, workdir: Path, program: Program, engine: Path, base_url: str, client: dict[str, str]
+        cls,
+        workdir: Path,
+        program: Program,
+        engine: Path,
+        base_url: str,
+        client: dict[str, str],
+        memory_cap: int,
     ) -> Project:
         root = workdir / "project"
         (root / "stacks").mkdir(parents=True)
@@ -100,7 +114,7 @@ class Project:
                 **client,
             }
         )
-        return cls(root, engine, env)
+        return cls(root, engine, env, memory_cap)
 
     def init_stack(self, program: Program, rooms: dict[str, dict[str, Any]]) -> None:
         """A new stack whose config declares `rooms`, all in one business."""
@@ -131,15 +145,24 @@ class Project:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-            try:
-                returncode = process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)  # the group this call started, no other
-                returncode = process.wait()
+            with Watch(process.pid, self.memory_cap) as watch:
+                try:
+                    returncode = process.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    kill_tree(process.pid)
+                    returncode = process.wait()
             seconds = time.monotonic() - started
             output.seek(0)
             text = output.read()
-        return Outcome(" ".join(["pulumi", *args]), returncode, seconds, text)
+        return Outcome(
+            " ".join(["pulumi", *args]),
+            returncode,
+            seconds,
+            text,
+            watch.engine_peak,
+            watch.provider_peak,
+            watch.stopped,
+        )
 
     def export(self) -> dict[str, Any]:
         outcome = self.run("stack", "export")

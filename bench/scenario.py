@@ -15,7 +15,6 @@ from nexudus_pulumi.sandbox import Faults, Limits, Sandbox
 from nexudus_pulumi.sandbox.server import COLLECTION, TOKEN_PATH
 
 from .floor import write_floor
-from .procs import ProviderPeakRss
 from .project import Program, Project
 
 PUBLISHED = Limits()
@@ -107,6 +106,8 @@ class Result:
     """Bytes per room after `up`: the whole entry, its `stackTrace` and its `__provider` blobs
     (inputs and outputs each hold one), as compact JSON."""
     provider_peak_rss: int | None = None
+    engine_peak_rss: int = 0
+    """Of the `pulumi` CLI process itself, the largest over the steps."""
     created: int = 0
     """Rooms the sandbox holds after `up`."""
     left: int = 0
@@ -120,7 +121,7 @@ def declared_rooms(count: int) -> dict[str, dict[str, Any]]:
     return {f"room-{n:04d}": {"name": f"Room {n}", "active": True} for n in range(count)}
 
 
-def run_scenario(mode: Mode, rooms: int, program: Program, engine: Path) -> Result:
+def run_scenario(mode: Mode, rooms: int, program: Program, engine: Path, memory_cap: int) -> Result:
     floor = write_floor(rooms, mode.limits) if mode.limited else None
     result = Result(mode.name, rooms, program.label, floor)
     faults = Faults(latency_ms=mode.latency_ms)
@@ -128,21 +129,32 @@ def run_scenario(mode: Mode, rooms: int, program: Program, engine: Path) -> Resu
         tempfile.TemporaryDirectory(prefix="nexudus-bench-") as workdir,
         Sandbox(limits=mode.limits, faults=faults) as sandbox,
     ):
-        project = Project.create(Path(workdir), program, engine, sandbox.url, mode.client)
+        project = Project.create(
+            Path(workdir), program, engine, sandbox.url, mode.client, memory_cap
+        )
         project.init_stack(program, declared_rooms(rooms))
+        stopped = ""
         for name, args in STEPS:
+            if stopped:
+                result.steps.append(Step(name, 0.0, False, {}, f"skipped: {stopped}"))
+                continue
             seen = _settled(sandbox)
-            with ProviderPeakRss(project.root) as rss:
-                outcome = project.run(*args)
+            outcome = project.run(*args)
             sent = sandbox.requests[seen : _settled(sandbox)]
             requests = Counter(f"{m}{_kind(m, path)} {s}" for m, path, s in sent)
             error = "" if outcome.ok else outcome.first_error()
             result.steps.append(Step(name, outcome.seconds, outcome.ok, dict(requests), error))
-            if rss.peak_bytes is not None:
-                result.provider_peak_rss = max(result.provider_peak_rss or 0, rss.peak_bytes)
+            result.engine_peak_rss = max(result.engine_peak_rss, outcome.engine_peak_rss)
+            if outcome.provider_peak_rss is not None:
+                result.provider_peak_rss = max(
+                    result.provider_peak_rss or 0, outcome.provider_peak_rss
+                )
+            if outcome.over_memory_cap:
+                stopped = f"{name} was stopped at the engine memory cap"
             if name == "up":
                 result.created = len(sandbox.store.all())
-                result.state = state_per_room(project.export(), program)
+                if not stopped:
+                    result.state = state_per_room(project.export())
         result.left = len(sandbox.store.all())
     return result
 
@@ -167,7 +179,7 @@ def _settled(sandbox: Sandbox, quiet: float = 0.3) -> int:
         count = now
 
 
-def state_per_room(exported: dict[str, Any], program: Program) -> dict[str, float]:
+def state_per_room(exported: dict[str, Any]) -> dict[str, float]:
     resources = [
         r
         for r in exported["deployment"].get("resources") or []
