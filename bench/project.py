@@ -60,6 +60,9 @@ class Outcome:
     def ok(self) -> bool:
         return self.returncode == 0
 
+    def tail(self, lines: int = 40) -> list[str]:
+        return self.output.splitlines()[-lines:]
+
     def first_error(self) -> str:
         """Why a step failed, in one line: the bench stopped it, else the first exception a
         provider raised, else the engine's first `error:` line."""

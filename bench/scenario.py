@@ -85,6 +85,8 @@ class Step:
     requests: dict[str, int]
     """"METHOD status" -> count, from the sandbox's own request list."""
     error: str = ""
+    log_tail: list[str] = field(default_factory=list)
+    """The command's last lines of output when it failed, kept in results.json."""
 
     @property
     def total(self) -> int:
@@ -142,8 +144,10 @@ def run_scenario(mode: Mode, rooms: int, program: Program, engine: Path, memory_
             outcome = project.run(*args)
             sent = sandbox.requests[seen : _settled(sandbox)]
             requests = Counter(f"{m}{_kind(m, path)} {s}" for m, path, s in sent)
-            error = "" if outcome.ok else outcome.first_error()
-            result.steps.append(Step(name, outcome.seconds, outcome.ok, dict(requests), error))
+            error, tail = ("", []) if outcome.ok else (outcome.first_error(), outcome.tail())
+            result.steps.append(
+                Step(name, outcome.seconds, outcome.ok, dict(requests), error, tail)
+            )
             result.engine_peak_rss = max(result.engine_peak_rss, outcome.engine_peak_rss)
             if outcome.provider_peak_rss is not None:
                 result.provider_peak_rss = max(
