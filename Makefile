@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo drift test engine venv lint clean
+.PHONY: demo drift test engine venv lint clean bench
 
 demo: venv engine
 	bash scripts/demo.sh
@@ -22,6 +22,15 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# Not part of `make test`: the real engine against the sandbox, this provider vs a naive one
+# (see the README, "Performance"). BENCH_N / BENCH_N_UNLIMITED: room counts with and without the
+# published limits; BENCH_WINDOW: the sandbox's minute in seconds; BENCH_QUICK=1: small N.
+bench: venv engine
+	$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench $(if $(BENCH_QUICK),--quick) $(if $(BENCH_N),--limited $(BENCH_N)) \
+		$(if $(BENCH_N_UNLIMITED),--unlimited $(BENCH_N_UNLIMITED)) \
+		$(if $(BENCH_WINDOW),--window-seconds $(BENCH_WINDOW)) $(BENCH_ARGS)
 
 engine:
 	bash scripts/install-engine.sh

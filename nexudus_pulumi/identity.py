@@ -17,6 +17,8 @@ import pulumi.dynamic
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider
 from pulumi.runtime.settings import get_monitor
 
+from .sdk_workarounds import DynamicResource
+
 LOGICAL_NAME = "stack-identity"
 
 
@@ -35,7 +37,7 @@ class StackIdentityProvider(ResourceProvider):
         return ReadResult(id_, props)
 
 
-class StackIdentity(pulumi.dynamic.Resource, module="nexudus", name="StackIdentity"):
+class StackIdentity(DynamicResource, module="nexudus", name="StackIdentity"):
     """The stack's identity; its `id` is the random stack id. One per stack: use `current()`."""
 
     def __init__(self, opts: pulumi.ResourceOptions | None = None) -> None:

@@ -22,9 +22,10 @@ from pydantic.alias_generators import to_camel, to_snake
 from .identity import owner_tag
 from .models import RecordInputs
 from .provider import RecordProvider
+from .sdk_workarounds import DynamicResource
 
 
-class RecordResource(pulumi.dynamic.Resource):
+class RecordResource(DynamicResource):
     """Base of `ChatRoom`, `CommunityGroup`...: subclasses set `provider_type`. The resource id
     is the Nexudus record id, as a string."""
 

@@ -1,0 +1,158 @@
+"""`python -m bench`: run the scenarios, print each step as it ends, write bench/results/."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import report
+from .project import NAIVE, OURS, REPO, TOOLS, Program
+from .scenario import Mode, Result, limits_mode, no_limits_mode, run_scenario
+
+PROGRAMS = {"ours": OURS, "naive": NAIVE}
+QUICK = {"limited": [10, 20], "unlimited": [30]}
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    memory = ""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            memory = f", {int(line.split()[1]) / 2**20:.0f} GiB RAM"
+    return (
+        f"{os.cpu_count()} CPUs (nproc), {model}{memory}, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def engine_version(engine: Path) -> str:
+    completed = subprocess.run([engine, "version"], capture_output=True, text=True, check=True)
+    return completed.stdout.strip()
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--limited", type=int, nargs="*", default=[50, 150, 300],
+        help="room counts run under the published limits (default: 50 150 300)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--unlimited", type=int, nargs="*", default=[300, 1000],
+        help="room counts run without limits (default: 300 1000)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--window-seconds", type=float, default=60.0,
+        help="the sandbox's 'minute' (default 60, the published one); shorter keeps the counts "
+        "per window and tells the client the per-minute rates that scaling gives",
+    )  # fmt: skip
+    parser.add_argument("--latency-ms", type=float, default=20.0, help="the sandbox's per request")
+    parser.add_argument(
+        "--programs", nargs="+", choices=sorted(PROGRAMS), default=["ours", "naive"]
+    )
+    parser.add_argument(
+        "--quick", action="store_true",
+        help=f"small N (limits {QUICK['limited']}, no limits {QUICK['unlimited']}), results "
+        "under bench/results/quick/, README untouched",
+    )  # fmt: skip
+    parser.add_argument("--out", type=Path, help="results folder (default bench/results)")
+    parser.add_argument(
+        "--engine-memory-cap-gib", type=float, default=6.0,
+        help="stop a command whose `pulumi` process grows past this resident size (default 6)",
+    )  # fmt: skip
+    return parser.parse_args(argv)
+
+
+def notes(args: argparse.Namespace, mode: Mode) -> list[str]:
+    window = args.window_seconds
+    lines = [
+        "Real `pulumi` engine, file backend; the sandbox in-process on 127.0.0.1 with "
+        f"{args.latency_ms:g} ms latency per request; a fresh sandbox and stack per row.",
+        "`up`, `refresh` and `destroy` run with `--yes --skip-preview`; the no-op `preview` "
+        "runs with `--expect-no-changes`.",
+        "Requests are the sandbox's own count, by method and status; `per room` divides by N.",
+        "Write floor: the time from the first write to the N-th when each is sent as early as "
+        "the sandbox's sliding windows admit it (60 writes and 120 requests per window, one "
+        "request per 100 ms).",
+        "State: compact JSON of each room's entry in `pulumi stack export` after `up`; "
+        "provider peak RSS: the largest VmHWM of a `python -m pulumi.dynamic` process.",
+        "No limits: the sandbox enforces none and this provider is told none "
+        "(NEXUDUS_MIN_INTERVAL_MS=0, huge per-minute rates).",
+        f"A command whose `pulumi` process grows past {args.engine_memory_cap_gib:g} GiB "
+        "resident is stopped (the machine is shared) and the scenario's later steps skipped.",
+    ]
+    if window == 60:
+        lines.insert(1, "Limits: the published ones, with real 60-second windows.")
+    else:
+        lines.insert(
+            1,
+            f"Limits: the published counts per window, the window SHRUNK to {window:g} s; the "
+            f"client is told the scaled per-minute rates ({mode.client}). Its pacer counts "
+            "over 60 s, so it may burst past a shorter window: 409s here can be an artefact "
+            "of the shrinking.",
+        )
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    engine = TOOLS / "pulumi"
+    if not engine.exists():
+        print("bench: no engine in .tools/bin; run `make engine`", file=sys.stderr)
+        return 1
+    limited, unlimited = args.limited, args.unlimited
+    out = args.out or REPO / "bench" / "results"
+    if args.quick:
+        limited, unlimited = QUICK["limited"], QUICK["unlimited"]
+        out = args.out or REPO / "bench" / "results" / "quick"
+    programs: list[Program] = [PROGRAMS[name] for name in args.programs]
+    limits = limits_mode(args.window_seconds, args.latency_ms)
+    plan: list[tuple[Mode, int]] = [(limits, n) for n in limited]
+    plan += [(no_limits_mode(args.latency_ms), n) for n in unlimited]
+    context: dict[str, Any] = {
+        "machine": machine(),
+        "engine": engine_version(engine),
+        "notes": notes(args, limits),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    print(f"bench: {context['machine']}; pulumi {context['engine']}")
+    for line in context["notes"]:
+        print(f"  {line}")
+    started = time.monotonic()
+    results: list[Result] = []
+    for mode, rooms in plan:
+        for program in programs:
+            print(f"\n[{mode.name}, N={rooms}, {program.label}]", flush=True)
+            cap = int(args.engine_memory_cap_gib * 2**30)
+            result = run_scenario(mode, rooms, program, engine, cap)
+            for step in result.steps:
+                status = "ok" if step.ok else f"FAILED ({step.error})"
+                print(
+                    f"  {step.name:8} {step.seconds:7.1f} s  {step.total:5} requests  "
+                    f"{step.throttled} x 409  {status}",
+                    flush=True,
+                )
+            results.append(result)
+    minutes, seconds = divmod(round(time.monotonic() - started), 60)
+    context["duration"] = f"the whole bench took {minutes} min {seconds} s"
+    table = report.write(results, context, out)
+    print(f"\n{table}\nbench: results in {out}/ ({context['duration']})")
+    if not args.quick and out == REPO / "bench" / "results":
+        readme = REPO / "README.md"
+        if report.update_readme(readme, table, "bench/results/plot.png"):
+            print("bench: README.md's Performance section now shows these figures")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

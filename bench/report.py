@@ -1,0 +1,321 @@
+"""The bench's figures as a markdown table, a PNG plot and raw JSON, and the README's copy."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from .scenario import Result, Step
+
+README_START = "<!-- bench:start -->"
+README_END = "<!-- bench:end -->"
+
+
+def _ratio(value: float | None, reference: float | None) -> str:
+    if value is None or not reference:
+        return ""
+    return f"{value / reference:.2f}x"
+
+
+def _by_status(step: Step) -> str:
+    return ", ".join(f"{key} x{n}" for key, n in sorted(step.requests.items())) or "none"
+
+
+def _baseline(results: list[Result], result: Result) -> Result | None:
+    if result.program == "naive":
+        return None
+    return next(
+        (
+            r
+            for r in results
+            if r.program == "naive" and r.mode == result.mode and r.rooms == result.rooms
+        ),
+        None,
+    )
+
+
+def steps_table(results: list[Result]) -> str:
+    lines = [
+        "| limits | N | provider | step | wall s | requests | per room | by method and status "
+        "| 409s | outcome | vs naive | vs write floor |",
+        "|---|---:|---|---|---:|---:|---:|---|---:|---|---:|---:|",
+    ]
+    for result in results:
+        naive = _baseline(results, result)
+        for step in result.steps:
+            reference = naive.step(step.name) if naive else None
+            versus_naive = _ratio(step.seconds, reference.seconds) if reference else ""
+            if reference and not reference.ok:
+                versus_naive = "naive failed"
+            complete = step.ok and result.created == result.rooms
+            floor = result.floor_seconds if step.name in ("up", "destroy") and complete else None
+            outcome = "ok" if step.ok else f"FAILED: {step.error}".replace("|", "/")
+            lines.append(
+                f"| {result.mode} | {result.rooms} | {result.program} | {step.name} "
+                f"| {step.seconds:.1f} | {step.total} | {step.total / result.rooms:.2f} "
+                f"| {_by_status(step)} | {step.throttled} | {outcome} | {versus_naive} "
+                f"| {_ratio(step.seconds, floor)} |"
+            )
+    return "\n".join(lines)
+
+
+def footprint_table(results: list[Result]) -> str:
+    lines = [
+        "| limits | N | provider | write floor s | rooms after up | rooms after destroy "
+        "| state B/room | of which stackTrace | of which __provider | vs naive "
+        "| provider peak RSS MB | engine peak RSS MB |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for result in results:
+        naive = _baseline(results, result)
+        entry = result.state.get("entry")
+        floor = f"{result.floor_seconds:.1f}" if result.floor_seconds is not None else ""
+        rss = result.provider_peak_rss
+        cells = [
+            result.mode,
+            str(result.rooms),
+            result.program,
+            floor,
+            str(result.created),
+            str(result.left),
+            _bytes(entry),
+            _bytes(result.state.get("stackTrace")),
+            _bytes(result.state.get("__provider")),
+            _ratio(entry, naive.state.get("entry") if naive else None),
+            f"{rss / 2**20:.0f}" if rss else "",
+            f"{result.engine_peak_rss / 2**20:,.0f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _bytes(value: float | None) -> str:
+    return "" if value is None else f"{value:,.0f}"
+
+
+def targets_table(results: list[Result]) -> str:
+    """Issue 12's targets, against this run's figures (figures, not pass/fail tests)."""
+    ours = [r for r in results if r.program != "naive"]
+    limited = max(
+        (r for r in ours if r.floor_seconds is not None), key=lambda r: r.rooms, default=None
+    )
+    unlimited = max(
+        (r for r in ours if r.floor_seconds is None), key=lambda r: r.rooms, default=None
+    )
+    rows: list[tuple[str, str, str]] = []
+    if limited is not None:
+        n = limited.rooms
+        floor = limited.floor_seconds if limited.created == n else None
+        up, refresh, destroy = (limited.step(s) for s in ("up", "refresh", "destroy"))
+        if up:
+            rows.append(
+                (
+                    f"limits, N={n}: up <= 1.05x write floor",
+                    _ratio(up.seconds, floor) or f"up created {limited.created} of {n} rooms",
+                    _met(floor is not None and up.ok and up.seconds <= 1.05 * floor),
+                )
+            )
+            rows.append(
+                (
+                    f"limits, N={n}: up <= 1.05 requests per room",
+                    f"{up.total / n:.2f}",
+                    _met(up.ok and up.total <= 1.05 * n),
+                )
+            )
+            throttled = sum(s.throttled for s in limited.steps)
+            rows.append((f"limits, N={n}: no 409", str(throttled), _met(throttled == 0)))
+        if refresh:
+            budget = math.ceil(n / 100) + 2
+            rows.append(
+                (
+                    f"limits, N={n}: refresh <= ceil(N/100)+2 = {budget} requests",
+                    str(refresh.total),
+                    _met(refresh.ok and refresh.total <= budget),
+                )
+            )
+            rows.append(
+                (
+                    f"limits, N={n}: refresh under 10 s",
+                    f"{refresh.seconds:.1f} s",
+                    _met(refresh.ok and refresh.seconds < 10),
+                )
+            )
+        if destroy:
+            rows.append(
+                (
+                    f"limits, N={n}: destroy <= 1.05x write floor",
+                    _ratio(destroy.seconds, floor) or f"up created {limited.created} of {n} rooms",
+                    _met(floor is not None and destroy.ok and destroy.seconds <= 1.05 * floor),
+                )
+            )
+    for result in sorted((r for r in ours if r.floor_seconds is None), key=lambda r: r.rooms):
+        naive = _baseline(results, result)
+        for name in ("up", "destroy"):
+            step, reference = result.step(name), naive.step(name) if naive else None
+            if step and reference:
+                rows.append(
+                    (
+                        f"no limits, N={result.rooms}: {name} no slower than naive",
+                        f"{step.seconds:.1f} s vs {reference.seconds:.1f} s"
+                        + ("" if reference.ok else f" (naive: {reference.error})"),
+                        _met(step.ok and step.seconds <= reference.seconds)
+                        if reference.ok
+                        else "n/a",
+                    )
+                )
+    if unlimited is not None:
+        n = unlimited.rooms
+        preview = unlimited.step("preview")
+        if preview:
+            rows.append(
+                (
+                    f"no limits, N={n}: no-op preview makes no request",
+                    str(preview.total),
+                    _met(preview.ok and preview.total == 0),
+                )
+            )
+        rss = unlimited.provider_peak_rss
+        if rss:
+            rows.append(
+                (
+                    f"no limits, N={n}: provider peak RSS under 150 MB",
+                    f"{rss / 2**20:.0f} MB",
+                    _met(rss < 150 * 2**20),
+                )
+            )
+    compared = [
+        (r, naive)
+        for r in ours
+        if (naive := _baseline(results, r))
+        and naive.created == naive.rooms
+        and r.state.get("entry")
+        and naive.state.get("entry")
+    ]
+    if compared:
+        result, naive = max(compared, key=lambda pair: pair[0].rooms)
+        entry, reference_entry = result.state["entry"], naive.state["entry"]
+        rows.append(
+            (
+                f"{result.mode}, N={result.rooms}: state per room <= 1/5 of naive",
+                f"{entry:,.0f} B vs {reference_entry:,.0f} B ({_ratio(entry, reference_entry)})",
+                _met(entry <= reference_entry / 5),
+            )
+        )
+    lines = ["| target (issue 12) | this run | met |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def _met(condition: bool) -> str:
+    return "yes" if condition else "no"
+
+
+def markdown(results: list[Result], context: dict[str, Any]) -> str:
+    notes = "\n".join(f"- {note}" for note in context["notes"])
+    return (
+        f"Machine: {context['machine']}. Run {context['date']}, {context['duration']}.\n\n"
+        f"{notes}\n\n"
+        f"{steps_table(results)}\n\n"
+        f"{footprint_table(results)}\n\n"
+        f"{targets_table(results)}\n"
+    )
+
+
+def plot(results: list[Result], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    limited = [r for r in results if r.floor_seconds is not None]
+    unlimited = [r for r in results if r.floor_seconds is None]
+    panels = [p for p in (limited, unlimited) if p]
+    figure, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.5), squeeze=False)
+    column = 0
+    if limited:
+        _plot_limited(axes[0][column], limited)
+        column += 1
+    if unlimited:
+        _plot_unlimited(axes[0][column], unlimited)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _plot_limited(ax: Any, results: list[Result]) -> None:
+    sizes = sorted({r.rooms for r in results})
+    floors = [next(r.floor_seconds for r in results if r.rooms == n) for n in sizes]
+    ax.plot(sizes, floors, "k--", label="write floor")
+    for program, marker in (("nexudus-pulumi", "o"), ("naive", "x")):
+        for step, style in (("up", "-"), ("destroy", ":")):
+            points = [
+                (r.rooms, s.seconds, s.ok)
+                for r in results
+                if r.program == program
+                for s in r.steps
+                if s.name == step
+            ]
+            if not points:
+                continue
+            ax.plot(
+                [p[0] for p in points],
+                [p[1] for p in points],
+                style,
+                marker=marker,
+                label=f"{program} {step}" + ("" if all(p[2] for p in points) else " (failed)"),
+            )
+    ax.set_title("Published limits: wall time vs rooms")
+    ax.set_xlabel("rooms (N)")
+    ax.set_ylabel("seconds")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+
+def _plot_unlimited(ax: Any, results: list[Result]) -> None:
+    chosen = sorted(results, key=lambda r: (r.rooms, r.program != "naive"))
+    steps = ["up", "preview", "refresh", "destroy"]
+    width = 0.8 / max(1, len(chosen))
+    for i, result in enumerate(chosen):
+        ran = [result.step(s) for s in steps]
+        seconds = [step.seconds if step else 0.0 for step in ran]
+        failed = [not (step and step.ok) for step in ran]
+        bars = ax.bar(
+            [k + i * width for k in range(len(steps))],
+            seconds,
+            width,
+            label=f"{result.program}, N={result.rooms}",
+        )
+        for bar, bad in zip(bars, failed, strict=True):
+            if bad:
+                bar.set_hatch("xx")
+    ax.set_xticks([k + width * (len(chosen) - 1) / 2 for k in range(len(steps))], steps)
+    ax.set_title("No limits: wall time per step (hatched: failed or skipped)")
+    ax.set_ylabel("seconds")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+
+
+def write(results: list[Result], context: dict[str, Any], folder: Path) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    table = markdown(results, context)
+    (folder / "table.md").write_text(table)
+    (folder / "results.json").write_text(
+        json.dumps({"context": context, "results": [asdict(r) for r in results]}, indent=1)
+    )
+    plot(results, folder / "plot.png")
+    return table
+
+
+def update_readme(readme: Path, table: str, plot_path: str) -> bool:
+    """Replace the README's text between the bench markers; False if it has none."""
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        return False
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    body = f"\n{table}\n![bench plot]({plot_path})\n"
+    readme.write_text(f"{head}{README_START}{body}{README_END}{tail}")
+    return True

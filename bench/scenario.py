@@ -1,0 +1,210 @@
+"""One bench scenario: a program, N rooms, a fresh sandbox; `up`, no-op `preview`, `refresh`,
+`destroy`; and what each step cost in time, requests, state and provider memory."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nexudus_pulumi.sandbox import Faults, Limits, Sandbox
+from nexudus_pulumi.sandbox.server import COLLECTION, TOKEN_PATH
+
+from .floor import write_floor
+from .project import Program, Project
+
+PUBLISHED = Limits()
+"""Nexudus's published per-account limits, the sandbox's defaults."""
+
+NO_LIMITS = Limits(
+    min_interval=0,
+    requests_per_window=10**9,
+    writes_per_window=10**9,
+    requests_per_hour=10**9,
+    requests_per_day=10**9,
+    writes_per_day=10**9,
+)
+
+CLIENT_NO_LIMITS = {
+    "NEXUDUS_MIN_INTERVAL_MS": "0",
+    "NEXUDUS_REQUESTS_PER_MINUTE": str(10**9),
+    "NEXUDUS_WRITES_PER_MINUTE": str(10**9),
+}
+
+STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("up", ("up", "--yes", "--skip-preview")),
+    ("preview", ("preview", "--expect-no-changes")),
+    ("refresh", ("refresh", "--yes", "--skip-preview")),
+    ("destroy", ("destroy", "--yes", "--skip-preview")),
+)
+"""`up`, `refresh` and `destroy` skip their preview, as a pipeline that previews separately
+does; the no-op preview is a step of its own."""
+
+
+@dataclass(frozen=True)
+class Mode:
+    """The sandbox's limits, and what the client is told about them."""
+
+    name: str
+    limits: Limits
+    latency_ms: float
+    client: dict[str, str]
+
+    @property
+    def limited(self) -> bool:
+        return self.limits is not NO_LIMITS
+
+
+def limits_mode(window_seconds: float, latency_ms: float) -> Mode:
+    """The published limits; with a window shorter than a minute, the same counts per window
+    and the client told the per-minute rates that scaling gives."""
+    limits = Limits(window_seconds=window_seconds)
+    client: dict[str, str] = {}
+    if window_seconds != PUBLISHED.window_seconds:
+        scale = 60.0 / window_seconds
+        client = {
+            "NEXUDUS_REQUESTS_PER_MINUTE": str(round(limits.requests_per_window * scale)),
+            "NEXUDUS_WRITES_PER_MINUTE": str(round(limits.writes_per_window * scale)),
+        }
+    return Mode("limits", limits, latency_ms, client)
+
+
+def no_limits_mode(latency_ms: float) -> Mode:
+    return Mode("no limits", NO_LIMITS, latency_ms, CLIENT_NO_LIMITS)
+
+
+@dataclass
+class Step:
+    name: str
+    seconds: float
+    ok: bool
+    requests: dict[str, int]
+    """"METHOD status" -> count, from the sandbox's own request list."""
+    error: str = ""
+    log_tail: list[str] = field(default_factory=list)
+    """The command's last lines of output when it failed, kept in results.json."""
+
+    @property
+    def total(self) -> int:
+        return sum(self.requests.values())
+
+    @property
+    def throttled(self) -> int:
+        return sum(n for key, n in self.requests.items() if key.endswith(" 409"))
+
+
+@dataclass
+class Result:
+    mode: str
+    rooms: int
+    program: str
+    floor_seconds: float | None
+    steps: list[Step] = field(default_factory=list)
+    state: dict[str, float] = field(default_factory=dict)
+    """Bytes per room after `up`: the whole entry, its `stackTrace` and its `__provider` blobs
+    (inputs and outputs each hold one), as compact JSON."""
+    provider_peak_rss: int | None = None
+    engine_peak_rss: int = 0
+    """Of the `pulumi` CLI process itself, the largest over the steps."""
+    created: int = 0
+    """Rooms the sandbox holds after `up`."""
+    left: int = 0
+    """Rooms the sandbox still holds after `destroy`."""
+
+    def step(self, name: str) -> Step | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+
+def declared_rooms(count: int) -> dict[str, dict[str, Any]]:
+    return {f"room-{n:04d}": {"name": f"Room {n}", "active": True} for n in range(count)}
+
+
+def run_scenario(mode: Mode, rooms: int, program: Program, engine: Path, memory_cap: int) -> Result:
+    floor = write_floor(rooms, mode.limits) if mode.limited else None
+    result = Result(mode.name, rooms, program.label, floor)
+    faults = Faults(latency_ms=mode.latency_ms)
+    with (
+        tempfile.TemporaryDirectory(prefix="nexudus-bench-") as workdir,
+        Sandbox(limits=mode.limits, faults=faults) as sandbox,
+    ):
+        project = Project.create(
+            Path(workdir), program, engine, sandbox.url, mode.client, memory_cap
+        )
+        project.init_stack(program, declared_rooms(rooms))
+        stopped = ""
+        for name, args in STEPS:
+            if stopped:
+                result.steps.append(Step(name, 0.0, False, {}, f"skipped: {stopped}"))
+                continue
+            seen = _settled(sandbox)
+            outcome = project.run(*args)
+            sent = sandbox.requests[seen : _settled(sandbox)]
+            requests = Counter(f"{m}{_kind(m, path)} {s}" for m, path, s in sent)
+            error, tail = ("", []) if outcome.ok else (outcome.first_error(), outcome.tail())
+            result.steps.append(
+                Step(name, outcome.seconds, outcome.ok, dict(requests), error, tail)
+            )
+            result.engine_peak_rss = max(result.engine_peak_rss, outcome.engine_peak_rss)
+            if outcome.provider_peak_rss is not None:
+                result.provider_peak_rss = max(
+                    result.provider_peak_rss or 0, outcome.provider_peak_rss
+                )
+            if outcome.over_memory_cap:
+                stopped = f"{name} was stopped at the engine memory cap"
+            if name == "up":
+                result.created = len(sandbox.store.all())
+                if not stopped:
+                    result.state = state_per_room(project.export())
+        result.left = len(sandbox.store.all())
+    return result
+
+
+def _kind(method: str, path: str) -> str:
+    """Tells the listing (search) and the login apart from the requests about one record."""
+    if path == TOKEN_PATH:
+        return " token"
+    return " list" if method == "GET" and path.rstrip("/") == COLLECTION else ""
+
+
+def _settled(sandbox: Sandbox, quiet: float = 0.3) -> int:
+    """The length of the sandbox's request list once no request has been recorded for `quiet`
+    seconds: a handler records its request just after answering, so a command may exit a
+    moment before its last requests are in the list."""
+    count = len(sandbox.requests)
+    while True:
+        time.sleep(quiet)
+        now = len(sandbox.requests)
+        if now == count:
+            return count
+        count = now
+
+
+def state_per_room(exported: dict[str, Any]) -> dict[str, float]:
+    resources = [
+        r
+        for r in exported["deployment"].get("resources") or []
+        if r["type"].startswith("pulumi-python:dynamic")
+    ]
+    if not resources:
+        return {}
+
+    def size(value: Any) -> int:
+        return len(json.dumps(value, separators=(",", ":")))
+
+    count = len(resources)
+    return {
+        "entry": sum(size(r) for r in resources) / count,
+        "stackTrace": sum(size(r.get("stackTrace", [])) for r in resources) / count,
+        "__provider": sum(
+            size((r.get(part) or {}).get("__provider", ""))
+            for r in resources
+            for part in ("inputs", "outputs")
+        )
+        / count,
+        "resources": count,
+        "export": size(exported) / count,
+    }
