@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from nexudus_pulumi.sandbox import Faults, Limits, Sandbox
-from nexudus_pulumi.sandbox.server import COLLECTION, TOKEN_PATH
+from nexudus_pulumi.sandbox.server import TOKEN_PATH
+from nexudus_pulumi.sandbox.specs import CHAT_ROOMS
 
 from .floor import write_floor
 from .project import Program, Project
@@ -167,7 +168,7 @@ def _kind(method: str, path: str) -> str:
     """Tells the listing (search) and the login apart from the requests about one record."""
     if path == TOKEN_PATH:
         return " token"
-    return " list" if method == "GET" and path.rstrip("/") == COLLECTION else ""
+    return " list" if method == "GET" and path.rstrip("/") == CHAT_ROOMS.path else ""
 
 
 def _settled(sandbox: Sandbox, quiet: float = 0.3) -> int:
