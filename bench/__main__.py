@@ -67,6 +67,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--out", type=Path, help="results folder (default bench/results)")
     parser.add_argument(
+        "--redraw", action="store_true",
+        help="run nothing: rewrite the table, plot and README from the results folder's "
+        "results.json",
+    )  # fmt: skip
+    parser.add_argument(
         "--engine-memory-cap-gib", type=float, default=6.0,
         help="stop a command whose `pulumi` process grows past this resident size (default 6)",
     )  # fmt: skip
@@ -85,7 +90,8 @@ def notes(args: argparse.Namespace, mode: Mode) -> list[str]:
         "the sandbox's sliding windows admit it (60 writes and 120 requests per window, one "
         "request per 100 ms).",
         "State: compact JSON of each room's entry in `pulumi stack export` after `up`; "
-        "provider peak RSS: the largest VmHWM of a `python -m pulumi.dynamic` process.",
+        "peak RSS: the largest VmHWM of a `python -m pulumi.dynamic` process (provider) and "
+        "of the `pulumi` process (engine) over the four steps.",
         "No limits: the sandbox enforces none and this provider is told none "
         "(NEXUDUS_MIN_INTERVAL_MS=0, huge per-minute rates).",
         f"A command whose `pulumi` process grows past {args.engine_memory_cap_gib:g} GiB "
@@ -115,6 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         limited, unlimited = QUICK["limited"], QUICK["unlimited"]
         out = args.out or REPO / "bench" / "results" / "quick"
+    if args.redraw:
+        publish(*report.load(out / "results.json"), out, readme=not args.quick)
+        return 0
     programs: list[Program] = [PROGRAMS[name] for name in args.programs]
     limits = limits_mode(args.window_seconds, args.latency_ms)
     plan: list[tuple[Mode, int]] = [(limits, n) for n in limited]
@@ -145,13 +154,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             results.append(result)
     minutes, seconds = divmod(round(time.monotonic() - started), 60)
     context["duration"] = f"the whole bench took {minutes} min {seconds} s"
+    publish(results, context, out, readme=not args.quick)
+    return 0
+
+
+def publish(results: list[Result], context: dict[str, Any], out: Path, *, readme: bool) -> None:
+    """Write the results folder; a full run into bench/results/ also updates the README."""
     table = report.write(results, context, out)
     print(f"\n{table}\nbench: results in {out}/ ({context['duration']})")
-    if not args.quick and out == REPO / "bench" / "results":
-        readme = REPO / "README.md"
-        if report.update_readme(readme, table, "bench/results/plot.png"):
+    if readme and out == REPO / "bench" / "results":
+        path = REPO / "README.md"
+        if report.update_readme(path, table, "bench/results/plot.png"):
             print("bench: README.md's Performance section now shows these figures")
-    return 0
 
 
 if __name__ == "__main__":

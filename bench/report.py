@@ -48,7 +48,7 @@ def steps_table(results: list[Result]) -> str:
         for step in result.steps:
             reference = naive.step(step.name) if naive else None
             versus_naive = _ratio(step.seconds, reference.seconds) if reference else ""
-            if reference and not reference.ok:
+            if naive and reference and not (reference.ok and naive.created == naive.rooms):
                 versus_naive = "naive failed"
             complete = step.ok and result.created == result.rooms
             floor = result.floor_seconds if step.name in ("up", "destroy") and complete else None
@@ -250,7 +250,7 @@ def _plot_limited(ax: Any, results: list[Result]) -> None:
     floors = [next(r.floor_seconds for r in results if r.rooms == n) for n in sizes]
     ax.plot(sizes, floors, "k--", label="write floor")
     for program, marker in (("nexudus-pulumi", "o"), ("naive", "x")):
-        for step, style in (("up", "-"), ("destroy", ":")):
+        for step, style in (("up", "-"), ("refresh", "-."), ("destroy", ":")):
             points = [
                 (r.rooms, s.seconds, s.ok)
                 for r in results
@@ -296,6 +296,16 @@ def _plot_unlimited(ax: Any, results: list[Result]) -> None:
     ax.set_ylabel("seconds")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
+
+
+def load(path: Path) -> tuple[list[Result], dict[str, Any]]:
+    """Read back what `write` saved, to redraw the table and plot without rerunning."""
+    saved = json.loads(path.read_text())
+    results = []
+    for raw in saved["results"]:
+        steps = [Step(**step) for step in raw.pop("steps")]
+        results.append(Result(**raw, steps=steps))
+    return results, dict(saved["context"])
 
 
 def write(results: list[Result], context: dict[str, Any], folder: Path) -> str:
