@@ -182,17 +182,13 @@ class RecordProvider(ResourceProvider):
     @property
     def client(self) -> NexudusClient:
         if self._client is None:
-            raise RecordOperationError(
-                "the Nexudus provider was not configured (no Configure call from the engine)"
-            )
+            raise _not_configured()
         return self._client
 
     @property
     def listings(self) -> Listings:
         if self._listings is None:
-            raise RecordOperationError(
-                "the Nexudus provider was not configured (no Configure call from the engine)"
-            )
+            raise _not_configured()
         return self._listings
 
     @property
@@ -566,6 +562,12 @@ class RecordProvider(ResourceProvider):
 
 
 _STEERING = {"owner_tag", "import_id", "take_over"}
+
+
+def _not_configured() -> RecordOperationError:
+    return RecordOperationError(
+        "the Nexudus provider was not configured (no Configure call from the engine)"
+    )
 
 
 def _audit_outputs(read_only: dict[str, Any]) -> dict[str, Any]:
