@@ -39,13 +39,7 @@ class Snapshot:
 
     def marked(self, marker: Marker) -> list[dict[str, Any]]:
         """Records whose `SystemId` names the same resource as `marker`, oldest first."""
-        found = []
-        for record_id in sorted(self.records):
-            record = self.records[record_id]
-            theirs = Marker.parse(record.get("SystemId"))
-            if theirs is not None and theirs.same_resource(marker):
-                found.append(record)
-        return found
+        return [self.records[i] for i in sorted(self.records) if marker.marks(self.records[i])]
 
 
 class Listings:

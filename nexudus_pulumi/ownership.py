@@ -14,7 +14,9 @@ another pair is never taken unless the user says so (`takeOver`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 PREFIX = "pulumi:"
 
@@ -56,6 +58,11 @@ class Marker:
 
     def __str__(self) -> str:
         return self.path + (f" (stack id {self.stack_id})" if self.stack_id else "")
+
+    def marks(self, record: Mapping[str, Any]) -> bool:
+        """The record's `SystemId` names this marker's resource."""
+        theirs = Marker.parse(record.get("SystemId"))
+        return theirs is not None and theirs.same_resource(self)
 
 
 def describe_owner(system_id: object) -> str | None:

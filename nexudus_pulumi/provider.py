@@ -258,9 +258,7 @@ class RecordProvider(ResourceProvider):
                 self.spec.record_name,
             )
             return []
-        marker = inputs.marker
-        theirs = Marker.parse(record.get("SystemId"))
-        if marker is not None and theirs is not None and theirs.same_resource(marker):
+        if inputs.marker is not None and inputs.marker.marks(record):
             return []  # already this resource's: nothing to adopt
         refusal = self._refusal(inputs, record)
         if refusal is not None:
@@ -421,8 +419,7 @@ class RecordProvider(ResourceProvider):
         pause = LOST_ANSWER_FIRST_WAIT_SECONDS
         while True:
             for record in self.client.search(self.spec.collection, inputs.lookup_filters()):
-                theirs = Marker.parse(record.get("SystemId"))
-                if theirs is not None and theirs.same_resource(inputs.marker):
+                if inputs.marker.marks(record):
                     return record
             remaining = wait_until - time.monotonic()
             if remaining <= 0:
@@ -474,21 +471,18 @@ class RecordProvider(ResourceProvider):
                 self.spec.record_name,
             )
             return None
-        marker, theirs = inputs.marker, Marker.parse(record.get("SystemId"))
-        if marker is not None and theirs is not None and theirs.same_resource(marker):
+        if inputs.marker is not None and inputs.marker.marks(record):
             return None  # already ours: a replacement or a recreation, not an adoption
         refusal = self._refusal(inputs, record)
         if refusal is not None:
             raise RecordOperationError(refusal)
+        before, declared = self.model.live_view(record), inputs.declared()
         for name in sorted(self.spec.replace_on):
-            current = self.model.live_view(record).get(name)
-            wanted = inputs.declared().get(name)
-            if current != wanted:
+            if before.get(name) != declared.get(name):
                 raise RecordOperationError(
-                    f"cannot adopt id {record['Id']}: its {name} is {current!r}, the declaration "
-                    f"says {wanted!r}, and {name} cannot change in place"
+                    f"cannot adopt id {record['Id']}: its {name} is {before.get(name)!r}, the "
+                    f"declaration says {declared.get(name)!r}, and {name} cannot change in place"
                 )
-        before = self.model.live_view(record)
         outcome = self._write_declared(inputs, record)
         plan = _changes(before, outcome.fields)
         log.info(
