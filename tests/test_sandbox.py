@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Limits, Sandbox
+from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Faults, Limits, Sandbox
 
 AUTH = (DEMO_USER, DEMO_PASSWORD)
 ROOMS = "/api/support/chatrooms"
@@ -81,3 +81,21 @@ def test_throttling_is_409_with_retry_after() -> None:
     assert second.status_code == 409
     assert second.headers["Retry-After"] == "1"
     assert second.content == b""
+
+
+def test_injected_faults_fall_on_the_same_ordinals_whatever_the_interleaving() -> None:
+    """Concurrent clients reach the sandbox in a different order on every run; a seeded fault
+    test must still see the same faults, or it passes on one run and fails on the next."""
+
+    def fates(order: list[str]) -> dict[str, list[bool]]:
+        faults = Faults(error_rate=0.3, drop_after_commit_rate=0.3, seed=5)
+        seen: dict[str, list[bool]] = {"GET error": [], "drop after commit": []}
+        for kind in order:
+            seen[kind].append(faults.roll(0.3, kind))
+        return seen
+
+    alternating = ["GET error", "drop after commit"] * 20
+    grouped = sorted(alternating)
+    one = fates(alternating)
+    assert one == fates(grouped)
+    assert any(one["GET error"]) and not all(one["GET error"])  # the rate is applied

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 
 
@@ -28,6 +28,10 @@ class Throttle:
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
+        self.refusals: Counter[str] = Counter()
+        """Refusals by the limit that bound ("min interval", "writes per window"...). Nexudus's
+        409 does not say which; the sandbox tells tests, which must tell a client that overran
+        the account's minute from one whose request arrived a few ms early."""
         self._lock = threading.Lock()
         self._requests: dict[str, deque[float]] = {}
         self._writes: dict[str, deque[float]] = {}
@@ -40,18 +44,23 @@ class Throttle:
             writes = self._writes.setdefault(account, deque())
             _expire(requests, now - 86_400)
             _expire(writes, now - 86_400)
-            waits = [
-                _wait(requests, 1, limits.min_interval, now),
-                _wait(requests, limits.requests_per_window, limits.window_seconds, now),
-                _wait(requests, limits.requests_per_hour, 3_600, now),
-                _wait(requests, limits.requests_per_day, 86_400, now),
-            ]
+            waits = {
+                "min interval": _wait(requests, 1, limits.min_interval, now),
+                "requests per window": _wait(
+                    requests, limits.requests_per_window, limits.window_seconds, now
+                ),
+                "requests per hour": _wait(requests, limits.requests_per_hour, 3_600, now),
+                "requests per day": _wait(requests, limits.requests_per_day, 86_400, now),
+            }
             if write:
-                waits.append(_wait(writes, limits.writes_per_window, limits.window_seconds, now))
-                waits.append(_wait(writes, limits.writes_per_day, 86_400, now))
-            wait = max(waits)
-            if wait > 0:
-                return max(1, math.ceil(wait))
+                waits["writes per window"] = _wait(
+                    writes, limits.writes_per_window, limits.window_seconds, now
+                )
+                waits["writes per day"] = _wait(writes, limits.writes_per_day, 86_400, now)
+            bound = max(waits, key=waits.__getitem__)
+            if waits[bound] > 0:
+                self.refusals[bound] += 1
+                return max(1, math.ceil(waits[bound]))
             requests.append(now)
             if write:
                 writes.append(now)

@@ -42,7 +42,14 @@ TOKEN_LIFETIME_SECONDS = 604_799
 
 @dataclass
 class Faults:
-    """Injected misbehaviour; rates are probabilities per request, drawn from a seeded RNG."""
+    """Injected misbehaviour; rates are probabilities per request.
+
+    Each draw is keyed by the seed, the kind of fault and the request's ordinal among those
+    that could suffer it (the 7th POST that reached the error check, the 12th committed
+    create), never by a shared random stream. Concurrent requests interleave differently from
+    one run to the next; keyed draws keep the same faults on the same ordinals, so a run with a
+    given seed sees the same number of each fault, whatever the thread timing.
+    """
 
     latency_ms: float = 0.0
     error_rate: float = 0.0
@@ -56,13 +63,17 @@ class Faults:
     """On POST: commit the record, then wait this long before answering. A run killed in
     that window leaves a record Nexudus holds and Pulumi never heard of."""
     seed: int = 0
-    rng: random.Random = field(init=False, repr=False)
+    _ordinals: Counter[str] = field(default_factory=Counter, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
-
-    def roll(self, rate: float) -> bool:
-        return rate > 0 and self.rng.random() < rate
+    def roll(self, rate: float, kind: str) -> bool:
+        """Whether the next request of `kind` (for example "GET error") suffers the fault."""
+        if rate <= 0:
+            return False
+        with self._lock:
+            self._ordinals[kind] += 1
+            ordinal = self._ordinals[kind]
+        return random.Random(f"{self.seed}/{kind}/{ordinal}").random() < rate
 
 
 @dataclass
@@ -293,7 +304,7 @@ class _Handler(BaseHTTPRequestHandler):
         wait = sandbox.throttle.admit(user, write=method != "GET")
         if wait:
             return self._send(409, None, {"Retry-After": str(wait)})
-        if sandbox.faults.roll(sandbox.faults.error_rate):
+        if sandbox.faults.roll(sandbox.faults.error_rate, f"{method} error"):
             return self._send(503, {"Message": "injected server error", "WasSuccessful": False})
         target = sandbox.target(path)
         if target is None:
@@ -416,7 +427,7 @@ class _Handler(BaseHTTPRequestHandler):
         record_id = store.insert(fields, user)
         with sandbox._lock:
             sandbox.posts_by_record[spec.record] += 1
-        if sandbox.faults.roll(sandbox.faults.drop_after_commit_rate):
+        if sandbox.faults.roll(sandbox.faults.drop_after_commit_rate, "drop after commit"):
             return self._drop()
         if sandbox.faults.answer_delay_ms:
             time.sleep(sandbox.faults.answer_delay_ms / 1000)

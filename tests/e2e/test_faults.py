@@ -30,7 +30,9 @@ def assert_exactly_the_declared_rooms(project: PulumiProject, sandbox: Sandbox) 
 def test_thirty_rooms_converge_through_errors_drops_and_throttling(
     project: PulumiProject, sandbox: Sandbox
 ) -> None:
-    sandbox.faults = Faults(error_rate=0.2, drop_after_commit_rate=0.1, seed=2026)
+    # Draws are keyed by ordinal, so with this seed the 10th, 11th and 21st committed creates
+    # lose their answer and the first GET answers 503, however the 30 creates interleave.
+    sandbox.faults = Faults(error_rate=0.2, drop_after_commit_rate=0.1, seed=2028)
     # The server allows 10 writes per 5 s; the client is told 120 a minute: 409s will happen.
     sandbox.throttle.limits = Limits(
         min_interval=0.05, requests_per_window=150, writes_per_window=10, window_seconds=5
@@ -57,7 +59,7 @@ def test_thirty_rooms_converge_through_errors_drops_and_throttling(
         f"{sum(n for (_, s), n in counts.items() if s == 409)} throttled (409)"
     )
     assert sandbox.posts_committed == ROOM_COUNT  # a lost answer is found, never re-posted
-    assert counts[("POST", 0)] >= 1 and counts[("GET", 503)] >= 1
+    assert counts[("POST", 0)] == 3 and counts[("GET", 503)] >= 1
     # The run's output says what it recovered from, room by room.
     assert "create answer lost; found id" in up.output
     assert "HTTP 503 from Nexudus on GET" in up.output and "; retry 1 in " in up.output

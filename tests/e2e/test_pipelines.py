@@ -38,21 +38,17 @@ def test_preview_needs_only_the_engine_on_path(project: PulumiProject, sandbox: 
 ROOMS_PER_STACK = 30
 
 
-def up_together(project: PulumiProject, stacks: list[str]) -> dict[str, int]:
+def up_together(project: PulumiProject, stacks: list[str]) -> Counter[str]:
     """`pulumi up` of every stack started at once; the 409s each one was answered, counted
     from the line the provider prints for each among the run's diagnostics."""
     started = [project.start("up", "--yes", "--skip-preview", stack=stack) for stack in stacks]
     results = [project.finish(run) for run in started]
-    throttled: dict[str, int] = {}
+    throttled: Counter[str] = Counter()
     for stack, result in zip(stacks, results, strict=True):
         assert result.ok, f"`pulumi up` of {stack} failed:\n{result.output}"
         diagnostics = result.output.partition("\nDiagnostics:\n")[2]
         throttled[stack] = diagnostics.count("nexudus: throttled on ")
     return throttled
-
-
-def sandbox_409s(sandbox: Sandbox) -> int:
-    return sum(n for (_, status), n in sandbox.status_counts().items() if status == 409)
 
 
 def assert_each_stack_holds_exactly_its_rooms(
@@ -72,29 +68,47 @@ def assert_each_stack_holds_exactly_its_rooms(
 def test_two_pipelines_at_once_on_one_account(
     project: PulumiProject, sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    """Two stacks (say two locations) deployed by two pipelines at the same moment, against the
-    published limits. Separately paced, each process believes it has the whole budget, so the
-    server throttles them; with a pace file they pace as one client."""
+    """Two stacks (say two locations) deployed by two pipelines at the same moment, then again
+    within the minute (a fix right after a release), against the published limits. The 2 x 30
+    creates fill the account's 60 writes a minute, so the 2 x 30 renames must wait for the
+    minute to pass. Separately paced, each new process believes it has the whole minute and the
+    server refuses its writes; with a pace file the processes pace as one client, and the
+    account's minute is never overrun, whatever the machine's load."""
     rooms = {f"room-{n:02d}": {"name": f"Room {n}"} for n in range(ROOMS_PER_STACK)}
-    figures: dict[str, dict[str, int]] = {}
+    renamed = {key: {"name": f"{room['name']} v2"} for key, room in rooms.items()}
+    figures: dict[str, Counter[str]] = {}
     for phase, stacks in [("separate", ["east", "west"]), ("shared", ["north", "south"])]:
         sandbox.throttle = Throttle(Limits())  # the published limits, a fresh minute
         if phase == "shared":
             project.env["NEXUDUS_PACE_FILE"] = str(tmp_path / "nexudus.pace")
         for stack in stacks:
             project.init_stack(stack, business=1001, rooms=rooms)
-        started, refused = time.monotonic(), sandbox_409s(sandbox)
-        figures[phase] = up_together(project, stacks)
+        started = time.monotonic()
+        throttled = up_together(project, stacks)
+        for stack in stacks:
+            project.declare(stack, renamed, business=1001)
+        throttled += up_together(project, stacks)
         elapsed = time.monotonic() - started
-        assert sum(figures[phase].values()) == sandbox_409s(sandbox) - refused
+        refusals = sandbox.throttle.refusals
+        assert throttled.total() == refusals.total()  # every 409 was reported by the run
         assert_each_stack_holds_exactly_its_rooms(project, sandbox, stacks)
+        for stack in stacks:
+            names = {r["Name"] for r in sandbox.store.all() if f"/{stack}/" in r["SystemId"]}
+            assert names == {room["name"] for room in renamed.values()}, stack
+        figures[phase] = refusals
         print(
-            f"\n{phase} pacing: 2 x {ROOMS_PER_STACK} rooms in {elapsed:.0f} s; 409s per stack: "
-            + ", ".join(f"{stack} {n}" for stack, n in figures[phase].items())
+            f"\n{phase} pacing: 2 x {ROOMS_PER_STACK} creates, then 2 x {ROOMS_PER_STACK} renames,"
+            f" in {elapsed:.0f} s; 409s per stack: "
+            + ", ".join(f"{stack} {throttled[stack]}" for stack in stacks)
+            + "; server refusals by limit: "
+            + (", ".join(f"{limit} {n}" for limit, n in sorted(refusals.items())) or "none")
         )
     assert len(sandbox.store.all()) == 4 * ROOMS_PER_STACK
-    separate, shared = sum(figures["separate"].values()), sum(figures["shared"].values())
-    assert shared == 0 or shared < separate, figures
+    assert figures["separate"]["writes per window"] > 0  # the renames overran the minute
+    # Sharing the budget, no process overran the minute; a request arriving a few ms before the
+    # 100 ms spacing allows (a busy machine delays one request more than the next) can still be
+    # refused, costs one retry, and is not what the pace file is for.
+    assert figures["shared"]["writes per window"] == figures["shared"]["requests per window"] == 0
 
 
 DEMO_PASSPHRASE = "demo-only-passphrase"
