@@ -85,7 +85,11 @@ def notes(args: argparse.Namespace, mode: Mode) -> list[str]:
         f"{args.latency_ms:g} ms latency per request; a fresh sandbox and stack per row.",
         "`up`, `refresh` and `destroy` run with `--yes --skip-preview`; the no-op `preview` "
         "runs with `--expect-no-changes`.",
-        "Requests are the sandbox's own count, by method and status; `per room` divides by N.",
+        "Requests are the sandbox's own count, by method and status; `per room` divides by N. "
+        "409s name the limit that refused them (the sandbox knows; Nexudus does not say).",
+        "Each step starts with a fresh minute of the account, as the write floor assumes: on a "
+        "real account a `destroy` right after an `up` would first wait for the up's writes to "
+        "leave the minute (a pace file shared by both runs makes it wait instead of taking 409s).",
         "Write floor: the time from the first write to the N-th when each is sent as early as "
         "the sandbox's sliding windows admit it (60 writes and 120 requests per window, one "
         "request per 100 ms).",

@@ -24,6 +24,14 @@ def _by_status(step: Step) -> str:
     return ", ".join(f"{key} x{n}" for key, n in sorted(step.requests.items())) or "none"
 
 
+def _throttled(step: Step) -> str:
+    """The 409s, and which limits refused them when the sandbox said."""
+    if not step.refused:
+        return str(step.throttled)
+    limits = ", ".join(f"{limit} {n}" for limit, n in sorted(step.refused.items()))
+    return f"{step.throttled} ({limits})"
+
+
 def _baseline(results: list[Result], result: Result) -> Result | None:
     if result.program == "naive":
         return None
@@ -56,7 +64,7 @@ def steps_table(results: list[Result]) -> str:
             lines.append(
                 f"| {result.mode} | {result.rooms} | {result.program} | {step.name} "
                 f"| {step.seconds:.1f} | {step.total} | {step.total / result.rooms:.2f} "
-                f"| {_by_status(step)} | {step.throttled} | {outcome} | {versus_naive} "
+                f"| {_by_status(step)} | {_throttled(step)} | {outcome} | {versus_naive} "
                 f"| {_ratio(step.seconds, floor)} |"
             )
     return "\n".join(lines)

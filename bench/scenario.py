@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nexudus_pulumi.sandbox import Faults, Limits, Sandbox
+from nexudus_pulumi.sandbox.limits import Throttle
 from nexudus_pulumi.sandbox.server import TOKEN_PATH
 from nexudus_pulumi.sandbox.specs import CHAT_ROOMS
 
@@ -88,6 +88,8 @@ class Step:
     error: str = ""
     log_tail: list[str] = field(default_factory=list)
     """The command's last lines of output when it failed, kept in results.json."""
+    refused: dict[str, int] = field(default_factory=dict)
+    """The 409s by the limit that refused them ("min interval", "writes per window"...)."""
 
     @property
     def total(self) -> int:
@@ -141,13 +143,18 @@ def run_scenario(mode: Mode, rooms: int, program: Program, engine: Path, memory_
             if stopped:
                 result.steps.append(Step(name, 0.0, False, {}, f"skipped: {stopped}"))
                 continue
-            seen = _settled(sandbox)
+            # A fresh minute of the account per step, as the write floor assumes: without it a
+            # `destroy` would first wait out the writes of the `up` before it.
+            sandbox.throttle = Throttle(mode.limits)
+            seen = len(sandbox.requests)
             outcome = project.run(*args)
-            sent = sandbox.requests[seen : _settled(sandbox)]
+            sandbox.wait_idle()
+            sent = sandbox.requests[seen:]
             requests = Counter(f"{m}{_kind(m, path)} {s}" for m, path, s in sent)
             error, tail = ("", []) if outcome.ok else (outcome.first_error(), outcome.tail())
+            refused = dict(sandbox.throttle.refusals)
             result.steps.append(
-                Step(name, outcome.seconds, outcome.ok, dict(requests), error, tail)
+                Step(name, outcome.seconds, outcome.ok, dict(requests), error, tail, refused)
             )
             result.engine_peak_rss = max(result.engine_peak_rss, outcome.engine_peak_rss)
             if outcome.provider_peak_rss is not None:
@@ -169,19 +176,6 @@ def _kind(method: str, path: str) -> str:
     if path == TOKEN_PATH:
         return " token"
     return " list" if method == "GET" and path.rstrip("/") == CHAT_ROOMS.path else ""
-
-
-def _settled(sandbox: Sandbox, quiet: float = 0.3) -> int:
-    """The length of the sandbox's request list once no request has been recorded for `quiet`
-    seconds: a handler records its request just after answering, so a command may exit a
-    moment before its last requests are in the list."""
-    count = len(sandbox.requests)
-    while True:
-        time.sleep(quiet)
-        now = len(sandbox.requests)
-        if now == count:
-            return count
-        count = now
 
 
 def state_per_room(exported: dict[str, Any]) -> dict[str, float]:
