@@ -317,8 +317,20 @@ def plan_export(
         elif record.id in new_keys:
             plan.entries.append(_new_entry(new_keys[record.id], record, options))
     kept = {entry.key for entry in plan.entries}
-    plan.dropped = [key for key in declared if key not in kept and key not in plan.contested]
+    plan.dropped = [
+        key
+        for key in declared
+        if key not in kept and key not in plan.contested and _in_business(declared[key], options)
+    ]
     return plan
+
+
+def _in_business(spec: Any, options: ExportOptions) -> bool:
+    """Whether a declared record lives in the exported business: one declared elsewhere (its
+    own `businessId`) matches none of the business's records, yet removing its key would make
+    the next `up` delete it."""
+    business = spec.get(BUSINESS) if isinstance(spec, Mapping) else None
+    return business is None or str(business) == str(options.business)
 
 
 def _new_entry(key: str, record: ExistingRecord, options: ExportOptions) -> Entry:
@@ -490,8 +502,18 @@ def run_export(
         raise ExportError(
             f"{_shown(stack_file.path, root)} already declares {maps}: --force merges the "
             f"business's {' and '.join(k.plural for k in options.kinds)} into it (keys already "
-            "there keep their place; keys that match nothing are removed), --output - shows the "
+            "there keep their place; keys of this business that match nothing are removed), "
+            "--output - shows the "
             "result without writing it"
+        )
+    default_business = plain(stack_file.config.get(project.key(BUSINESS)))
+    if full and default_business is not None and str(default_business) != str(options.business):
+        raise ExportError(
+            f"{_shown(stack_file.path, root)} declares its records in business "
+            f"{default_business} ({project.key(BUSINESS)}); merging business {options.business} "
+            "into it would move every record without a businessId of its own to "
+            f"{options.business}, which replaces them. Export into a stack of its own, or pass "
+            f"--business {default_business}; nothing was written"
         )
     client = client_from_environment(environ)
     found = {kind: fetch_records(client, kind, options.business) for kind in options.kinds}

@@ -319,6 +319,44 @@ def test_force_merges_keeping_keys_comments_and_other_config(
     assert "1 already declared, kept their keys" in report.lines[-1]
 
 
+def test_force_keeps_a_key_declared_in_another_business(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    # `events` lives in business 1002: no room of 1001 matches it, yet it is no leftover, and
+    # removing its key would make the next `up` delete the room.
+    front = seed(sandbox, Name="Front desk")
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
+    path.write_text(
+        HAND_WRITTEN.format(front=front).replace(
+            "    # a room we meant to create\n",
+            "    events:\n      name: Events desk\n      businessId: 1002\n"
+            "    # a room we meant to create\n",
+        )
+    )
+    report = export(force=True)
+    rooms = rooms_in(path)
+    assert rooms["events"] == {"name": "Events desk", "businessId": 1002}
+    assert "planned" not in rooms  # of business 1001, matching nothing: removed, and said
+    assert [x for x in report.lines if x.startswith("removed ")] == [
+        "removed planned: no room of business 1001 matches it"
+    ]
+
+
+def test_force_refuses_to_move_a_stack_to_another_business(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    seed(sandbox, Name="Lobby", BusinessId=1002)
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
+    path.write_text(HAND_WRITTEN.format(front=seed(sandbox, Name="Front desk")))
+    before = path.read_text()
+    with pytest.raises(ExportError) as refused:
+        export(force=True, business=1002)
+    assert "declares its records in business 1001 (nexudus-rooms:businessId)" in str(refused.value)
+    assert "--business 1001" in str(refused.value)
+    assert path.read_text() == before
+    assert sandbox.requests == []  # refused before anything was sent
+
+
 def test_output_dash_prints_the_file_and_writes_nothing(
     project_root: Path,
     environ: dict[str, str],
