@@ -228,12 +228,20 @@ class RecordProvider(ResourceProvider):
                 if _property(err) not in unknown
             ]
             return CheckResult(news, failures)
+        is_new = not self._input_props(olds)
         if unknown:
-            return CheckResult(props, [])
+            # A new stack's first preview: its id is drawn at `up`, so the owner tag is unknown,
+            # and no record can carry a marker with that id yet. What `importId` would adopt,
+            # or why it may not, is known already, and the user reviews it now.
+            failures = (
+                self._preview_adoption(inputs, self._label(props))
+                if is_new and unknown == {"ownerTag"}
+                else []
+            )
+            return CheckResult(props, failures)
         # Only what was set: a field the user left out stays Nexudus's (never diffed or sent).
         # The engine puts `__provider` back into whatever inputs check returns.
         checked = inputs.model_dump(by_alias=True, exclude_unset=True)
-        is_new = not self._input_props(olds)
         failures = self._preview_adoption(inputs, self._label(props)) if is_new else []
         return CheckResult(checked, failures)
 

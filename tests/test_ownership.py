@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from nexudus_pulumi.ownership import Marker
-from nexudus_pulumi.provider import RecordOperationError
+from nexudus_pulumi.provider import UNKNOWN, RecordOperationError
 from nexudus_pulumi.sandbox import Sandbox
 from tests.conftest import MakeProvider, create
 
@@ -109,6 +109,23 @@ def test_adoption_is_announced_at_preview_with_what_it_changes(
     shown = capsys.readouterr().err
     assert f"will adopt existing id {legacy}" in shown
     assert "name 'Old name' -> 'Legacy'" in shown and "active False -> True" in shown
+
+
+def test_a_new_stacks_first_preview_already_shows_adoptions_and_refusals(
+    sandbox: Sandbox, make_provider: MakeProvider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `stack init`, `export`, `pulumi preview`: the stack id is drawn at the first `up`, so
+    # every owner tag is still unknown when the user reviews what `up` will do.
+    lobby = create(make_provider(), owned("lobby"))
+    legacy = sandbox.store.insert({"BusinessId": 1001, "Name": "Old name"}, "ui")
+    provider = make_provider()
+    adopting = {**owned("legacy", importId=float(legacy)), "ownerTag": UNKNOWN}
+    assert provider.check({}, adopting).failures == []
+    assert f"will adopt existing id {legacy}" in capsys.readouterr().err
+    taking = {**owned("twin", importId=float(lobby.id)), "ownerTag": UNKNOWN}
+    [refused] = provider.check({}, taking).failures
+    assert refused.property == "importId" and "nexudus-rooms/dev/lobby" in refused.reason
+    assert sandbox.posts_committed == 1 and sandbox.status_counts()[("PUT", 200)] == 0
 
 
 def test_a_post_that_commits_after_the_client_gave_up_is_found_not_posted_again(

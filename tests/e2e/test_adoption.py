@@ -120,7 +120,13 @@ def test_adopt_an_account_clone_it_and_protect_it(project: PulumiProject, sandbo
     assert "# SystemId 'crm:42' was set by another integration" in text
     project.stack_file("prod").write_text("# prod: the account as we found it\n" + text)
 
-    # 2. `pulumi up` adopts every room: no POST, the marker written, then nothing to do.
+    # 2. The review before the first `up` (the stack has no id yet) names each adoption.
+    preview = project.ok("preview", stack="prod")
+    diagnostics = preview.output.partition("\nDiagnostics:\n")[2]
+    assert diagnostics.count("will adopt existing id") == 25
+    assert f"will adopt existing id {account[0]['Id']} instead of creating one" in preview.output
+
+    # 3. `pulumi up` adopts every room: no POST, the marker written, then nothing to do.
     since = len(sandbox.requests)
     up = project.ok("up", "--yes", stack="prod")
     adoption = request_counts(sandbox, since)
@@ -140,7 +146,7 @@ def test_adopt_an_account_clone_it_and_protect_it(project: PulumiProject, sandbo
     # adoption leaves it alone is test_an_adoption_leaves_fields_it_does_not_manage_alone below.
     assert held[str(theirs["Id"])] == theirs
 
-    # 3. Clone to business 1002: the same rooms, new ones, secrets re-encrypted, comments kept.
+    # 4. Clone to business 1002: the same rooms, new ones, secrets re-encrypted, comments kept.
     clone = cli(project, "clone", "--from", "prod", "--to", "staging", "--business", "1002")
     assert (
         "staging cloned from prod" in clone.output
@@ -171,11 +177,11 @@ def test_adopt_an_account_clone_it_and_protect_it(project: PulumiProject, sandbo
         assert fields(copy) == fields(original), key
     assert {room_id: held[room_id] for room_id in prod_records} == prod_records  # prod untouched
 
-    # 4. Destroying the clone deletes its own rooms only.
+    # 5. Destroying the clone deletes its own rooms only.
     project.ok("destroy", "--yes", stack="staging")
     assert project.sandbox_rooms() == prod_records
 
-    # 5. The protected source refuses `destroy` with Pulumi's own message and deletes nothing.
+    # 6. The protected source refuses `destroy` with Pulumi's own message and deletes nothing.
     since = len(sandbox.requests)
     destroy = project.run("destroy", "--yes", stack="prod")
     assert not destroy.ok
@@ -184,7 +190,7 @@ def test_adopt_an_account_clone_it_and_protect_it(project: PulumiProject, sandbo
     assert request_counts(sandbox, since)["DELETE"] == 0
     assert project.sandbox_rooms() == prod_records
 
-    # 6. Unprotected, with retainOnDelete on one room: destroy deletes all but that one.
+    # 7. Unprotected, with retainOnDelete on one room: destroy deletes all but that one.
     rooms = project.rooms("prod")
     for spec in rooms.values():
         spec["protect"] = False
