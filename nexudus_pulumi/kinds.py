@@ -20,9 +20,12 @@ from .provider import RecordSpec
 from .resource import RecordResource
 
 BUSINESS = "businessId"
-RESOURCE_OPTIONS = {"protect": "protect", "retainOnDelete": "retain_on_delete"}
+FLAG_OPTIONS = {"protect": "protect", "retainOnDelete": "retain_on_delete"}
+RESOURCE_OPTIONS = {**FLAG_OPTIONS, "aliases": "aliases"}
 """Per-record settings that are Pulumi resource options, not fields: the provider never sees
-them."""
+them. `aliases` lists the keys a record had before: Pulumi then knows a renamed key for the
+same resource (an update that rewrites its marker) instead of a new one (a delete and a
+create)."""
 
 R = TypeVar("R", bound=RecordResource)
 

@@ -37,7 +37,7 @@ import pulumi
 from .chatroom import SUCCESSOR, ChatRoom
 from .communitygroup import CommunityGroup
 from .errors import ConfigurationError
-from .kinds import GROUPS, KINDS, RESOURCE_OPTIONS, ROOMS, R, RecordKind
+from .kinds import FLAG_OPTIONS, GROUPS, KINDS, RESOURCE_OPTIONS, ROOMS, R, RecordKind
 from .settings import KEYS, Settings
 
 PROVIDER_NAMESPACE = "nexudus"
@@ -115,6 +115,13 @@ def _declared_map(
         return {}
     for key, spec in sorted(declared.items()):
         problems += _record_problems(kind, f"{where}.{key}", spec, default_business, config.name)
+        earlier = _alias_keys(spec.get("aliases")) if isinstance(spec, dict) else []
+        problems += [
+            f"{where}.{key}.aliases names {old!r}, which is still declared: a renamed key "
+            "replaces the old one, it does not sit beside it"
+            for old in earlier
+            if old in declared
+        ]
     return dict(sorted(declared.items()))
 
 
@@ -123,7 +130,9 @@ def _declare(
 ) -> R:
     settings = kind.settings
     kwargs = {settings[name]: value for name, value in spec.items() if name not in RESOURCE_OPTIONS}
-    options = {settings[name]: spec[name] for name in RESOURCE_OPTIONS if name in spec}
+    options = {settings[name]: spec[name] for name in FLAG_OPTIONS if name in spec}
+    if "aliases" in spec:
+        options["aliases"] = [pulumi.Alias(name=old) for old in _alias_keys(spec["aliases"])]
     if kwargs.get("business_id") is None:
         kwargs["business_id"] = default_business
     # Required inputs are always passed (None when missing), so `check` names them at preview.
@@ -170,15 +179,31 @@ def _record_problems(
     ]
     problems += [
         f"{where}.{name} must be true or false, got {spec[name]!r}"
-        for name in RESOURCE_OPTIONS
+        for name in FLAG_OPTIONS
         if name in spec and not isinstance(spec[name], bool)
     ]
+    if "aliases" in spec and not _alias_keys(spec["aliases"]):
+        problems.append(
+            f"{where}.aliases must be the {kind.noun}'s earlier key, or a list of them "
+            f"(aliases: [front-desk]), got {spec['aliases']!r}"
+        )
     if spec.get("businessId") is None and default_business is None:
         problems.append(
             f"{where} has no business: set its own businessId, or {project}:businessId for "
             f"every {kind.noun} of the stack (pulumi config set {project}:businessId <id>)"
         )
     return problems
+
+
+def _alias_keys(value: Any) -> list[str]:
+    """The earlier keys an `aliases` setting names; none when it is not a key or a list of
+    keys."""
+    keys = [value] if isinstance(value, str) else value
+    if not isinstance(keys, list) or not keys:
+        return []
+    if not all(isinstance(key, str) and key for key in keys):
+        return []
+    return keys
 
 
 def _did_you_mean(name: str, known: Iterable[str]) -> str:

@@ -711,3 +711,24 @@ def test_a_protection_setting_that_is_not_a_boolean_is_named() -> None:
         RECORDED_ROOMS, "rooms.lobby", {"protect": "yes"}, 1001, "p"
     )
     assert problems == ["rooms.lobby.protect must be true or false, got 'yes'"]
+
+
+def test_aliases_become_pulumi_aliases_of_the_earlier_keys() -> None:
+    one: Any = program._declare(
+        RECORDED_ROOMS, "front-desk", {"name": "Front", "aliases": "lobby"}, 1001, secret=False
+    )
+    assert [alias.name for alias in one.opts.aliases] == ["lobby"]
+    assert "aliases" not in one.inputs
+    two: Any = program._declare(
+        RECORDED_ROOMS, "desk", {"aliases": ["lobby", "front-desk"]}, 1001, secret=False
+    )
+    assert [alias.name for alias in two.opts.aliases] == ["lobby", "front-desk"]
+
+
+@pytest.mark.parametrize("value", [True, [], [""], ["lobby", 3], {"lobby": 1}])
+def test_aliases_that_are_not_keys_are_named(value: Any) -> None:
+    problems = program._record_problems(RECORDED_ROOMS, "rooms.desk", {"aliases": value}, 1001, "p")
+    assert problems == [
+        "rooms.desk.aliases must be the room's earlier key, or a list of them "
+        f"(aliases: [front-desk]), got {value!r}"
+    ]

@@ -145,6 +145,14 @@ def test_every_problem_is_reported_at_once(
     assert "nexudus:baseURL is not a setting (did you mean 'nexudus:baseUrl'?)" in message
 
 
+def test_an_alias_of_a_key_still_declared_is_named(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rooms = {"lobby": {"name": "Lobby"}, "desk": {"name": "Desk", "aliases": ["lobby"]}}
+    message = run_error(monkeypatch, 1001, rooms)
+    assert "nexudus-rooms:rooms.desk.aliases names 'lobby', which is still declared" in message
+
+
 def test_a_typo_in_a_project_key_is_named(
     mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
 ) -> None:

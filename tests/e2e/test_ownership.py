@@ -1,6 +1,6 @@
-"""One room, one owner, with the real `pulumi` CLI: renamed and cloned stacks, `importId` of a
-managed room, a create that commits late, a killed run followed by a rename, and `importId`
-left in the config after the room was deleted in Nexudus."""
+"""One room, one owner, with the real `pulumi` CLI: renamed and cloned stacks, a renamed key,
+`importId` of a managed room, a create that commits late, a killed run followed by a rename,
+and `importId` left in the config after the room was deleted in Nexudus."""
 
 from __future__ import annotations
 
@@ -43,6 +43,28 @@ def test_a_renamed_stack_keeps_its_rooms_and_a_new_stack_with_its_old_name_gets_
         for m in markers(sandbox).values()
     )
     project.ok("preview", "--expect-no-changes", stack="prod")
+
+
+def test_a_renamed_key_with_its_old_key_in_aliases_is_the_same_room(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    project.init_stack("dev", business=1001, rooms=ROOMS)
+    project.ok("up", "--yes")
+    before = project.room_ids()
+    lobby = before["lobby"]
+    # `lobby` becomes `front-desk`: without `aliases` Pulumi would delete the room and create
+    # another (its messages gone); with it, the same room, its marker rewritten in place.
+    renamed = {"front-desk": {"name": "Lobby", "aliases": ["lobby"]}, "events": ROOMS["events"]}
+    project.declare("dev", renamed, business=1001)
+    preview = project.ok("preview")
+    assert "~ 1 to update" in preview.output and "delete" not in preview.output
+    posts = sandbox.posts_committed
+    project.ok("up", "--yes", "--skip-preview")
+    assert project.room_ids() == {"front-desk": lobby, "events": before["events"]}
+    marker = markers(sandbox)[int(lobby)]
+    assert marker is not None and marker.key == "front-desk"
+    assert sandbox.posts_committed == posts and len(sandbox.store.all()) == 2
+    project.ok("preview", "--expect-no-changes")
 
 
 def test_import_id_of_a_room_another_resource_manages_is_refused_at_preview(
