@@ -106,6 +106,8 @@ def test_a_declared_list_is_the_exact_set(sandbox: Sandbox, make_provider: MakeP
 def test_create_sends_only_what_was_declared(sandbox: Sandbox, make_provider: MakeProvider) -> None:
     provider = make_provider()
     created = create(provider, provider.check({}, room("lobby")).inputs)
+    [(method, _, body)] = sandbox.written
+    assert method == "POST" and set(body) == {"BusinessId", "Name", "SystemId"}
     stored = sandbox.store.get(int(created.id))
     assert stored is not None
     assert (stored["Active"], stored["LastAgentVisit"], stored["Users"]) == (False, None, [])

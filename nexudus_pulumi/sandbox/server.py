@@ -127,6 +127,9 @@ class Sandbox:
         self.requests: list[tuple[str, str, int]] = []
         self.posts_by_record: Counter[str] = Counter()
         """Record name (`ChatRoom`, `CommunityGroup`) -> POSTs committed."""
+        self.written: list[tuple[str, str, Any]] = []
+        """(method, path, JSON body) of every POST and PUT to a collection, as it arrived: what
+        a client sends is behaviour (a field it was not asked to manage must not be in it)."""
         self._lock = threading.Lock()
         self._idle = threading.Condition()
         self._in_flight = 0
@@ -254,6 +257,9 @@ class _Handler(BaseHTTPRequestHandler):
         sandbox.begin_request()
         try:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if method in ("POST", "PUT") and url.path != TOKEN_PATH:
+                with sandbox._lock:
+                    sandbox.written.append((method, url.path, self._json(body)))
             if sandbox.faults.latency_ms:
                 time.sleep(sandbox.faults.latency_ms / 1000)
             self._route(method, url.path, parse_qs(url.query), body)
