@@ -165,7 +165,7 @@ def test_a_killed_run_then_a_business_change_keeps_one_room_and_says_so(
 
 
 def test_two_rooms_with_one_marker_are_made_one_by_the_next_update(
-    sandbox: Sandbox, make_provider: MakeProvider
+    sandbox: Sandbox, make_provider: MakeProvider, capsys: pytest.CaptureFixture[str]
 ) -> None:
     provider = make_provider()
     lobby = create(provider, owned("lobby"))
@@ -176,6 +176,9 @@ def test_two_rooms_with_one_marker_are_made_one_by_the_next_update(
     make_provider().update(lobby.id, lobby.outs, news)
     assert [r["Id"] for r in sandbox.store.all()] == [int(lobby.id)]
     assert sandbox.store.get(twin) is None
+    said = capsys.readouterr().err
+    assert f"deleting id {twin} (business 1001), a second ChatRoom carrying this resource's" in said
+    assert f"keeping id {lobby.id}" in said
 
 
 def test_import_id_left_in_config_recreates_a_room_deleted_in_nexudus(
