@@ -141,6 +141,16 @@ class RecordProvider(ResourceProvider):
         super().__init__()
         self._client: NexudusClient | None = None
         self._listings: Listings | None = None
+        self._held: dict[str, set[int]] = {}
+        """Marker text -> the ids the state holds for that resource, as `diff` saw them. When a
+        business change replaces the resource, the record replaced carries the marker too, yet
+        it is no orphan to adopt or delete: Pulumi deletes it next, unless `retainOnDelete`
+        keeps it."""
+        self._adopted: dict[int, str] = {}
+        """Record id -> marker text, for the records this process adopted as left by an
+        interrupted run. `pulumi up --replace` calls neither `diff` nor `check` with the old
+        inputs, so its create takes the record it replaces for such an orphan; the delete of
+        the original that follows must then leave it alone."""
 
     def __getstate__(self) -> dict[str, Any]:
         return {}
@@ -283,6 +293,9 @@ class RecordProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Only declared fields are compared (with the owner marker); `olds` are the outputs,
         which hold every field as Nexudus last showed it."""
+        tag = news.get("ownerTag")
+        if isinstance(tag, str) and tag and _id.isdigit():
+            self._held.setdefault(Marker.from_tag(tag).text, set()).add(int(_id))
         compared = self._input_props(news)
         changed = []
         for key, new in sorted(compared.items()):
@@ -345,6 +358,18 @@ class RecordProvider(ResourceProvider):
         return UpdateResult(self._outputs(inputs, outcome))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
+        tag = props.get("ownerTag")
+        marker = Marker.from_tag(tag).text if isinstance(tag, str) and tag else None
+        if marker is not None and self._adopted.get(int(id_)) == marker:
+            log.warning(
+                "%s: id %s was adopted by this resource's replacement (`pulumi up --replace` "
+                "looks like an interrupted create to the provider), so it is kept, not deleted. "
+                "To get a new %s, remove the key, run `pulumi up`, then declare it again",
+                self._label(props),
+                id_,
+                self.spec.record_name,
+            )
+            return
         try:
             self.client.delete(self.spec.collection, id_)
         except NotFoundError:
@@ -370,8 +395,11 @@ class RecordProvider(ResourceProvider):
             if adopted is not None:
                 return adopted
         marker = inputs.marker
+        known: set[int] = set()
         if marker is not None:
-            for record in self.listings.account().marked(marker):
+            marked = self.listings.account().marked(marker)
+            known = {int(record["Id"]) for record in marked}
+            for record in self._orphans(marker, marked, label):
                 if record.get("BusinessId") == inputs.business:
                     log.info(
                         "%s: found id %s carrying this resource's marker (its create was "
@@ -380,13 +408,16 @@ class RecordProvider(ResourceProvider):
                         record["Id"],
                     )
                     outcome = self._write_declared(inputs, record)
+                    self._adopted[outcome.id] = marker.text
                     self._remove_duplicates(inputs, outcome.id, label, whole_account=True)
                     return outcome
-        outcome = self._post(inputs, label)
+        outcome = self._post(inputs, label, known)
         self._remove_duplicates(inputs, outcome.id, label, whole_account=True)
         return outcome
 
-    def _post(self, inputs: RecordInputs, label: str) -> _Outcome:
+    def _post(self, inputs: RecordInputs, label: str, known: set[int]) -> _Outcome:
+        """POST once; after a lost answer, the record found is one carrying the marker that
+        was not there before (`known`): never the record a replacement replaces."""
         fields = inputs.declared()
         body = self.model.to_api(fields, inputs.marker)
         for attempt in range(1, CREATE_ATTEMPTS + 1):
@@ -397,7 +428,7 @@ class RecordProvider(ResourceProvider):
             except OutcomeUnknownError as exc:
                 if inputs.marker is None or attempt == CREATE_ATTEMPTS:
                     raise
-                found = self._find_lost_create(inputs, exc, label)
+                found = self._find_lost_create(inputs, exc, label, known)
                 if found is not None:
                     log.info("%s: create answer lost; found id %s, adopting", label, found["Id"])
                     record_id, read_only = int(found["Id"]), self.model.outputs_from_record(found)
@@ -412,7 +443,7 @@ class RecordProvider(ResourceProvider):
         return _Outcome(record_id, fields, read_only)
 
     def _find_lost_create(
-        self, inputs: RecordInputs, lost: OutcomeUnknownError, label: str
+        self, inputs: RecordInputs, lost: OutcomeUnknownError, label: str, known: set[int]
     ) -> dict[str, Any] | None:
         """The record a POST with an unknown outcome created, if it did.
 
@@ -427,7 +458,7 @@ class RecordProvider(ResourceProvider):
         pause = LOST_ANSWER_FIRST_WAIT_SECONDS
         while True:
             for record in self.client.search(self.spec.collection, inputs.lookup_filters()):
-                if inputs.marker.marks(record):
+                if inputs.marker.marks(record) and int(record["Id"]) not in known:
                     return record
             remaining = wait_until - time.monotonic()
             if remaining <= 0:
@@ -450,11 +481,12 @@ class RecordProvider(ResourceProvider):
         listing = (
             self.listings.account() if whole_account else self.listings.business(inputs.business)
         )
-        extra = [r for r in listing.marked(inputs.marker) if int(r["Id"]) != keep]
+        marked = [r for r in listing.marked(inputs.marker) if int(r["Id"]) != keep]
+        extra = self._orphans(inputs.marker, marked, label)
         for record in extra:
             log.warning(
                 "%s: deleting id %s (business %s), a second %s carrying this resource's marker "
-                "(left by an interrupted run, or the one this resource replaces); keeping id %s",
+                "(left by an interrupted run); keeping id %s",
                 label,
                 record["Id"],
                 record.get("BusinessId"),
@@ -464,6 +496,23 @@ class RecordProvider(ResourceProvider):
             with contextlib.suppress(NotFoundError):
                 self.client.delete(self.spec.collection, record["Id"])
         self.listings.forget(int(r["Id"]) for r in extra)
+
+    def _orphans(
+        self, marker: Marker, marked: list[dict[str, Any]], label: str
+    ) -> list[dict[str, Any]]:
+        """The records carrying `marker` that no state holds: left by an interrupted run. The
+        record a replacement replaces is the resource's own, and stays Pulumi's to delete."""
+        held = self._held.get(marker.text, set())
+        for record in marked:
+            if int(record["Id"]) in held:
+                log.info(
+                    "%s: id %s carries this resource's marker and is the %s being replaced; "
+                    "Pulumi deletes it next, unless retainOnDelete keeps it",
+                    label,
+                    record["Id"],
+                    self.spec.record_name,
+                )
+        return [record for record in marked if int(record["Id"]) not in held]
 
     # ----- adopting ---------------------------------------------------------------------------
 

@@ -67,6 +67,33 @@ def test_a_renamed_key_with_its_old_key_in_aliases_is_the_same_room(
     project.ok("preview", "--expect-no-changes")
 
 
+def test_replacements_never_delete_the_room_the_state_keeps(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    archive: dict[str, Any] = {"name": "Archive", "retainOnDelete": True}
+    project.init_stack("dev", business=1001, rooms={"lobby": {"name": "Lobby"}, "archive": archive})
+    project.ok("up", "--yes")
+    before = project.room_ids()
+    # `pulumi up --replace` gives the provider a create with no sign of the room it replaces,
+    # so the marker lookup adopts that room as an interrupted create's. The delete of the
+    # original that follows would then delete the room the state points to: it is skipped.
+    resources = project.state()["deployment"]["resources"]
+    urn = next(r["urn"] for r in resources if r.get("id") == before["lobby"])
+    replaced = project.ok("up", "--yes", "--replace", urn)
+    assert f"id {before['lobby']} was adopted by this resource's replacement" in replaced.output
+    assert project.room_ids() == before
+    assert {str(r["Id"]) for r in sandbox.store.all()} == set(before.values())
+    # A business change replaces `archive`: retainOnDelete keeps the old room in Nexudus, where
+    # the new room's create used to delete it as a second room carrying the marker.
+    moved = {"lobby": {"name": "Lobby"}, "archive": {**archive, "businessId": 1002}}
+    project.declare("dev", moved, business=1001)
+    project.ok("up", "--yes")
+    moved_id = project.room_ids()["archive"]
+    held = {str(r["Id"]) for r in sandbox.store.all()}
+    assert held == {before["lobby"], moved_id, before["archive"]} and moved_id != before["archive"]
+    project.ok("preview", "--expect-no-changes")
+
+
 def test_import_id_of_a_room_another_resource_manages_is_refused_at_preview(
     project: PulumiProject, sandbox: Sandbox
 ) -> None:
