@@ -237,13 +237,36 @@ def test_rooms_output_maps_keys_to_ids(
 # ----- groups ------------------------------------------------------------------------------------
 
 
-def use_groups(business: int | None, groups: Any, rooms: dict[str, Any] | None = None) -> None:
+def use_groups(
+    business: int | None,
+    groups: Any,
+    rooms: dict[str, Any] | None = None,
+    *,
+    secret: bool = False,
+) -> None:
     config = {"nexudus-rooms:groups": json.dumps(groups)}
     if rooms is not None:
         config["nexudus-rooms:rooms"] = json.dumps(rooms)
     if business is not None:
         config["nexudus-rooms:businessId"] = str(business)
-    pulumi.runtime.set_all_config(config)
+    pulumi.runtime.set_all_config(config, ["nexudus-rooms:groups"] if secret else [])
+
+
+@pulumi.runtime.test
+def test_a_secret_in_the_groups_map_makes_every_group_setting_secret(
+    mocks: RecordingMocks,
+) -> Any:
+    use_groups(1001, {"board": {"name": "Board", "userId": 11, "members": [12]}}, secret=True)
+    board = declare_stack().groups["board"]
+
+    async def secretness() -> list[bool]:
+        return [await board.name.is_secret(), await board.members.is_secret()]
+
+    def verify(secret: list[bool]) -> None:
+        assert secret == [True, True]
+
+    found: pulumi.Output[list[bool]] = pulumi.Output.from_input(secretness())
+    return found.apply(verify)
 
 
 @pulumi.runtime.test
