@@ -251,6 +251,18 @@ def test_an_exhausted_daily_quota_shows_the_wait_and_that_pacing_cannot_help() -
     assert "run again after " in message
 
 
+def test_an_exhausted_hourly_quota_is_named_with_the_wait() -> None:
+    with Sandbox(limits=Limits(min_interval=0, requests_per_hour=1)) as sandbox:
+        client = client_for(sandbox.url, deadlineSeconds=5)
+        client.create(COLLECTION, {"BusinessId": 1001})
+        with pytest.raises(ThrottledError) as caught:
+            list(client.search(COLLECTION, {}))
+    message = str(caught.value)
+    assert message.startswith(f"Nexudus asks to wait 60 min before GET {COLLECTION}")
+    assert "the hourly quota of 5,000 requests of the account is used up" in message
+    assert "cannot help" in message and "run again after " in message
+
+
 def test_per_minute_throttling_past_the_deadline_names_the_knob_to_turn() -> None:
     limits = Limits(min_interval=0, writes_per_window=1, window_seconds=30)
     with Sandbox(limits=limits) as sandbox:
