@@ -146,11 +146,11 @@ class RecordProvider(ResourceProvider):
         business change replaces the resource, the record replaced carries the marker too, yet
         it is no orphan to adopt or delete: Pulumi deletes it next, unless `retainOnDelete`
         keeps it."""
-        self._adopted: dict[int, str] = {}
-        """Record id -> marker text, for the records this process adopted as left by an
-        interrupted run. `pulumi up --replace` calls neither `diff` nor `check` with the old
+        self._adopted: set[int] = set()
+        """Records this process adopted as left by an interrupted run: each is now some
+        resource's record. `pulumi up --replace` calls neither `diff` nor `check` with the old
         inputs, so its create takes the record it replaces for such an orphan; the delete of
-        the original that follows must then leave it alone."""
+        the original that follows, the same id, must then leave it alone."""
 
     def __getstate__(self) -> dict[str, Any]:
         return {}
@@ -358,9 +358,7 @@ class RecordProvider(ResourceProvider):
         return UpdateResult(self._outputs(inputs, outcome))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        tag = props.get("ownerTag")
-        marker = Marker.from_tag(tag).text if isinstance(tag, str) and tag else None
-        if marker is not None and self._adopted.get(int(id_)) == marker:
+        if id_.isdigit() and int(id_) in self._adopted:
             log.warning(
                 "%s: id %s was adopted by this resource's replacement (`pulumi up --replace` "
                 "looks like an interrupted create to the provider), so it is kept, not deleted. "
@@ -399,7 +397,17 @@ class RecordProvider(ResourceProvider):
         if marker is not None:
             marked = self.listings.account().marked(marker)
             known = {int(record["Id"]) for record in marked}
-            for record in self._orphans(marker, marked, label):
+            orphans = self._orphans(marker, marked)
+            for record in marked:
+                if record not in orphans:
+                    log.info(
+                        "%s: id %s carries this resource's marker and is the %s being replaced;"
+                        " Pulumi deletes it next, unless retainOnDelete keeps it",
+                        label,
+                        record["Id"],
+                        self.spec.record_name,
+                    )
+            for record in orphans:
                 if record.get("BusinessId") == inputs.business:
                     log.info(
                         "%s: found id %s carrying this resource's marker (its create was "
@@ -408,7 +416,7 @@ class RecordProvider(ResourceProvider):
                         record["Id"],
                     )
                     outcome = self._write_declared(inputs, record)
-                    self._adopted[outcome.id] = marker.text
+                    self._adopted.add(outcome.id)
                     self._remove_duplicates(inputs, outcome.id, label, whole_account=True)
                     return outcome
         outcome = self._post(inputs, label, known)
@@ -482,7 +490,7 @@ class RecordProvider(ResourceProvider):
             self.listings.account() if whole_account else self.listings.business(inputs.business)
         )
         marked = [r for r in listing.marked(inputs.marker) if int(r["Id"]) != keep]
-        extra = self._orphans(inputs.marker, marked, label)
+        extra = self._orphans(inputs.marker, marked)
         for record in extra:
             log.warning(
                 "%s: deleting id %s (business %s), a second %s carrying this resource's marker "
@@ -497,21 +505,10 @@ class RecordProvider(ResourceProvider):
                 self.client.delete(self.spec.collection, record["Id"])
         self.listings.forget(int(r["Id"]) for r in extra)
 
-    def _orphans(
-        self, marker: Marker, marked: list[dict[str, Any]], label: str
-    ) -> list[dict[str, Any]]:
+    def _orphans(self, marker: Marker, marked: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The records carrying `marker` that no state holds: left by an interrupted run. The
         record a replacement replaces is the resource's own, and stays Pulumi's to delete."""
         held = self._held.get(marker.text, set())
-        for record in marked:
-            if int(record["Id"]) in held:
-                log.info(
-                    "%s: id %s carries this resource's marker and is the %s being replaced; "
-                    "Pulumi deletes it next, unless retainOnDelete keeps it",
-                    label,
-                    record["Id"],
-                    self.spec.record_name,
-                )
         return [record for record in marked if int(record["Id"]) not in held]
 
     # ----- adopting ---------------------------------------------------------------------------

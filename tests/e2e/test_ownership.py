@@ -87,7 +87,10 @@ def test_replacements_never_delete_the_room_the_state_keeps(
     # the new room's create used to delete it as a second room carrying the marker.
     moved = {"lobby": {"name": "Lobby"}, "archive": {**archive, "businessId": 1002}}
     project.declare("dev", moved, business=1001)
-    project.ok("up", "--yes")
+    up = project.ok("up", "--yes")
+    assert f"id {before['archive']} carries this resource's marker and is the ChatRoom being" in (
+        up.output
+    )
     moved_id = project.room_ids()["archive"]
     held = {str(r["Id"]) for r in sandbox.store.all()}
     assert held == {before["lobby"], moved_id, before["archive"]} and moved_id != before["archive"]
