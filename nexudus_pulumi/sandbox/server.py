@@ -63,8 +63,10 @@ class Faults:
     """On POST: commit the record, then wait this long before answering. A run killed in
     that window leaves a record Nexudus holds and Pulumi never heard of."""
     seed: int = 0
-    _ordinals: Counter[str] = field(default_factory=Counter, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _ordinals: Counter[str] = field(default_factory=Counter, init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
 
     def roll(self, rate: float, kind: str) -> bool:
         """Whether the next request of `kind` (for example "GET error") suffers the fault."""
