@@ -64,6 +64,19 @@ def run_error(
     return str(caught.value)
 
 
+def all_secret(*outputs: pulumi.Output[Any]) -> pulumi.Output[None]:
+    """An output that fails the test unless every one of `outputs` is secret."""
+
+    async def secretness() -> list[bool]:
+        return [await output.is_secret() for output in outputs]
+
+    def verify(secret: list[bool]) -> None:
+        assert secret == [True] * len(outputs)
+
+    found: pulumi.Output[list[bool]] = pulumi.Output.from_input(secretness())
+    return found.apply(verify)
+
+
 @pulumi.runtime.test
 def test_each_room_key_becomes_a_chat_room(
     mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
@@ -199,17 +212,8 @@ def test_a_secret_in_the_rooms_map_makes_every_room_setting_secret(
     mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
 ) -> Any:
     use_config(monkeypatch, 1001, {"lobby": {"name": "Board room", "users": [3]}}, secret=True)
-    rooms = declare_stack().rooms
-    lobby = rooms["lobby"]
-
-    async def secretness() -> list[bool]:
-        return [await lobby.name.is_secret(), await lobby.users.is_secret()]
-
-    def verify(secret: list[bool]) -> None:
-        assert secret == [True, True]
-
-    found: pulumi.Output[list[bool]] = pulumi.Output.from_input(secretness())
-    return found.apply(verify)
+    lobby = declare_stack().rooms["lobby"]
+    return all_secret(lobby.name, lobby.users)
 
 
 def test_rooms_output_maps_keys_to_ids(
@@ -258,15 +262,7 @@ def test_a_secret_in_the_groups_map_makes_every_group_setting_secret(
 ) -> Any:
     use_groups(1001, {"board": {"name": "Board", "userId": 11, "members": [12]}}, secret=True)
     board = declare_stack().groups["board"]
-
-    async def secretness() -> list[bool]:
-        return [await board.name.is_secret(), await board.members.is_secret()]
-
-    def verify(secret: list[bool]) -> None:
-        assert secret == [True, True]
-
-    found: pulumi.Output[list[bool]] = pulumi.Output.from_input(secretness())
-    return found.apply(verify)
+    return all_secret(board.name, board.members)
 
 
 @pulumi.runtime.test
