@@ -40,6 +40,16 @@ class NotFoundError(NexudusError):
     """The record does not exist (HTTP 404)."""
 
 
+class RecordOperationError(NexudusError):
+    """A lifecycle operation on one record failed or was refused; the message starts with the
+    record it was about (`ChatRoom 'lobby': ...`)."""
+
+
+class NotOursError(RecordOperationError):
+    """The record now carries another owner's marker (a stack or integration took it over):
+    this resource may no longer write it."""
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One entry of the API's `Errors` list."""

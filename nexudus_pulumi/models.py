@@ -195,6 +195,12 @@ class RecordInputs(BaseModel):
     def business(self) -> int:
         return int(getattr(self, "business_id"))  # noqa: B009 (every record type has one)
 
+    @property
+    def listed_name(self) -> Any:
+        """The declared `name`, as a listing shows it: where listings carry no `SystemId`, the
+        records a create may have left are found among those of the same business and name."""
+        return getattr(self, "name", None)
+
     def declared(self) -> dict[str, Any]:
         """The record fields the user declared, camelCase, normalised: what is managed."""
         data = self.model_dump(by_alias=True, exclude_unset=True)

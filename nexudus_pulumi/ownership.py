@@ -65,6 +65,16 @@ class Marker:
         return theirs is not None and theirs.same_resource(self)
 
 
+def foreign_owner(record: Mapping[str, Any], *ours: Marker | None) -> str | None:
+    """Who else holds the record, for messages; None when it carries one of `ours` (the
+    resource's marker, or the one it had before a key rename) or no marker at all. Checked
+    on the record as just read by id, at the moment of writing: a record another stack or
+    integration took (`takeOver`) is theirs from then on."""
+    if any(marker is not None and marker.marks(record) for marker in ours):
+        return None
+    return describe_owner(record.get("SystemId"))
+
+
 def describe_owner(system_id: object) -> str | None:
     """Who, other than nobody, the record's `SystemId` says it belongs to (for messages)."""
     marker = Marker.parse(system_id)

@@ -54,6 +54,11 @@ KEYS: tuple[Key, ...] = (
         "NEXUDUS_SKIP_CREDENTIALS_VALIDATION",
     ),
     Key("pace_file", "nexudus:paceFile", "NEXUDUS_PACE_FILE"),
+    Key(
+        "membership_bumps_updated_on",
+        "nexudus:membershipBumpsUpdatedOn",
+        "NEXUDUS_MEMBERSHIP_BUMPS_UPDATED_ON",
+    ),
 )
 KEY_OF: dict[str, Key] = {key.field: key for key in KEYS}
 CREDENTIALS = ("username", "password", "token")
@@ -106,6 +111,10 @@ class Settings(BaseModel):
     pace_file: str | None = None
     """Opt-in: a file shared by every provider process on this machine that names it, so that
     several stacks run at once pace themselves as one client of the account (see `pacing`)."""
+    membership_bumps_updated_on: bool = False
+    """The user vouches that on their account a change of a record's `Users`/`Members` moves its
+    `UpdatedOn` (undocumented; `nexudus-pulumi probe` finds out). A refresh then skips the GET
+    of every record the account's listing shows unchanged since the state last saw it."""
 
     @field_validator("base_url")
     @classmethod

@@ -1,8 +1,11 @@
-"""Every request counts (issue 12): what each operation costs, counted at the sandbox.
+"""Every request counts: what each operation costs, counted at the sandbox.
 
-Nexudus allows 120 requests a minute and 5,000 an hour per account. A create is one POST, an
-update one PUT, a delete one DELETE; reads and the owner-marker lookup come from paged listings
-shared by the whole run, not one request per room.
+Nexudus allows 120 requests a minute and 5,000 an hour per account. A create is one POST (the
+owner-marker lookup is one listing of the account for the run); an update is a GET by id and a
+PUT, a delete a GET and a DELETE: every write from a fresh read. A listing carries no `Users`,
+so a refresh reads each room by id, plus one listing that finds two rooms carrying one marker;
+where the user vouches that membership changes move `UpdatedOn`, a refresh of an unchanged
+account costs that listing alone.
 """
 
 from __future__ import annotations
@@ -43,16 +46,32 @@ def test_creating_fifty_rooms_costs_fifty_posts_and_one_listing(
     assert spent(sandbox) == Counter({"POST": ROOMS, "LIST": 1})
 
 
-def test_refreshing_fifty_rooms_costs_one_listing(
+def refresh_all(provider: ChatRoomProvider, rooms: list[Created]) -> list[Created]:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda c: provider.read(c.id, c.outs), rooms))
+    assert [r.id for r in results] == [c.id for c in rooms]
+    return [Created(c.id, r.outs) for r, c in zip(results, rooms, strict=True) if r.outs]
+
+
+def test_refreshing_fifty_rooms_costs_a_get_each_and_one_listing(
     sandbox: Sandbox, make_provider: MakeProvider
 ) -> None:
     created = create_rooms(make_provider())
-    refresher = make_provider()  # `pulumi refresh` is another run, another process
     before = len(sandbox.requests)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda c: refresher.read(c.id, c.outs), created))
-    assert all(r.id == c.id for r, c in zip(results, created, strict=True))
-    assert spent(sandbox, before) == Counter({"LIST": 1})
+    refresh_all(make_provider(), created)  # `pulumi refresh` is another run, another process
+    assert spent(sandbox, before) == Counter({"GET by id": ROOMS, "LIST": 1})
+
+
+def test_with_membership_vouched_for_an_unchanged_account_refreshes_from_one_listing(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    created = refresh_all(make_provider(), create_rooms(make_provider()))
+    hand_edited = created[7]
+    sandbox.store.update(int(hand_edited.id), {"Name": "By hand"}, "someone")
+    before = len(sandbox.requests)
+    again = refresh_all(make_provider(membershipBumpsUpdatedOn=True), created)
+    assert spent(sandbox, before) == Counter({"LIST": 1, "GET by id": 1})
+    assert again[7].outs["name"] == "By hand"
 
 
 def test_a_refresh_still_sees_rooms_deleted_and_edited_out_of_band(
@@ -60,17 +79,16 @@ def test_a_refresh_still_sees_rooms_deleted_and_edited_out_of_band(
 ) -> None:
     gone, edited, *_ = create_rooms(make_provider(), 5)
     sandbox.store.delete(int(gone.id))
-    sandbox.store.update(int(edited.id), {"Name": "Edited by hand"}, "someone")
+    sandbox.store.update(int(edited.id), {"Name": "Edited by hand", "Users": [15]}, "someone")
     refresher = make_provider()
     before = len(sandbox.requests)
     assert refresher.read(gone.id, gone.outs).id is None
     outs = refresher.read(edited.id, edited.outs).outs
-    assert outs is not None and outs["name"] == "Edited by hand"
-    # the listing misses the deleted room, and a GET by id confirms it is gone (404)
-    assert spent(sandbox, before) == Counter({"LIST": 1, "GET by id": 1})
+    assert outs is not None and (outs["name"], outs["users"]) == ("Edited by hand", [15])
+    assert spent(sandbox, before) == Counter({"LIST": 1, "GET by id": 2})
 
 
-def test_an_update_is_one_put_and_a_delete_one_delete(
+def test_an_update_is_a_get_and_a_put_and_a_delete_a_get_and_a_delete(
     sandbox: Sandbox, make_provider: MakeProvider
 ) -> None:
     lobby, *others = create_rooms(make_provider(), 3)
@@ -80,7 +98,7 @@ def test_an_update_is_one_put_and_a_delete_one_delete(
     provider.update(lobby.id, lobby.outs, news)
     for other in others:
         provider.update(other.id, other.outs, {**other.outs, "name": "Renamed"})
-    assert spent(sandbox, before) == Counter({"PUT": 3, "LIST": 1})
+    assert spent(sandbox, before) == Counter({"GET by id": 3, "PUT": 3})
     before = len(sandbox.requests)
     provider.delete(lobby.id, lobby.outs)
-    assert spent(sandbox, before) == Counter({"DELETE": 1})
+    assert spent(sandbox, before) == Counter({"GET by id": 1, "DELETE": 1})

@@ -64,19 +64,19 @@ def test_a_new_stack_under_an_old_name_never_adopts_the_renamed_stacks_rooms(
     assert sandbox.store.get(int(prod_lobby.id)) is not None  # prod's room is untouched
 
 
-def test_import_id_of_a_room_another_resource_manages_is_refused_naming_the_owner(
+def test_import_id_of_a_room_another_key_holds_is_refused_pointing_to_aliases(
     sandbox: Sandbox, make_provider: MakeProvider
 ) -> None:
     provider = make_provider()
     lobby = create(provider, owned("lobby"))
     twin = owned("lobbytwin", name="Lobby", importId=float(lobby.id))
-    # At preview: check refuses, naming the owner and the way out, before any write.
+    # At preview: check refuses, naming the key that holds it and the way (aliases).
     failures = provider.check({}, twin).failures
     assert [f.property for f in failures] == ["importId"]
-    assert "nexudus-rooms/dev/lobby" in failures[0].reason
-    assert "takeOver: true" in failures[0].reason
+    assert "held by the key 'lobby' of this stack" in failures[0].reason
+    assert "aliases: [lobby]" in failures[0].reason
     # And at `up`, should check have been skipped.
-    with pytest.raises(RecordOperationError, match="managed by the Pulumi resource"):
+    with pytest.raises(RecordOperationError, match="held by the key 'lobby'"):
         provider.create(twin)
     assert marker_of(sandbox, lobby.id) == f"pulumi:nexudus-rooms/dev/lobby#{PROD}"
     # Said explicitly, it is taken over.
@@ -84,6 +84,20 @@ def test_import_id_of_a_room_another_resource_manages_is_refused_naming_the_owne
     assert taken.id == lobby.id
     assert marker_of(sandbox, lobby.id) == f"pulumi:nexudus-rooms/dev/lobbytwin#{PROD}"
     assert sandbox.posts_committed == 1
+
+
+def test_import_id_of_another_stacks_room_is_refused_naming_the_owner(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    lobby = create(make_provider(), owned("lobby", stack="sa", stack_id=NEW_DEV))
+    provider = make_provider()
+    taking = owned("lobby", stack="sb", importId=float(lobby.id))
+    [refused] = provider.check({}, taking).failures
+    assert "managed by the Pulumi resource nexudus-rooms/sa/lobby" in refused.reason
+    assert "takeOver: true" in refused.reason
+    with pytest.raises(RecordOperationError, match="managed by the Pulumi resource"):
+        provider.create(taking)
+    assert marker_of(sandbox, lobby.id) == f"pulumi:nexudus-rooms/sa/lobby#{NEW_DEV}"
 
 
 def test_import_id_of_a_room_another_integration_marked_is_refused(
@@ -153,46 +167,54 @@ def test_a_killed_run_then_a_rename_finds_the_orphan_by_its_marker(
     assert sandbox.store.get(orphan)["Name"] == "Front lobby"  # type: ignore[index]
 
 
-def test_a_killed_run_then_a_business_change_keeps_one_room_and_says_so(
+def test_a_record_with_the_marker_in_another_business_is_reported_never_deleted(
     sandbox: Sandbox, make_provider: MakeProvider, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # `lobby` kept by retainOnDelete in 1001 (or left by a killed run), then declared in 1002.
     marker = Marker.from_tag(owned("lobby")["ownerTag"]).text
-    orphan = sandbox.store.insert({"BusinessId": 1001, "Name": "Lobby", "SystemId": marker}, "x")
+    kept = sandbox.store.insert({"BusinessId": 1001, "Name": "Lobby", "SystemId": marker}, "x")
     lobby = create(make_provider(), owned("lobby", businessId=1002.0))
-    [held] = sandbox.store.all()
-    assert (str(held["Id"]), held["BusinessId"]) == (lobby.id, 1002)
-    assert f"deleting id {orphan} (business 1001)" in capsys.readouterr().err
+    assert lobby.id != str(kept)
+    assert sandbox.store.get(kept) is not None  # never deleted: it may be a room someone keeps
+    assert sandbox.status_counts()[("DELETE", 200)] == 0
+    said = capsys.readouterr().err
+    assert f"id {kept} (business 1001) also carries this resource's marker" in said
+    assert "it is left as it is" in said
 
 
-def test_two_rooms_with_one_marker_are_made_one_by_the_next_update(
-    sandbox: Sandbox, make_provider: MakeProvider, capsys: pytest.CaptureFixture[str]
+def test_two_rooms_with_one_marker_fail_the_drift_check_naming_both(
+    sandbox: Sandbox, make_provider: MakeProvider
 ) -> None:
     provider = make_provider()
     lobby = create(provider, owned("lobby"))
     twin = sandbox.store.insert(
         {"BusinessId": 1001, "Name": "Lobby", "SystemId": marker_of(sandbox, lobby.id)}, "x"
     )
+    # An update writes its own record only, from a fresh read: the twin is not its to delete.
     news = provider.check(lobby.outs, owned("lobby", name="Lobby 2")).inputs
     make_provider().update(lobby.id, lobby.outs, news)
-    assert [r["Id"] for r in sandbox.store.all()] == [int(lobby.id)]
-    assert sandbox.store.get(twin) is None
-    said = capsys.readouterr().err
-    assert f"deleting id {twin} (business 1001), a second ChatRoom carrying this resource's" in said
-    assert f"keeping id {lobby.id}" in said
+    assert sandbox.store.get(twin) is not None
+    # The drift check (a refresh) fails, naming both ids.
+    with pytest.raises(RecordOperationError) as caught:
+        make_provider().read(lobby.id, {**lobby.outs, "name": "Lobby 2"})
+    assert f"ids {lobby.id} and {twin} both carry this resource's marker" in str(caught.value)
 
 
-def test_import_id_left_in_config_recreates_a_room_deleted_in_nexudus(
-    sandbox: Sandbox, make_provider: MakeProvider, capsys: pytest.CaptureFixture[str]
+def test_an_import_id_that_does_not_exist_fails_at_preview_and_up(
+    sandbox: Sandbox, make_provider: MakeProvider
 ) -> None:
-    legacy = sandbox.store.insert({"BusinessId": 1001, "Name": "Legacy"}, "ui")
-    declared = owned("legacy", name="Legacy", importId=float(legacy))
-    adopted = create(make_provider(), declared)
-    assert adopted.id == str(legacy)
-    sandbox.store.delete(legacy)  # deleted in the admin UI; `pulumi refresh` forgets it
-    recreated = create(make_provider(), declared)  # the next `up`, importId still there
-    assert recreated.id != adopted.id
-    assert sandbox.posts_committed == 1
-    assert f"importId {legacy} no longer exists in Nexudus" in capsys.readouterr().err
+    # A typo (or a room deleted since): adopting nothing must not quietly create a new room.
+    declared = owned("legacy", name="Legacy", importId=1234.0)
+    provider = make_provider()
+    [refused] = provider.check({}, declared).failures
+    assert refused.property == "importId"
+    assert "importId 1234: no ChatRoom with that id exists in Nexudus" in refused.reason
+    assert "remove importId" in refused.reason
+    with pytest.raises(RecordOperationError, match="no ChatRoom with that id"):
+        provider.create(declared)
+    assert sandbox.posts_committed == 0
+    without = {k: v for k, v in declared.items() if k != "importId"}
+    assert provider.check({}, without).failures == []
 
 
 def test_import_id_left_in_config_does_not_block_a_business_change(

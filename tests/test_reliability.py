@@ -62,7 +62,8 @@ def test_create_finds_a_room_left_by_a_killed_run() -> None:
     with Sandbox(limits=RELAXED) as sandbox:
         provider = configured(sandbox_config(sandbox))
         orphan = create(provider, room("lobby"))  # as if Pulumi died before saving this id
-        again = create(provider, room("lobby", users=[5.0]))
+        rerun = configured(sandbox_config(sandbox))  # the next `up`: another process
+        again = create(rerun, room("lobby", users=[5.0]))
         assert again.id == orphan.id
         [stored] = sandbox.store.all()
         assert stored["Users"] == [5]  # adopted, then brought to the declared state

@@ -24,6 +24,7 @@ BAD_VALUES = {
     "nexudus:backoffBaseMs": "fast",
     "nexudus:logLevel": "chatty",
     "nexudus:skipCredentialsValidation": "maybe",
+    "nexudus:membershipBumpsUpdatedOn": "sometimes",
 }
 
 

@@ -111,8 +111,8 @@ def test_create_sends_only_what_was_declared(sandbox: Sandbox, make_provider: Ma
     stored = sandbox.store.get(int(created.id))
     assert stored is not None
     assert (stored["Active"], stored["LastAgentVisit"], stored["Users"]) == (False, None, [])
-    # the outputs show the API's defaults for what nobody declared
-    assert (created.outs["active"], created.outs["users"]) == (False, [])
+    # the state holds only what Nexudus told: the declaration, not defaults nobody read
+    assert "active" not in created.outs and "users" not in created.outs
 
 
 def test_refresh_shows_what_the_api_holds_even_against_the_declaration_rules(

@@ -1,0 +1,437 @@
+"""Which Nexudus record a resource holds, and writing it: only from a fresh read, only while ours.
+
+The rules, for every record type:
+- **Every write from a fresh read.** A PUT or a DELETE is preceded, in the same operation, by a
+  GET of that record by id: a PUT carries that record with the declared fields laid over it.
+  Listings are projections (no `Users`/`Members`, maybe no `SystemId`) and snapshots age, so
+  neither ever decides what a write sends.
+- **Ownership checked when writing.** The record read must carry the resource's marker (or the
+  one it had before a key rename), or none at all. One that another stack or integration took
+  over (`takeOver`) is released: its delete is skipped, saying so; its update fails, naming the
+  new owner and the way back; a refresh drops it from the stack.
+- **Exactly-once creates.** A create first looks for a record that already carries the
+  resource's marker (a run killed after Nexudus committed its create): one in the declared
+  business is adopted; others are reported, never deleted, since a record kept by
+  `retainOnDelete` or adopted earlier carries the marker too. After a POST whose answer was
+  lost, the record is searched for until a slow commit would have landed.
+- **One record, one key.** Two keys adopting one id, or an `importId` another key of the stack
+  holds, fail at preview, naming both.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pulumi.dynamic import CheckFailure
+
+from .client import NexudusClient
+from .errors import NexudusError, NotFoundError, NotOursError, OutcomeUnknownError
+from .errors import RecordOperationError as OperationError
+from .listing import AccountListing, Snapshot
+from .models import RecordInputs, api_name
+from .ownership import Marker, describe_owner, foreign_owner
+
+if TYPE_CHECKING:
+    from .provider import RecordSpec
+
+log = logging.getLogger(__name__)
+
+CREATE_ATTEMPTS = 5
+LOST_ANSWER_FIRST_WAIT_SECONDS = 0.5
+LOST_ANSWER_MAX_WAIT_SECONDS = 4.0
+LOOKUP_REFRESH_SECONDS = 5.0
+"""While a create sent by a run killed just before this one could still commit (the request
+timeout after this process started), the marker lookup's listing is taken again when older
+than this, so a late commit is found and adopted rather than created a second time."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A record as a create or update left it: its id, its fields as far as Nexudus told us,
+    its read-only fields."""
+
+    id: int
+    fields: dict[str, Any]
+    read_only: dict[str, Any]
+
+
+class Custody:
+    """The records one provider process creates, adopts, updates and deletes for one type."""
+
+    def __init__(self, spec: RecordSpec, client: NexudusClient) -> None:
+        self.spec = spec
+        self.client = client
+        self.listing = AccountListing(lambda filters: client.search(spec.collection, filters))
+        self._started = time.monotonic()
+        self._lock = threading.Lock()
+        self._held: dict[str, set[int]] = {}
+        """Marker text -> the ids the state holds for that resource, as `diff` saw them. When a
+        business change replaces the resource, the record replaced carries the marker too, yet
+        it is no leftover to adopt: Pulumi deletes it next, unless `retainOnDelete` keeps it."""
+        self._adopted: set[int] = set()
+        """Records this process adopted as left by an interrupted run. `pulumi up --replace`
+        calls neither `diff` nor `check` with the old inputs, so its create takes the record it
+        replaces for such a leftover; the delete of the original that follows, the same id,
+        must then leave it alone."""
+        self._import_keys: dict[int, str] = {}
+        """importId -> the resource declaring it in this run: one record, one key."""
+
+    @property
+    def model(self) -> type[RecordInputs]:
+        return self.spec.inputs_model
+
+    @property
+    def noun(self) -> str:
+        return self.spec.record_name
+
+    def hold(self, marker: Marker, record_id: int) -> None:
+        with self._lock:
+            self._held.setdefault(marker.text, set()).add(record_id)
+
+    def was_adopted(self, record_id: int) -> bool:
+        return record_id in self._adopted
+
+    # ----- reading ----------------------------------------------------------------------------
+
+    def fetch(self, record_id: int) -> dict[str, Any] | None:
+        """The record as Nexudus holds it now (GET by id), or None when it does not exist."""
+        try:
+            return self.client.get(self.spec.collection, record_id)
+        except NotFoundError:
+            return None
+
+    def marked(
+        self,
+        marker: Marker,
+        business: Any,
+        name: Any,
+        snapshot: Snapshot,
+        exclude: frozenset[int] = frozenset(),
+    ) -> list[dict[str, Any]]:
+        """The records carrying `marker`, each as just read by id, oldest first.
+
+        Where the listing shows `SystemId`, the marked records are picked from it; where it does
+        not (undocumented either way), the records of the same business and name are read by id,
+        which finds a leftover unless it was renamed since.
+        """
+        if snapshot.carries_system_id:
+            candidates = snapshot.marked(marker)
+        else:
+            candidates = snapshot.namesakes(business, name)
+        found = []
+        for candidate in candidates:
+            if int(candidate["Id"]) in exclude:
+                continue
+            record = self.fetch(int(candidate["Id"]))
+            if record is not None and marker.marks(record):
+                found.append(record)
+        return found
+
+    def duplicates(self, marker: Marker, record: dict[str, Any]) -> list[int]:
+        """Ids of other records carrying the marker of `record`'s resource (the drift check)."""
+        snapshot = self.listing.get()
+        itself = frozenset({int(record["Id"])})
+        others = self.marked(marker, record.get("BusinessId"), record.get("Name"), snapshot, itself)
+        return [int(other["Id"]) for other in others]
+
+    def _lookup_snapshot(self) -> Snapshot:
+        """The listing the marker lookup of a create reads: refreshed every few seconds until a
+        create sent by a run killed just before this process could no longer commit, then once
+        more, then kept."""
+        window_ends = self._started + self.client.settings.timeout_seconds
+
+        def acceptable(snapshot: Snapshot) -> bool:
+            if snapshot.taken_at >= window_ends:
+                return True
+            now = time.monotonic()
+            return now < window_ends and now - snapshot.taken_at <= LOOKUP_REFRESH_SECONDS
+
+        return self.listing.get(acceptable)
+
+    # ----- writing what is ours -----------------------------------------------------------------
+
+    def check_ours(self, record: dict[str, Any], label: str, *ours: Marker | None) -> None:
+        """Refuse to write a record that another owner took over."""
+        owner = foreign_owner(record, *ours)
+        if owner is not None:
+            raise NotOursError(
+                f"{label}: id {record['Id']} is now managed by {owner}, not by this resource, "
+                "so it is left untouched. `pulumi refresh` drops it from this stack (the next "
+                f"`up` then creates a {self.noun} of its own); to take it back instead, declare "
+                f"importId: {record['Id']} and takeOver: true"
+            )
+
+    def write_declared(self, inputs: RecordInputs, record: dict[str, Any]) -> Outcome:
+        """PUT `record` (as just read by id) with the declared fields laid over it, and the
+        marker; nothing when it already holds them."""
+        missing = [
+            api_name(name) for name in self.model.record_fields() if api_name(name) not in record
+        ]
+        if missing:  # a projection: writing it back would clear what it leaves out
+            raise OperationError(
+                f"refusing to write id {record.get('Id')}: Nexudus's answer for it lacks "
+                f"{', '.join(missing)}, and a PUT without them would clear them"
+            )
+        live = self.model.live_view(record)
+        fields = {**live, **inputs.declared()}
+        marker = inputs.marker
+        read_only = self.model.outputs_from_record(record)
+        if fields != live or (marker is not None and record.get("SystemId") != marker.text):
+            body = {"Id": int(record["Id"]), **self.model.to_api(fields, marker)}
+            written = self.client.update(self.spec.collection, body)
+            read_only = {**read_only, **written.audit}
+            if marker is not None:
+                read_only["SystemId"] = marker.text
+        return Outcome(int(record["Id"]), fields, read_only)
+
+    def delete(self, record_id: int, label: str, marker: Marker | None) -> None:
+        """DELETE the record if it is still there and still ours; say what happened otherwise."""
+        record = self.fetch(record_id)
+        if record is None:
+            log.info("%s: id %s was already gone", label, record_id)
+            return
+        owner = foreign_owner(record, marker)
+        if owner is not None:
+            log.warning(
+                "%s: id %s is now managed by %s, so it is released from this stack, not deleted",
+                label,
+                record_id,
+                owner,
+            )
+            return
+        try:
+            self.client.delete(self.spec.collection, record_id)
+        except NotFoundError:
+            log.info("%s: id %s was already gone", label, record_id)
+        self.listing.forget(record_id)
+
+    # ----- creating exactly once ------------------------------------------------------------------
+
+    def create(self, inputs: RecordInputs, label: str) -> Outcome:
+        """Adopt `importId`, or a record this resource's interrupted create left, or POST once."""
+        marker = inputs.marker
+        if inputs.import_id is not None:
+            record = self.fetch(inputs.import_id)
+            if record is None or marker is None or not marker.marks(record):
+                return self._adopt_import(inputs, record, label)
+            # already this resource's: a replacement (a business change), not an adoption
+        if marker is None:
+            return self._post(inputs, label, set())
+        marked = self.marked(marker, inputs.business, inputs.listed_name, self._lookup_snapshot())
+        held = self._held.get(marker.text, set())
+        leftovers = [r for r in marked if int(r["Id"]) not in held]
+        for record in marked:
+            if int(record["Id"]) in held:
+                log.info(
+                    "%s: id %s carries this resource's marker and is the %s being replaced; "
+                    "Pulumi deletes it next, unless retainOnDelete keeps it",
+                    label,
+                    record["Id"],
+                    self.noun,
+                )
+        adoptable = [r for r in leftovers if r.get("BusinessId") == inputs.business]
+        if adoptable:
+            record = adoptable[0]
+            log.info(
+                "%s: found id %s carrying this resource's marker (left by an interrupted run, or "
+                "kept by retainOnDelete); adopting it instead of creating another",
+                label,
+                record["Id"],
+            )
+            outcome = self.write_declared(inputs, record)
+            self._adopted.add(outcome.id)
+            self._report_others(leftovers, outcome.id, label)
+            return outcome
+        outcome = self._post(inputs, label, {int(r["Id"]) for r in marked})
+        self._report_others(leftovers, outcome.id, label)
+        return outcome
+
+    def _report_others(self, records: list[dict[str, Any]], kept: int, label: str) -> None:
+        """Other records carrying the marker are reported, never deleted: a record kept by
+        retainOnDelete, or adopted by an earlier run, carries it too."""
+        for record in records:
+            if int(record["Id"]) != kept:
+                log.warning(
+                    "%s: id %s (business %s) also carries this resource's marker (kept by "
+                    "retainOnDelete, or left by an interrupted run); it is left as it is, and "
+                    "this resource holds id %s. Delete it in Nexudus if it is not wanted",
+                    label,
+                    record["Id"],
+                    record.get("BusinessId"),
+                    kept,
+                )
+
+    def _post(self, inputs: RecordInputs, label: str, known: set[int]) -> Outcome:
+        """POST once; after a lost answer, the record found is one carrying the marker that
+        was not there before (`known`): never the record a replacement replaces."""
+        declared = inputs.declared()
+        body = self.model.to_api(declared, inputs.marker)
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                written = self.client.create(self.spec.collection, body)
+                record_id, read_only = written.id, dict(written.audit)
+                break
+            except OutcomeUnknownError as exc:
+                if inputs.marker is None or attempt == CREATE_ATTEMPTS:
+                    raise
+                found = self._find_lost_create(inputs, exc, label, known)
+                if found is not None:
+                    log.info("%s: create answer lost; found id %s, adopting", label, found["Id"])
+                    record_id, read_only = int(found["Id"]), self.model.outputs_from_record(found)
+                    break
+                time.sleep(self.client.backoff_delay(attempt))
+        if inputs.marker is not None:
+            read_only["SystemId"] = inputs.marker.text
+        # The state holds what Nexudus told: the fields sent. The others are Nexudus's defaults,
+        # which a create's answer does not show; a refresh reads them.
+        return Outcome(record_id, declared, read_only)
+
+    def _find_lost_create(
+        self, inputs: RecordInputs, lost: OutcomeUnknownError, label: str, known: set[int]
+    ) -> dict[str, Any] | None:
+        """The record a POST with an unknown outcome created, if it did.
+
+        A server that answered (a 5xx) has finished with the request, so one search tells. A
+        POST that timed out or lost its connection may still be running and commit later:
+        search until the request timeout has passed again, or we would post a second record.
+        The search filters on the business and name just sent; each match is read by id, since
+        a listing may not show `SystemId`, and a filter the API ignores returns every record.
+        """
+        marker = inputs.marker
+        assert marker is not None
+        wait_until = time.monotonic() + (
+            0 if lost.answered else self.client.settings.timeout_seconds
+        )
+        pause = LOST_ANSWER_FIRST_WAIT_SECONDS
+        while True:
+            listed = Snapshot(
+                {
+                    int(r["Id"]): r
+                    for r in self.client.search(self.spec.collection, inputs.lookup_filters())
+                }
+            )
+            for record in self.marked(marker, inputs.business, inputs.listed_name, listed):
+                if int(record["Id"]) not in known:
+                    return record
+            remaining = wait_until - time.monotonic()
+            if remaining <= 0:
+                return None
+            log.info(
+                "%s: create answer lost and the record is not there yet; looking again in %.1f s "
+                "(a slow create may still land)",
+                label,
+                min(pause, remaining),
+            )
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 2, LOST_ANSWER_MAX_WAIT_SECONDS)
+
+    # ----- adopting -------------------------------------------------------------------------------
+
+    def _adopt_import(
+        self, inputs: RecordInputs, record: dict[str, Any] | None, label: str
+    ) -> Outcome:
+        """Adopt `importId` (`record`, as just read by id) after the checks preview made."""
+        refusal = self._adoption_refusal(inputs, record)
+        if refusal is not None:
+            raise OperationError(f"{label}: {refusal}")
+        assert record is not None
+        before = self.model.live_view(record)
+        outcome = self.write_declared(inputs, record)
+        plan = changes(before, outcome.fields)
+        log.info(
+            "%s: adopted existing id %s%s",
+            label,
+            record["Id"],
+            f"; changed {plan}" if plan else "; its fields already matched",
+        )
+        return outcome
+
+    def preview_adoption(self, inputs: RecordInputs, label: str) -> list[CheckFailure]:
+        """At preview, before anything is sent: which record `importId` adopts and what it
+        will change, or why it may not. The same checks as `up`, on one GET."""
+        import_id = inputs.import_id
+        if import_id is None:
+            return []
+        with self._lock:
+            first = self._import_keys.setdefault(import_id, label)
+        if first != label:
+            return [
+                CheckFailure(
+                    "importId",
+                    f"importId {import_id} is also declared by {first}: a record has one key. "
+                    "Keep importId on one of them",
+                )
+            ]
+        if not self.client.settings.has_credentials:
+            return []
+        try:
+            record = self.fetch(import_id)
+        except NexudusError as exc:
+            return [CheckFailure("importId", f"cannot look up id {import_id}: {exc}")]
+        if record is not None and inputs.marker is not None and inputs.marker.marks(record):
+            return []  # already this resource's: nothing to adopt
+        refusal = self._adoption_refusal(inputs, record)
+        if refusal is not None:
+            return [CheckFailure("importId", refusal)]
+        assert record is not None
+        plan = changes(self.model.live_view(record), inputs.declared())
+        log.info(
+            "%s: will adopt existing id %s instead of creating one; %s",
+            label,
+            record["Id"],
+            f"it will change {plan}" if plan else "its fields already match",
+        )
+        return []
+
+    def _adoption_refusal(self, inputs: RecordInputs, record: dict[str, Any] | None) -> str | None:
+        """Why `importId` may not take this record, or None when it may."""
+        import_id = inputs.import_id
+        if record is None:
+            return (
+                f"importId {import_id}: no {self.noun} with that id exists in Nexudus (a typo?). "
+                "If this stack adopted it earlier and it was deleted since, remove importId: the "
+                f"next `pulumi up` creates a new {self.noun}"
+            )
+        if inputs.marker is not None and inputs.marker.marks(record):
+            return None
+        theirs = Marker.parse(record.get("SystemId"))
+        ours = inputs.marker
+        if (
+            theirs is not None
+            and ours is not None
+            and theirs.stack_id == ours.stack_id
+            and not inputs.take_over
+        ):
+            return (
+                f"importId {import_id}: that {self.noun} is held by the key {theirs.key!r} of this "
+                f"stack, and a record has one key. If you renamed {theirs.key!r}, remove importId "
+                f"and declare aliases: [{theirs.key}] on the new key, so Pulumi moves the "
+                "resource instead of adopting it twice"
+            )
+        owner = describe_owner(record.get("SystemId"))
+        if owner is not None and not inputs.take_over:
+            return (
+                f"importId {import_id}: that {self.noun} is managed by {owner}, and a record has "
+                "one owner. Remove importId, or set takeOver: true on this resource to take it "
+                "over (its marker is rewritten; the other owner then no longer manages it)"
+            )
+        before, declared = self.model.live_view(record), inputs.declared()
+        for name in sorted(self.spec.replace_on):
+            if name in declared and before.get(name) != declared[name]:
+                return (
+                    f"cannot adopt id {import_id}: its {name} is {before.get(name)!r}, the "
+                    f"declaration says {declared[name]!r}, and {name} cannot change in place; "
+                    f"declare {name}: {before.get(name)!r} or remove importId"
+                )
+        return None
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """`name 'Old' -> 'New', active False -> True`: what a write will change, for people."""
+    return ", ".join(
+        f"{k} {before.get(k)!r} -> {v!r}" for k, v in after.items() if before.get(k) != v
+    )
