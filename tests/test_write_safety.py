@@ -9,6 +9,7 @@ value equal to a default nobody read.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -117,3 +118,17 @@ def test_declaring_an_empty_member_list_after_a_person_added_one_is_applied(
     provider.update(lobby.id, lobby.outs, news)
     record = sandbox.store.get(int(lobby.id))
     assert record is not None and record["Users"] == []
+
+
+def test_a_late_commit_of_a_killed_run_is_adopted_once_the_lost_answer_window_passed(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    # The re-run starts while a create the killed run sent may still commit: its marker
+    # lookup is taken again once that window (the request timeout) has passed.
+    provider = make_provider(timeoutSeconds=1)
+    create(provider, declared("hall"))  # the run's first create lists the account
+    marker = f"pulumi:nexudus-rooms/sa/lobby#{SA}"
+    late = sandbox.store.insert({"BusinessId": 1001, "Name": "Lobby", "SystemId": marker}, "x")
+    time.sleep(1.2)
+    lobby = create(provider, declared("lobby"))
+    assert lobby.id == str(late) and sandbox.posts_committed == 1

@@ -192,6 +192,12 @@ class Sandbox:
             self._in_flight -= 1
             self._idle.notify_all()
 
+    @property
+    def in_flight(self) -> int:
+        """Requests being served now (a test waits for creates to be under way)."""
+        with self._idle:
+            return self._in_flight
+
     def wait_idle(self, timeout: float = 60.0) -> None:
         """Wait until no request is being served: one a client gave up on (a timeout) may still
         be running here, and commit later. Tests call this before counting what was written."""

@@ -1,0 +1,130 @@
+"""Never write over what is not ours, with the real `pulumi` CLI: each walk is a reproduction that
+deleted or rewrote a record its user meant to keep (a stack that lost a room to `takeOver`, an
+`importId` left in config across a key rename, one `importId` under two keys, a room kept by
+`retainOnDelete`, an adoption across businesses, a killed run whose creates landed late)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+from nexudus_pulumi.ownership import Marker
+from nexudus_pulumi.sandbox import Sandbox
+from tests.e2e.harness import PulumiProject
+
+
+def marker_of(sandbox: Sandbox, record_id: str | int) -> Marker | None:
+    record = sandbox.store.get(int(record_id))
+    assert record is not None, f"room {record_id} is gone"
+    return Marker.parse(record["SystemId"])
+
+
+def test_a_stack_that_lost_a_room_to_take_over_lets_it_go(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    project.init_stack("sa", business=1001, rooms={"lobby": {"name": "Lobby"}})
+    project.ok("up", "--yes", stack="sa")
+    lobby = project.room_ids("sa")["lobby"]
+    taking = {"lobby": {"name": "Lobby", "importId": int(lobby), "takeOver": True}}
+    project.init_stack("sb", business=1001, rooms=taking)
+    preview = project.ok("preview", stack="sb")
+    assert f"will adopt existing id {lobby}" in preview.output
+    project.ok("up", "--yes", stack="sb")
+    # sa's next run neither rewrites the room back nor, at destroy, deletes it
+    up = project.ok("up", "--yes", "--refresh", stack="sa")
+    assert "is now managed by the Pulumi resource nexudus-rooms/sb/lobby" in up.output
+    theirs = marker_of(sandbox, lobby)
+    assert theirs is not None and theirs.path == "nexudus-rooms/sb/lobby"
+    assert project.room_ids("sa")["lobby"] != lobby  # sa declared a lobby: it has its own now
+    project.ok("destroy", "--yes", stack="sa")
+    assert marker_of(sandbox, lobby) == theirs and len(sandbox.store.all()) == 1
+    project.ok("preview", "--expect-no-changes", "--refresh", stack="sb")
+
+
+def test_import_id_left_in_config_across_a_key_rename_never_deletes_the_room(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    legacy = sandbox.store.insert({"BusinessId": 1001, "Name": "Legacy"}, "ui")
+    project.init_stack(
+        "dev", business=1001, rooms={"legacy": {"name": "Legacy", "importId": legacy}}
+    )
+    project.ok("up", "--yes")
+    renamed: dict[str, Any] = {"lobby": {"name": "Legacy", "importId": legacy}}
+    project.declare("dev", renamed, business=1001)
+    preview = project.run("preview")
+    assert not preview.ok and "aliases: [legacy]" in preview.output
+    # Following the other way out, takeOver: the new key adopts it, the old key lets it go.
+    renamed["lobby"]["takeOver"] = True
+    project.declare("dev", renamed, business=1001)
+    project.ok("up", "--yes")
+    assert project.room_ids() == {"lobby": str(legacy)}
+    assert sandbox.status_counts()[("DELETE", 200)] == 0
+    project.ok("preview", "--expect-no-changes", "--refresh")
+
+
+def test_one_import_id_under_two_keys_fails_at_preview_naming_both(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    legacy = sandbox.store.insert({"BusinessId": 1001, "Name": "Legacy"}, "ui")
+    both = {key: {"name": "Legacy", "importId": legacy} for key in ("lobby", "hall")}
+    project.init_stack("dev", business=1001, rooms=both)
+    preview = project.run("preview")
+    assert not preview.ok
+    assert f"importId {legacy} is also declared by ChatRoom" in preview.output
+    assert not project.run("up", "--yes").ok
+    assert sandbox.status_counts()[("PUT", 200)] == 0
+
+
+def test_adoption_across_businesses_fails_at_preview(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    elsewhere = sandbox.store.insert({"BusinessId": 1003, "Name": "Elsewhere"}, "ui")
+    project.init_stack("dev", business=1001, rooms={"hall": {"importId": elsewhere}})
+    preview = project.run("preview")
+    assert not preview.ok and "its businessId is 1003" in preview.output
+    assert "will adopt" not in preview.output
+
+
+def test_a_room_kept_by_retain_on_delete_is_never_deleted_later(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    kept: dict[str, Any] = {"lobby": {"name": "Lobby", "retainOnDelete": True}}
+    project.init_stack("dev", business=1001, rooms=kept)
+    project.ok("up", "--yes")
+    lobby = project.room_ids()["lobby"]
+    project.declare("dev", {}, business=1001)
+    project.ok("up", "--yes")  # Pulumi forgets it; Nexudus keeps it
+    for business in (1002, 1003):  # later, `lobby` is declared again elsewhere, twice
+        project.declare("dev", {"lobby": {"name": "Lobby", "businessId": business}}, business=1001)
+        up = project.ok("up", "--yes")
+        assert f"id {lobby} (business 1001) also carries this resource's marker" in up.output
+    assert sandbox.store.get(int(lobby)) is not None
+
+
+def test_a_killed_run_whose_creates_land_late_fails_the_drift_check_naming_both_ids(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    rooms = {f"room-{n}": {"name": f"Room {n}"} for n in range(4)}
+    project.init_stack("dev", business=1001, rooms=rooms)
+    sandbox.faults.commit_delay_ms = 15_000  # each create commits 15 s after it arrives
+    run = project.start("up", "--yes", "--skip-preview")
+    deadline = time.monotonic() + 120
+    while sandbox.in_flight < 4 and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert run.poll() is None, "pulumi up finished before it could be killed"
+    project.kill_all()
+    project.finish(run)
+    sandbox.faults.commit_delay_ms = 0  # the creates already sent still land 15 s late
+    project.ok("cancel", "--yes")
+    project.ok("up", "--yes", "--skip-preview")
+    sandbox.wait_idle()
+    held = project.room_ids()
+    keys = Counter(m.key for r in sandbox.store.all() if (m := Marker.parse(r["SystemId"])))
+    twice = sorted(key for key, count in keys.items() if count == 2)
+    assert twice, "no create of the killed run landed late"
+    drift = project.run("preview", "--refresh", "--expect-no-changes")
+    assert not drift.ok
+    first = twice[0]
+    assert f"ids {held[first]} and " in drift.output
+    assert "both carry this resource's marker" in drift.output
