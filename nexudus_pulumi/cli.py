@@ -120,6 +120,7 @@ def _export(args: argparse.Namespace) -> int:
         include_owned=args.include_owned,
         with_fields=frozenset({"lastAgentVisit"} if args.last_agent_visit else ()),
         kinds=tuple(kind for kind in KINDS if kind.map_name in only),
+        keep_unmatched=args.keep_unmatched,
     )
     try:
         report = run_export(
@@ -255,7 +256,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument("--business", type=int, required=True, help="the Nexudus business id")
     export.add_argument("--stack", required=True, help="the stack whose config file is written")
     export.add_argument(
-        "--force", action="store_true", help="merge into a stack that already declares some"
+        "--force",
+        action="store_true",
+        help="merge into a stack that already declares some: keys already there keep their "
+        "place; keys of the business that match no record (no importId or marker of theirs "
+        "exists) are removed, each named, unless --keep-unmatched",
+    )
+    export.add_argument(
+        "--keep-unmatched",
+        action="store_true",
+        help="with --force, keep the keys that match no record (rooms or groups written by "
+        "hand, still to be created) instead of removing them",
     )
     export.add_argument(
         "--only",
@@ -275,7 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument(
         "--include-owned",
         action="store_true",
-        help="also write rooms and groups another stack manages, with `takeOver: true`",
+        help="also write rooms and groups another stack or integration manages (a SystemId "
+        "of theirs), with `takeOver: true`: `pulumi up` then makes them this stack's",
     )
     export.add_argument(
         "--last-agent-visit",
