@@ -46,6 +46,11 @@ MAX_KEY_LENGTH = 60
 IMPORT_KEY = "importId"
 PROTECT_KEY = "protect"
 TAKE_OVER_KEY = "takeOver"
+TAKE_OVER_NOTES = (
+    "takeOver moves it to this stack",
+    "takeOver replaces it with this stack's marker",
+)
+"""How the comments export writes above a `takeOver` end: `clone` removes them with it."""
 ADOPTION_KEYS = (IMPORT_KEY, PROTECT_KEY, TAKE_OVER_KEY)
 """Written after a record's fields, in this order."""
 _YAML_1_1 = VersionedResolver(version=(1, 1))
@@ -444,13 +449,11 @@ def _new_entry(key: str, record: ExistingRecord, options: ExportOptions) -> Entr
     note = ""
     if record.owner is not None:
         fields[TAKE_OVER_KEY] = True
-        note = f"managed by the stack {quoted(record.owner)}: takeOver moves it to this stack"
+        note = f"managed by the stack {quoted(record.owner)}: {TAKE_OVER_NOTES[0]}"
     elif record.system_id:
         fields[TAKE_OVER_KEY] = True  # the provider refuses another owner's record without it
-        note = (
-            f"SystemId {quoted(record.system_id)} was set by another integration: takeOver "
-            "replaces it with this stack's marker"
-        )
+        note = f"SystemId {quoted(record.system_id)} was set by another integration: "
+        note += TAKE_OVER_NOTES[1]
     return Entry(key, record, fields, in_file=False, note=note)
 
 
