@@ -283,8 +283,8 @@ class ExportPlan:
         ]
         lines += [
             f"warning: {visible(e.key)} ({e.record.label}): its {name} from Nexudus, "
-            f"{visible(cut(repr(e.record.declared(name)), 60))}, is not written, as a declaration "
-            f"refuses it ({visible(reason)}); left to Nexudus"
+            f"{visible(cut(repr(e.record.declared(name)), 60))}, is not written: a declaration "
+            f"refuses it ({visible(reason)}); fix it in Nexudus, or declare the value you want"
             for e in self.entries
             for name in options.written(kind)
             if (reason := e.record.refusal(name))

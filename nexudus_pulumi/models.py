@@ -154,10 +154,13 @@ def _no_control_characters(value: str) -> str:
     (C0 and C1 controls, U+0085 included) in one is a mistake, and would drive or break what
     shows it."""
     for position, char in enumerate(value):
-        if unicodedata.category(char) == "Cc":
+        category = unicodedata.category(char)
+        if category == "Cc":
             raise ValueError(
                 f"must not hold control characters, got {visible(char)} at position {position}"
             )
+        if category == "Cs":  # half of a pair: no character, and not encodable as UTF-8
+            raise ValueError(f"must not hold a lone surrogate, got {visible(char)} at {position}")
     return value
 
 

@@ -75,6 +75,11 @@ def test_a_name_with_a_control_character_is_refused(name: str, shown: str) -> No
     assert f"must not hold control characters, got {shown}" in failures["name"]
 
 
+def test_a_name_with_a_lone_surrogate_is_refused() -> None:
+    _, failures = check(name="Half \ud83d pair")
+    assert failures == {"name": "must not hold a lone surrogate, got \\ud83d at 5"}
+
+
 def test_a_name_longer_than_255_characters_is_refused_with_its_length() -> None:
     assert check(name="x" * 255)[1] == {}
     _, failures = check(name="x" * 20_000)
