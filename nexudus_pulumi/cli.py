@@ -268,7 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="write a business's existing rooms and groups into a stack's config, to adopt them",
         description="Run in the project's root, with NEXUDUS_* credentials. Writes "
         "stacks/Pulumi.STACK.yaml: the business, and one entry per existing room and community "
-        "group, with its importId; `pulumi up` then adopts them without creating anything.",
+        "group, with its importId; `pulumi up` then adopts them without creating any record "
+        "(Pulumi still counts each adoption as `+ created`: it creates the resource's state).",
     )
     export.add_argument("--business", type=int, required=True, help="the Nexudus business id")
     export.add_argument("--stack", required=True, help="the stack whose config file is written")

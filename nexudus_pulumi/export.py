@@ -327,7 +327,7 @@ def managed_fields(
     for name in options.written(kind):
         value = record.declared(name)
         if record.refusal(name):
-            continue  # left to Nexudus, and named (`_refused`)
+            continue  # not written; named in `ExportPlan.warnings`
         if name == BUSINESS:
             wanted = value != stack_business
         else:
