@@ -16,6 +16,7 @@ from typing import Any
 
 from .client import NexudusClient
 from .clone import CloneOptions, parse_business_map, run_clone
+from .display import cut, visible
 from .errors import ConfigurationError, NexudusError
 from .export import ExportOptions, run_export
 from .kinds import KINDS, RecordKind
@@ -86,28 +87,44 @@ def _list(args: argparse.Namespace) -> int:
     except NexudusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    shown = [f for f in kind.fields if f not in ("businessId", "name")]
-    print(f"{'Id':>10}  {'Business':>8}  " + "".join(f"{f:{CELL}}  " for f in shown), end="")
-    print(f"{'Managed by':30}  Name")
+    header = "".join(f"{f:{CELL}}  " for f in _shown_fields(kind))
+    print(f"{'Id':>10}  {'Business':>8}  {header}{'Managed by':{OWNER}}  Name")
     for record in records:
-        view = kind.model.live_view(record)
-        marker = Marker.parse(record.get("SystemId"))
-        owner = marker.path if marker is not None else "-"
-        cells = "".join(f"{_cell(view[f]):{CELL}}  " for f in shown)
-        print(f"{record['Id']:>10}  {view['businessId']!s:>8}  {cells}{owner:30}  {view['name']}")
+        print(_row(kind, record))
     print(f"{len(records)} {kind.noun}(s)")
     return 0
 
 
 CELL = 20
 """Width of a listed field: a timestamp fits."""
+OWNER = 30
+NAME = 60
+"""Names longer than this are cut: one row per record, whatever Nexudus holds."""
 
 
-def _cell(value: Any) -> str:
+def _shown_fields(kind: RecordKind[Any]) -> list[str]:
+    return [f for f in kind.fields if f not in ("businessId", "name")]
+
+
+def _row(kind: RecordKind[Any], record: dict[str, Any]) -> str:
+    """One record on one line. Every text from the API is escaped (`display.visible`) and cut
+    to its column: an ESC cannot drive the terminal, a line break cannot start a row, a lone
+    surrogate cannot stop the printing."""
+    view = kind.model.live_view(record)
+    marker = Marker.parse(record.get("SystemId"))
+    owner = _cell(marker.path, OWNER) if marker is not None else "-"
+    cells = "".join(f"{_cell(view[f]):{CELL}}  " for f in _shown_fields(kind))
+    name = _cell(view["name"], NAME) or "(unnamed)"
+    ids = f"{_cell(record['Id'], 10):>10}  {_cell(view['businessId'], 8):>8}"
+    return f"{ids}  {cells}{owner:{OWNER}}  {name}"
+
+
+def _cell(value: Any, width: int = CELL) -> str:
     if isinstance(value, list):
-        return ",".join(map(str, value))
-    text = "" if value is None else str(value)
-    return text if len(text) <= CELL else text[: CELL - 1] + "…"
+        text = ",".join(map(str, value))
+    else:
+        text = "" if value is None else str(value)
+    return cut(visible(text), width)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -120,6 +137,7 @@ def _export(args: argparse.Namespace) -> int:
         include_owned=args.include_owned,
         with_fields=frozenset({"lastAgentVisit"} if args.last_agent_visit else ()),
         kinds=tuple(kind for kind in KINDS if kind.map_name in only),
+        keep_unmatched=args.keep_unmatched,
     )
     try:
         report = run_export(
@@ -250,12 +268,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="write a business's existing rooms and groups into a stack's config, to adopt them",
         description="Run in the project's root, with NEXUDUS_* credentials. Writes "
         "stacks/Pulumi.STACK.yaml: the business, and one entry per existing room and community "
-        "group, with its importId; `pulumi up` then adopts them without creating anything.",
+        "group, with its importId; `pulumi up` then adopts them without creating any record "
+        "(Pulumi still counts each adoption as `+ created`: it creates the resource's state).",
     )
     export.add_argument("--business", type=int, required=True, help="the Nexudus business id")
     export.add_argument("--stack", required=True, help="the stack whose config file is written")
     export.add_argument(
-        "--force", action="store_true", help="merge into a stack that already declares some"
+        "--force",
+        action="store_true",
+        help="merge into a stack that already declares some: keys already there keep their "
+        "place; keys of the business that match no record (no importId or marker of theirs "
+        "exists) are removed, each named, unless --keep-unmatched",
+    )
+    export.add_argument(
+        "--keep-unmatched",
+        action="store_true",
+        help="with --force, keep the keys that match no record (rooms or groups written by "
+        "hand, still to be created) instead of removing them",
     )
     export.add_argument(
         "--only",
@@ -275,7 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument(
         "--include-owned",
         action="store_true",
-        help="also write rooms and groups another stack manages, with `takeOver: true`",
+        help="also write rooms and groups another stack or integration manages (a SystemId "
+        "of theirs), with `takeOver: true`: `pulumi up` then makes them this stack's",
     )
     export.add_argument(
         "--last-agent-visit",

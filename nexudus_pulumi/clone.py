@@ -22,6 +22,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .errors import NexudusError
+from .export import TAKE_OVER_KEY, TAKE_OVER_NOTES
 from .kinds import BUSINESS, KINDS, RecordKind
 from .stackconfig import (
     SECRETS_KEYS,
@@ -29,6 +30,7 @@ from .stackconfig import (
     StackFile,
     put_after,
     remove_key,
+    remove_notes_above,
     set_value,
 )
 
@@ -153,12 +155,19 @@ def _untie(
             report.untied += 1
         if not options.keep_protect and any(name in spec for name in PROTECTION):
             report.unprotected += 1
+        if TAKE_OVER_KEY in spec:
+            remove_notes_above(records, key, _is_take_over_note)
         for name in dropped:
             put_after(records, key, remove_key(spec, name))
         if spec.get(BUSINESS) is not None:
             old = _business(spec[BUSINESS], key)
             set_value(spec, BUSINESS, _same_style(spec[BUSINESS], mapping[old]))
             report.moved[f"{kind.map_name}.{key}"] = (old, mapping[old])
+
+
+def _is_take_over_note(comment: str) -> bool:
+    """A comment export wrote above a record it wrote with `takeOver`."""
+    return comment.startswith("#") and comment.endswith(TAKE_OVER_NOTES)
 
 
 def carry_secrets(document: CommentedMap, copied: CommentedMap) -> int:

@@ -11,18 +11,11 @@ from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal
 
 import pulumi
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import BeforeValidator, Field
 
 from .models import IdSet, Name, RecordId, RecordInputs
 from .provider import RecordProvider, RecordSpec
 from .resource import RecordResource
-
-
-def _not_blank(value: str) -> str:
-    """The API refuses a blank required string; say so at preview, not after a POST."""
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
 
 
 def _lower_case(value: Any) -> Any:
@@ -39,7 +32,7 @@ class CommunityGroupInputs(RecordInputs):
     """A Nexudus CommunityGroup (`/api/community/communitygroups`). Defaults are the API's own."""
 
     business_id: RecordId
-    name: Annotated[Name, AfterValidator(_not_blank)]
+    name: Name
     user_id: RecordId
     """The group's administrator (a Nexudus user id)."""
     description: str | None = None

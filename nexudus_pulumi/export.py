@@ -25,8 +25,10 @@ from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from .client import NexudusClient
+from .display import cut, quoted, visible
 from .errors import ApiRejectedError, AuthorizationError, NexudusError
 from .kinds import BUSINESS, KINDS, RecordKind
+from .models import refusal
 from .ownership import Marker
 from .settings import Settings
 from .stackconfig import (
@@ -44,10 +46,17 @@ MAX_KEY_LENGTH = 60
 IMPORT_KEY = "importId"
 PROTECT_KEY = "protect"
 TAKE_OVER_KEY = "takeOver"
+TAKE_OVER_NOTES = (
+    "takeOver moves it to this stack",
+    "takeOver replaces it with this stack's marker",
+)
+"""How the comments export writes above a `takeOver` end: `clone` removes them with it."""
 ADOPTION_KEYS = (IMPORT_KEY, PROTECT_KEY, TAKE_OVER_KEY)
 """Written after a record's fields, in this order."""
 _YAML_1_1 = VersionedResolver(version=(1, 1))
 _TEXT = "tag:yaml.org,2002:str"
+SECURE = "secure"
+"""A value Pulumi encrypted: `{secure: v1:...}`. Export never decrypts, compares or rewrites it."""
 
 _LATIN_LETTERS = str.maketrans(
     {
@@ -109,8 +118,29 @@ class ExistingRecord:
 
     @property
     def label(self) -> str:
+        """`room 12 'Lobby'`: the name cut and escaped (`repr`), so it cannot drive a terminal."""
         noun = self.kind.noun
-        return f"{noun} {self.id} {self.name!r}" if self.name else f"{noun} {self.id} (no name)"
+        return f"{noun} {self.id} {cut(self.name, 60)!r}" if self.name else f"{noun} {self.id}"
+
+    def claimed_elsewhere(self, own_prefix: str) -> bool:
+        """Its `SystemId` names another stack, or was set by another integration: adopting it
+        takes it from them, which only `takeOver` (and `--include-owned`) may do."""
+        owner = self.owner
+        return self.system_id is not None and not (owner and owner.startswith(own_prefix))
+
+    @property
+    def claimant(self) -> str:
+        """Who holds the record, for messages: the stack, or the other integration's SystemId,
+        escaped (it is text from the API)."""
+        if self.owner is not None:
+            return f"the stack {visible(cut(self.owner, 80))}"
+        return f"another integration (its SystemId is {quoted(self.system_id or '')})"
+
+    def refusal(self, name: str) -> str | None:
+        """Why a declaration would refuse the value Nexudus holds in field `name`, if it would
+        (a name that is a number, or holds an ESC): such a value is not written."""
+        value = self.declared(name)
+        return None if value is None else refusal(self.kind.model, name, value)
 
     def declared(self, name: str) -> Any:
         """A field's value as a declaration writes it: a set of ids sorted, without repeats; a
@@ -184,6 +214,8 @@ class ExportOptions:
     """Fields written only on request (a kind's `on_request`, such as `lastAgentVisit`)."""
     kinds: tuple[RecordKind[Any], ...] = KINDS
     """The maps to write (`--only`)."""
+    keep_unmatched: bool = False
+    """Keep keys of the file that match no record (`--keep-unmatched`) instead of removing them."""
 
     def written(self, kind: RecordKind[Any]) -> tuple[str, ...]:
         """The fields of `kind` export may write, in the stack file's order."""
@@ -203,6 +235,8 @@ class Entry:
     """The key was already in the file: it keeps its place and comments."""
     note: str = ""
     """Written as a comment above a new key."""
+    encrypted: tuple[str, ...] = ()
+    """Fields the file holds encrypted (`secure:`): left as they are."""
 
 
 @dataclass
@@ -214,17 +248,69 @@ class ExportPlan:
     skipped: list[ExistingRecord] = field(default_factory=list)
     """Records another stack manages, left out (no --include-owned)."""
     dropped: list[str] = field(default_factory=list)
-    """Keys in the file that match no record of the business (with --force they go)."""
+    """Keys in the file that match no record of the business (with --force they go, unless
+    --keep-unmatched)."""
+    unmatched: list[str] = field(default_factory=list)
+    """The same keys, kept (--keep-unmatched)."""
+    encrypted: list[str] = field(default_factory=list)
+    """Keys whose whole entry is encrypted (`secure:`): left as they are, never matched."""
     contested: dict[str, ExistingRecord] = field(default_factory=dict)
     """Keys in the file adopting a record another stack manages: left as they are, and named."""
 
     @property
-    def foreign(self) -> list[Entry]:
-        return [e for e in self.entries if e.record.system_id and e.record.owner is None]
-
-    @property
     def taken_over(self) -> list[Entry]:
         return [e for e in self.entries if e.fields.get(TAKE_OVER_KEY)]
+
+    def warnings(self, options: ExportOptions) -> list[str]:
+        """What the user must read. Text from the API or the file (names, SystemIds, keys) is
+        escaped: it never reaches the terminal raw."""
+        kind = self.kind
+        lines = [
+            f"skipped {record.label}: managed by {record.claimant} (--include-owned writes it "
+            "with takeOver: true)"
+            for record in self.skipped
+        ]
+        lines += [
+            f"warning: {visible(key)} adopts {record.label}, which {record.claimant} manages; left "
+            "as it is, and `pulumi up` will refuse it (--include-owned adds takeOver: true)"
+            for key, record in self.contested.items()
+        ]
+        lines += [
+            f"warning: {visible(e.key)} ({e.record.label}) is managed by {e.record.claimant}; "
+            "written with takeOver: true, so `pulumi up` makes it this stack's (its SystemId is "
+            "replaced with this stack's marker)"
+            for e in self.taken_over
+        ]
+        lines += [
+            f"warning: {visible(e.key)} ({e.record.label}): its {name} from Nexudus, "
+            f"{visible(cut(repr(e.record.declared(name)), 60))}, is not written: a declaration "
+            f"refuses it ({visible(reason)}); fix it in Nexudus, or declare the value you want"
+            for e in self.entries
+            for name in options.written(kind)
+            if (reason := e.record.refusal(name))
+        ]
+        lines += [
+            f"warning: {visible(e.key)}.{name} is encrypted (secure:): left as it is, not compared "
+            "with Nexudus"
+            for e in self.entries
+            for name in e.encrypted
+        ]
+        lines += [
+            f"warning: {visible(key)} is encrypted (secure:): left as it is, not matched to a "
+            f"{kind.noun}"
+            for key in self.encrypted
+        ]
+        lines += [
+            f"warning: removed {visible(key)} and the comments above it: no {kind.noun} of "
+            f"business {options.business} matches it (--keep-unmatched keeps such keys)"
+            for key in self.dropped
+        ]
+        lines += [
+            f"kept {visible(key)}: no {kind.noun} of business {options.business} matches it; "
+            "`pulumi up` creates it unless its resource exists already"
+            for key in self.unmatched
+        ]
+        return lines
 
 
 def managed_fields(
@@ -240,6 +326,8 @@ def managed_fields(
     fields: dict[str, Any] = {}
     for name in options.written(kind):
         value = record.declared(name)
+        if record.refusal(name):
+            continue  # not written; named in `ExportPlan.warnings`
         if name == BUSINESS:
             wanted = value != stack_business
         else:
@@ -254,7 +342,7 @@ def _import_ids(kind: RecordKind[Any], declared: Mapping[str, Any]) -> dict[int,
     seen: dict[int, str] = {}
     for key, spec in declared.items():
         value = spec.get(IMPORT_KEY) if isinstance(spec, Mapping) else None
-        if value is None:
+        if value is None or is_encrypted(value):
             continue
         try:
             record_id = int(value)
@@ -283,8 +371,9 @@ def plan_export(
     """Decide each record's key and fields in its kind's map, and what is left out.
 
     A record already declared (by its importId, or because its marker names this stack and a
-    key of the map) keeps its key. A record whose marker names another stack is skipped, or
-    written with `takeOver: true` when `include_owned`. New keys follow in id order.
+    key of the map) keeps its key. A record whose `SystemId` names another stack, or was set by
+    another integration, is skipped, or written with `takeOver: true` when `include_owned`: no
+    one's record is taken without asking. New keys follow in id order.
     """
     by_import = _import_ids(kind, declared)
     own_prefix = f"{project}/{stack}/"
@@ -298,7 +387,8 @@ def plan_export(
         key = by_import.get(record.id)
         if key is None and ours and owner is not None and owner[len(own_prefix) :] in declared:
             key = owner[len(own_prefix) :]
-        if owner is not None and not (ours and key is not None) and not options.include_owned:
+        claimed = record.system_id is not None and not (ours and key is not None)
+        if claimed and not options.include_owned:
             if key is None:
                 plan.skipped.append(record)
             else:
@@ -310,19 +400,35 @@ def plan_export(
     new_keys = derive_keys(fresh, taken=declared.keys())
     for record in ordered:
         if record.id in matched:
+            key = matched[record.id]
             fields = managed_fields(record, options.business, options)
-            if record.owner is not None and not record.owner.startswith(own_prefix):
+            if record.claimed_elsewhere(own_prefix):
                 fields[TAKE_OVER_KEY] = True
-            plan.entries.append(Entry(matched[record.id], record, fields, in_file=True))
+            spec = declared[key] if isinstance(declared[key], Mapping) else {}
+            encrypted = tuple(name for name, value in spec.items() if is_encrypted(value))
+            plan.entries.append(Entry(key, record, fields, in_file=True, encrypted=encrypted))
         elif record.id in new_keys:
             plan.entries.append(_new_entry(new_keys[record.id], record, options))
     kept = {entry.key for entry in plan.entries}
-    plan.dropped = [
+    plan.encrypted = [key for key, spec in declared.items() if is_encrypted(spec)]
+    unmatched = [
         key
         for key in declared
-        if key not in kept and key not in plan.contested and _in_business(declared[key], options)
+        if key not in kept
+        and key not in plan.contested
+        and key not in plan.encrypted
+        and _in_business(declared[key], options)
     ]
+    if options.keep_unmatched:
+        plan.unmatched = unmatched
+    else:
+        plan.dropped = unmatched
     return plan
+
+
+def is_encrypted(value: Any) -> bool:
+    """A value Pulumi encrypted (`{secure: v1:...}`)."""
+    return isinstance(value, Mapping) and set(value) == {SECURE}
 
 
 def _in_business(spec: Any, options: ExportOptions) -> bool:
@@ -338,16 +444,16 @@ def _new_entry(key: str, record: ExistingRecord, options: ExportOptions) -> Entr
     fields[IMPORT_KEY] = record.id
     if options.protect:
         fields[PROTECT_KEY] = True
+    # Text from the API goes into a comment only as `quoted` (ASCII, no line break): a `\r` in
+    # a SystemId must not end the comment and write YAML of its own.
     note = ""
     if record.owner is not None:
         fields[TAKE_OVER_KEY] = True
-        note = f"managed by the stack {record.owner}: takeOver moves it to this stack"
+        note = f"managed by the stack {quoted(record.owner)}: {TAKE_OVER_NOTES[0]}"
     elif record.system_id:
         fields[TAKE_OVER_KEY] = True  # the provider refuses another owner's record without it
-        note = (
-            f"SystemId {record.system_id!r} was set by another integration: takeOver replaces "
-            "it with this stack's marker"
-        )
+        note = f"SystemId {quoted(record.system_id)} was set by another integration: "
+        note += TAKE_OVER_NOTES[1]
     return Entry(key, record, fields, in_file=False, note=note)
 
 
@@ -355,13 +461,25 @@ def _new_entry(key: str, record: ExistingRecord, options: ExportOptions) -> Entr
 
 
 def _yaml_value(value: Any) -> Any:
-    """Lists on one line (`[11, 12]`); a text YAML would read as something else (a timestamp,
-    `yes`, `12:30`...) quoted, for YAML 1.1 readers too."""
+    """Lists on one line (`[11, 12]`); text as `_yaml_text` writes it."""
     if isinstance(value, list):
         return flow_list(list(value))
-    if isinstance(value, str) and _YAML_1_1.resolve(ScalarNode, value, (True, False)) != _TEXT:
-        return DoubleQuotedScalarString(value)
+    if isinstance(value, str):
+        return _yaml_text(value)
     return value
+
+
+def _yaml_text(text: str) -> str:
+    """Text (a value or a key) that some reader could take for something else double-quoted,
+    so that ruamel writes it with escapes: one YAML 1.1 reads as a boolean, a number, a
+    timestamp or null (`yes`, `y`, `12:30`, `~`; ruamel quotes what YAML 1.2 would misread by
+    itself), and any with a character that is not printable (U+0085, which a plain or
+    single-quoted scalar turns into a space; a carriage return; an ESC). ruamel does the
+    escaping: nothing here writes YAML by hand."""
+    if not text.isprintable() or _YAML_1_1.resolve(ScalarNode, text, (True, False)) != _TEXT:
+        double_quoted: str = DoubleQuotedScalarString(text)
+        return double_quoted
+    return text
 
 
 def apply_plan(
@@ -405,13 +523,15 @@ def _fill_map(
         if not entry.in_file:
             spec = CommentedMap((k, _yaml_value(v)) for k, v in entry.fields.items())
             indent = 2 * stack_file.indent
-            append_key(records, entry.key, spec, comment=entry.note, indent=indent)
+            append_key(records, _yaml_text(entry.key), spec, comment=entry.note, indent=indent)
             continue
         spec = records[entry.key]
         if not isinstance(spec, CommentedMap):
             spec = CommentedMap()
             set_value(records, entry.key, spec)
         for name in options.written(plan.kind):
+            if name in entry.encrypted or entry.record.refusal(name):
+                continue  # a secret stays as it is; a refused value is the user's to decide
             if name in entry.fields:
                 _set_field(spec, order, name, entry.fields[name])
             elif name in spec:
@@ -421,7 +541,7 @@ def _fill_map(
                     remove_key(spec, name)
                 else:
                     _set_field(spec, order, name, value)
-        if TAKE_OVER_KEY in entry.fields:
+        if TAKE_OVER_KEY in entry.fields and TAKE_OVER_KEY not in entry.encrypted:
             _set_field(spec, order, TAKE_OVER_KEY, entry.fields[TAKE_OVER_KEY])
 
 
@@ -494,6 +614,13 @@ def run_export(
     declared = {
         kind: plain(stack_file.mapping(project.key(kind.map_name)) or {}) for kind in options.kinds
     }
+    for kind, keys in declared.items():
+        if is_encrypted(keys):
+            raise ExportError(
+                f"{_shown(stack_file.path, root)}: {project.key(kind.map_name)} is encrypted as "
+                "a whole (secure:): export never decrypts, so it cannot merge into it. Export "
+                f"into another stack, or leave the {kind.plural} out (--only); nothing was written"
+            )
     full = [(kind, len(keys)) for kind, keys in declared.items() if keys]
     if full and not force and not to_stdout:
         maps = " and ".join(
@@ -502,9 +629,8 @@ def run_export(
         raise ExportError(
             f"{_shown(stack_file.path, root)} already declares {maps}: --force merges the "
             f"business's {' and '.join(k.plural for k in options.kinds)} into it (keys already "
-            "there keep their place; keys of this business that match nothing are removed), "
-            "--output - shows the "
-            "result without writing it"
+            "there keep their place; keys of this business that match nothing are removed, "
+            "unless --keep-unmatched), --output - shows the result without writing it"
         )
     default_business = plain(stack_file.config.get(project.key(BUSINESS)))
     if full and default_business is not None and str(default_business) != str(options.business):
@@ -550,7 +676,7 @@ def _shown(path: Path, root: Path) -> str:
 def _report(plans: Sequence[ExportPlan], options: ExportOptions, destination: str) -> list[str]:
     lines: list[str] = []
     for plan in plans:
-        lines += _warnings(plan, options)
+        lines += plan.warnings(options)
     entries = [entry for plan in plans for entry in plan.entries]
     skipped = sum(len(plan.skipped) for plan in plans)
     kept = sum(1 for e in entries if e.in_file)
@@ -562,34 +688,6 @@ def _report(plans: Sequence[ExportPlan], options: ExportOptions, destination: st
     if options.protect and len(entries) > kept:
         details.append("new ones protected")
     if skipped:
-        details.append(f"{skipped} skipped as managed by other stacks")
+        details.append(f"{skipped} skipped as managed by other stacks or integrations")
     lines.append(summary + (f" ({'; '.join(details)})" if details else ""))
-    return lines
-
-
-def _warnings(plan: ExportPlan, options: ExportOptions) -> list[str]:
-    lines = [
-        f"skipped {record.label}: managed by the stack {record.owner} "
-        "(--include-owned writes it with takeOver: true)"
-        for record in plan.skipped
-    ]
-    lines += [
-        f"warning: {key} adopts {record.label}, which the stack {record.owner} manages; left as "
-        "it is, and `pulumi up` will refuse it (--include-owned adds takeOver: true)"
-        for key, record in plan.contested.items()
-    ]
-    lines += [
-        f"warning: {e.key} ({e.record.label}) is managed by the stack {e.record.owner}; written "
-        "with takeOver: true, so `pulumi up` moves it to this stack"
-        for e in plan.taken_over
-    ]
-    lines += [
-        f"warning: {e.key} ({e.record.label}) has SystemId {e.record.system_id!r}, set by "
-        "another integration; adopting it replaces that value with this stack's marker"
-        for e in plan.foreign
-    ]
-    lines += [
-        f"removed {key}: no {plan.kind.noun} of business {options.business} matches it"
-        for key in plan.dropped
-    ]
     return lines

@@ -17,6 +17,7 @@ change (shown in the outputs, never diffed, never overwritten). `declared()` is 
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, ClassVar
@@ -32,6 +33,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from .display import visible
 from .ownership import Marker
 
 MAX_ID = 2**31 - 1
@@ -101,13 +103,26 @@ def normalise_timestamp(value: str) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+_DATE_TIME_WITH_OFFSET = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$"
+)
+"""What a declared instant must look like once normalised: a calendar date, a time and an offset.
+Python's `fromisoformat` also takes a bare date, an ISO week or ordinal date, and a time without
+an offset; each names no one instant (or none a person would mean), so each is refused."""
+
+
 def _iso_8601(value: str) -> str:
     try:
-        return normalise_timestamp(value)
+        text = normalise_timestamp(value)
     except ValueError:
+        text = ""
+    typed = _GO_TIME.sub(r"\1T\2\3:\4", value)
+    if not (_DATE_TIME_WITH_OFFSET.match(text) and _DATE_TIME_WITH_OFFSET.match(typed)):
         raise ValueError(
-            f"must be an ISO 8601 date-time such as 2025-01-15T10:30:00Z, got {value!r}"
-        ) from None
+            "must be an ISO 8601 date-time with a time and an offset, such as "
+            f"2025-01-15T10:30:00Z or 2025-01-15T11:30:00+01:00, got {value!r}"
+        )
+    return text
 
 
 Timestamp = Annotated[str, AfterValidator(_iso_8601)]
@@ -128,7 +143,48 @@ def _not_a_yaml_timestamp(value: str) -> str:
     )
 
 
-Name = Annotated[str, AfterValidator(_not_a_yaml_timestamp)]
+MAX_NAME_LENGTH = 255
+"""Nexudus documents no limit; 255 is the usual width of a .NET/SQL text column (nvarchar(255)),
+and a longer name is pasted text, not a name people pick from a list. Refused at preview rather
+than after a POST that Nexudus might cut or refuse."""
+
+
+def _no_control_characters(value: str) -> str:
+    """A name is shown in lists, menus and terminals: a NUL, an ESC, a tab or a line break
+    (C0 and C1 controls, U+0085 included) in one is a mistake, and would drive or break what
+    shows it."""
+    for position, char in enumerate(value):
+        category = unicodedata.category(char)
+        if category == "Cc":
+            raise ValueError(
+                f"must not hold control characters, got {visible(char)} at position {position}"
+            )
+        if category == "Cs":  # half of a pair: no character, and not encodable as UTF-8
+            raise ValueError(f"must not hold a lone surrogate, got {visible(char)} at {position}")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    """The API refuses a blank required name, and keeps a blank optional one, which no one can
+    tell from another in a list; say so at preview, not after a POST."""
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def _not_too_long(value: str) -> str:
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValueError(f"must be at most {MAX_NAME_LENGTH} characters, got {len(value):,}")
+    return value
+
+
+Name = Annotated[
+    str,
+    AfterValidator(_not_blank),
+    AfterValidator(_not_a_yaml_timestamp),
+    AfterValidator(_no_control_characters),
+    AfterValidator(_not_too_long),
+]
 """A record's name as declared in stack config."""
 
 
@@ -262,6 +318,19 @@ def normalise(model: type[RecordInputs], field: str, value: Any) -> Any:
         return _adapter(model, field).validate_python(value, strict=False)
     except ValidationError:
         return value
+
+
+def refusal(model: type[RecordInputs], field: str, value: Any) -> str | None:
+    """Why a declaration would refuse `value` for `field`, in `check`'s words; None if it takes
+    it. For values read from Nexudus, which a declaration must not repeat when it is refused."""
+    try:
+        _adapter(model, field).validate_python(value, strict=False)
+    except ValidationError as exc:
+        return "; ".join(
+            str(error["msg"]).removeprefix("Value error, ")
+            for error in exc.errors(include_url=False)
+        )
+    return None
 
 
 @cache

@@ -28,22 +28,31 @@ one stops `pulumi preview` with the property's name before any API call.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+from pydantic import TypeAdapter, ValidationError
 
 from .chatroom import SUCCESSOR, ChatRoom
 from .communitygroup import CommunityGroup
 from .errors import ConfigurationError
 from .kinds import FLAG_OPTIONS, GROUPS, KINDS, RESOURCE_OPTIONS, ROOMS, R, RecordKind
+from .models import RecordId
 from .settings import KEYS, Settings
 
 PROVIDER_NAMESPACE = "nexudus"
 NO_BUSINESS = 0
 """Pulumi.yaml's default for `businessId`: Pulumi has no optional keys without a default."""
 STACK_SETTINGS = ("businessId", *(kind.map_name for kind in KINDS))
+MAX_VALUE_LENGTH = 65_536
+"""Characters one text setting may hold. Far beyond any name or description people write (names
+stop at 255, see models.MAX_NAME_LENGTH), and every input travels in each step's messages and
+into the state: a 200 kB value failed inside the engine, naming nothing."""
+SAME_SETTING = {ROOMS.map_name: {"members": "users"}, GROUPS.map_name: {"users": "members"}}
+"""A room's setting as a group calls it, and back: what someone moving rooms to groups types."""
 
 
 @dataclass(frozen=True)
@@ -63,10 +72,8 @@ def declare_stack() -> Declared:
     """Declare every room and group of the stack's config; export `rooms` and `groups`, each a
     map of key -> Nexudus id."""
     config = pulumi.Config()
-    default_business = config.get_object("businessId")
-    if default_business == NO_BUSINESS:
-        default_business = None
     problems = [*_settings_problems(), *_unknown_keys(config.name)]
+    default_business = _default_business(config, problems)
     rooms = _declared_map(config, ROOMS, default_business, problems)
     groups = _declared_map(config, GROUPS, default_business, problems)
     if problems:
@@ -83,6 +90,25 @@ def declare_stack() -> Declared:
     pulumi.export(ROOMS.map_name, {key: room.id for key, room in declared.rooms.items()})
     pulumi.export(GROUPS.map_name, {key: group.id for key, group in declared.groups.items()})
     return declared
+
+
+def _default_business(config: pulumi.Config, problems: list[str]) -> Any:
+    """The stack's `businessId`, or None when none is set. A wrong one is said in `problems`
+    (and returned as it is: the records do not each say they have none)."""
+    try:
+        value = config.get_object("businessId")
+    except pulumi.ConfigTypeError:
+        value = config.get("businessId")
+    if value is None or value == NO_BUSINESS:
+        return None
+    try:
+        return TypeAdapter(RecordId).validate_python(value)
+    except ValidationError:
+        problems.append(
+            f"{config.full_key('businessId')} must be a business id (a whole number), got "
+            f"{config.get('businessId')!r}"
+        )
+        return value
 
 
 def _declare_all(
@@ -113,6 +139,11 @@ def _declared_map(
     if not isinstance(declared, dict):
         problems.append(f"{where} must be a map from a {kind.noun} key to its settings")
         return {}
+    if "" in declared:
+        problems.append(
+            f'{where} has an empty key (""): each {kind.noun} needs a key, its name in Pulumi '
+            "(lobby: {name: Lobby})"
+        )
     for key, spec in sorted(declared.items()):
         problems += _record_problems(kind, f"{where}.{key}", spec, default_business, config.name)
         earlier = _alias_keys(spec.get("aliases")) if isinstance(spec, dict) else []
@@ -172,10 +203,17 @@ def _record_problems(
     settings = kind.settings
     if not isinstance(spec, dict):
         return [f"{where} must be a map of {kind.noun} settings ({', '.join(settings)})"]
+    same = SAME_SETTING.get(kind.map_name, {})
     problems = [
-        f"{where}: {name!r} is not a {kind.noun} setting{_did_you_mean(name, settings)}"
+        f"{where}: {name!r} is not a {kind.noun} setting"
+        + _did_you_mean(name, settings, same.get(name))
         for name in spec
         if name not in settings
+    ]
+    problems += [
+        problem
+        for name, value in spec.items()
+        for problem in _value_problems(f"{where}.{name}", value)
     ]
     problems += [
         f"{where}.{name} must be true or false, got {spec[name]!r}"
@@ -206,9 +244,26 @@ def _alias_keys(value: Any) -> list[str]:
     return keys
 
 
-def _did_you_mean(name: str, known: Iterable[str]) -> str:
+def _value_problems(where: str, value: Any) -> list[str]:
+    """Numbers that are not finite (`.inf`, `.nan`) and texts too long to carry, anywhere in a
+    setting: named here, where they would otherwise fail inside the engine, unnamed."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{where} must be a finite number, got {value}"]
+    if isinstance(value, str) and len(value) > MAX_VALUE_LENGTH:
+        return [
+            f"{where} is {len(value):,} characters long; at most {MAX_VALUE_LENGTH:,} are taken"
+        ]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _value_problems(f"{where}[{i}]", item)]
+    if isinstance(value, dict):
+        return [p for k, item in value.items() for p in _value_problems(f"{where}.{k}", item)]
+    return []
+
+
+def _did_you_mean(name: str, known: Iterable[str], meant: str | None = None) -> str:
+    """The known name closest to `name` (or `meant`, when the mistake is a known one)."""
     choices = list(known)
     lowered = {choice.lower(): choice for choice in choices}
-    close = difflib.get_close_matches(name.lower(), lowered, n=1, cutoff=0.6)
-    hint = f" (did you mean {lowered[close[0]]!r}?)" if close else ""
+    close = [meant] if meant else difflib.get_close_matches(name.lower(), lowered, n=1, cutoff=0.6)
+    hint = f" (did you mean {lowered.get(close[0], close[0])!r}?)" if close else ""
     return f"{hint}; known: {', '.join(choices)}"

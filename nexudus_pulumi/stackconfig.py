@@ -13,6 +13,7 @@ import itertools
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -264,6 +265,29 @@ def _without_heading(lines: str, column: int | None) -> str:
             break
         kept.pop()
     return "".join(kept)
+
+
+def remove_notes_above(mapping: CommentedMap, key: str, is_note: Callable[[str], bool]) -> None:
+    """Delete the comment lines just above `mapping[key]` that `is_note` accepts (given a line
+    without its indentation): a note a tool wrote about the entry, no longer true. Other comment
+    lines stay where they are."""
+    keys = list(mapping)
+    position = keys.index(key)
+    if position == 0:  # ruamel keeps them on the mapping, one token a line
+        tokens = mapping.ca.comment[1] if mapping.ca.comment else None
+        if tokens:
+            tokens[:] = [token for token in tokens if not is_note(token.value.strip())]
+        return
+    owner, owner_key, slot = _trailing_slot(mapping, keys[position - 1])
+    entry = owner.ca.items.get(owner_key)
+    token = entry[slot] if entry else None
+    if token is None:
+        return
+    own, _, rest = str(token.value).partition("\n")
+    kept = [line for line in rest.splitlines(keepends=True) if not is_note(line.strip())]
+    token.value = own + "\n" + "".join(kept) if own or kept else ""
+    if not token.value:
+        entry[slot] = None
 
 
 def put_after(mapping: CommentedMap, key: str, lines: str) -> None:

@@ -44,7 +44,10 @@ def test_check_never_raises_and_names_a_property(news: dict[str, Any]) -> None:
 @given(
     business=st.integers(min_value=1, max_value=2**31 - 1),
     users=st.lists(st.integers(min_value=1, max_value=2**31 - 1), unique=True, max_size=6),
-    name=st.text(max_size=40),
+    # a name a declaration takes: not blank, no control character (those are refused)
+    name=st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=40).filter(
+        str.strip
+    ),
 )
 def test_valid_rooms_pass_and_their_normal_form_is_stable(
     business: int, users: list[int], name: str

@@ -8,7 +8,8 @@ from importlib.metadata import version
 
 import pytest
 
-from nexudus_pulumi.cli import main
+from nexudus_pulumi.cli import _row, main
+from nexudus_pulumi.kinds import ROOMS
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
 
 Capture = pytest.CaptureFixture[str]
@@ -99,3 +100,34 @@ def test_sandbox_refuses_rates_and_delays_out_of_range(
         main(["sandbox", option, value])
     assert exited.value.code == 2
     assert f"argument {option}: must be" in capsys.readouterr().err
+
+
+def test_rooms_shows_awkward_names_escaped_one_row_each_and_cut(
+    sandbox: Sandbox, no_nexudus_variables: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    names = ["Line\nbreak", "\x1b[2J\x1b[31mred", "Next\x85line", None, "Long " * 40, "Lobby"]
+    for name in names:
+        sandbox.store.insert({"BusinessId": 1001, "Name": name}, "ui")
+    owner = "pulumi:p/s/k\x1b]0;title\x07" + "x" * 40
+    sandbox.store.insert({"BusinessId": 1001, "Name": "Owned", "SystemId": owner}, "x")
+    no_nexudus_variables.setenv("NEXUDUS_BASE_URL", sandbox.url)
+    no_nexudus_variables.setenv("NEXUDUS_USERNAME", DEMO_USER)
+    no_nexudus_variables.setenv("NEXUDUS_PASSWORD", DEMO_PASSWORD)
+    assert main(["rooms"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x85" not in out and "\x07" not in out
+    rows = out.splitlines()
+    assert len(rows) == 1 + len(names) + 1 + 1  # header, one row per room, the owned one, count
+    assert rows[1].endswith("Line\\nbreak")
+    assert rows[2].endswith("\\x1b[2J\\x1b[31mred")
+    assert rows[3].endswith("Next\\x85line")
+    assert rows[4].endswith("(unnamed)")
+    assert rows[5].endswith("  " + "Long " * 11 + "Long…")  # cut to 60 characters
+    assert "p/s/k\\x1b]0;title\\x07" in rows[7]
+    assert rows[-1] == "7 room(s)"
+
+
+def test_a_row_with_a_lone_surrogate_can_be_printed() -> None:
+    # Not through the sandbox: SQLite cannot store a lone surrogate; Nexudus's JSON can hold one.
+    row = _row(ROOMS, {"Id": 7, "BusinessId": 1001, "Name": "Half \ud83d pair"})
+    assert row.encode("utf-8").endswith(b"Half \\ud83d pair")

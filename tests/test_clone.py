@@ -192,3 +192,45 @@ def test_refusals_come_before_pulumi_is_run(
         "Pulumi.prod.yaml",
         "Pulumi.staging.yaml",
     ]
+
+
+NOTE = "was set by another integration: takeOver replaces it with this stack's marker"
+EXPORTED = f"""\
+config:
+  nexudus-rooms:businessId: 1001
+  nexudus-rooms:rooms:
+    # SystemId "crm:42" {NOTE}
+    # synced nightly from the CRM
+    synced:
+      name: Synced
+      importId: 87654321
+      takeOver: true
+    lobby:
+      name: Lobby
+    # the stack we took it from
+    # managed by the stack "nexudus-rooms/other/x": takeOver moves it to this stack
+    theirs:
+      name: Theirs
+      takeOver: true
+    # SystemId 'crm:7' {NOTE}
+    older:
+      name: Older
+      takeOver: true
+"""
+
+
+def test_the_notes_about_take_over_go_with_it(project: Project) -> None:
+    project.stack_file("prod").write_text(EXPORTED)
+    stack_file = source(project)
+    rewrite_config(stack_file, project, options())
+    text = stack_file.dump()
+    assert "takeOver" not in text
+    assert "SystemId" not in text and "managed by the stack" not in text
+    assert "    # synced nightly from the CRM\n    synced:\n" in text
+    assert "      name: Lobby\n    # the stack we took it from\n    theirs:\n" in text
+    assert list(yaml.safe_load(text)["config"]["nexudus-rooms:rooms"]) == [
+        "synced",
+        "lobby",
+        "theirs",
+        "older",
+    ]

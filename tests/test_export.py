@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
 from nexudus_pulumi import cli, program
 from nexudus_pulumi.chatroom import ChatRoomProvider
@@ -18,14 +20,16 @@ from nexudus_pulumi.export import (
     ExistingRecord,
     ExportError,
     ExportOptions,
+    apply_plan,
     derive_keys,
     managed_fields,
+    plan_export,
     run_export,
     slug,
 )
 from nexudus_pulumi.kinds import GROUPS, ROOMS, RecordKind
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
-from nexudus_pulumi.stackconfig import StackFileError
+from nexudus_pulumi.stackconfig import Project, StackFile, StackFileError
 
 PROJECT = "name: nexudus-rooms\nruntime: python\nstackConfigDir: stacks\n"
 
@@ -240,7 +244,7 @@ def test_a_room_another_stack_manages_is_skipped_and_named(
     assert rooms["theirs"]["takeOver"] is True
     assert rooms["theirs"]["importId"] == owned
     text = (project_root / "stacks" / "Pulumi.prod.yaml").read_text()
-    assert "# managed by the stack nexudus-rooms/staging/theirs: takeOver moves it" in text
+    assert '# managed by the stack "nexudus-rooms/staging/theirs": takeOver moves it' in text
 
 
 def test_a_declared_room_another_stack_took_is_kept_and_named_not_dropped(
@@ -260,15 +264,26 @@ def test_a_declared_room_another_stack_took_is_kept_and_named_not_dropped(
     )
 
 
-def test_a_system_id_of_another_integration_is_exported_with_a_warning(
+def test_a_system_id_of_another_integration_is_taken_only_when_asked(
     export: Export, sandbox: Sandbox, project_root: Path
 ) -> None:
-    seed(sandbox, Name="Synced", SystemId="crm:42")
+    synced = seed(sandbox, Name="Synced", SystemId="crm:42")
+    seed(sandbox, Name="Mine")
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
     report = export()
-    text = (project_root / "stacks" / "Pulumi.prod.yaml").read_text()
-    assert "# SystemId 'crm:42' was set by another integration" in text
-    assert any("synced" in line and "'crm:42'" in line for line in report.lines)
-    assert "synced" in rooms_in(project_root / "stacks" / "Pulumi.prod.yaml")
+    assert list(rooms_in(path)) == ["mine"]
+    assert (
+        f"skipped room {synced} 'Synced': managed by another integration (its SystemId is "
+        '"crm:42") (--include-owned writes it with takeOver: true)'
+    ) in report.lines
+    assert "1 skipped as managed by other stacks or integrations" in report.lines[-1]
+
+    report = export(force=True, include_owned=True)
+    assert rooms_in(path)["synced"]["takeOver"] is True
+    assert '# SystemId "crm:42" was set by another integration' in path.read_text()
+    [warning] = [line for line in report.lines if line.startswith("warning: synced")]
+    assert 'managed by another integration (its SystemId is "crm:42")' in warning
+    assert "None" not in warning
 
 
 def test_a_room_map_is_not_overwritten_without_force(
@@ -305,7 +320,10 @@ def test_force_merges_keeping_keys_comments_and_other_config(
     ):
         assert kept in text
     assert "planned" not in text and "a room we meant to create" not in text
-    assert any("removed planned: no room of business 1001 matches it" in x for x in report.lines)
+    assert (
+        "warning: removed planned and the comments above it: no room of business 1001 matches "
+        "it (--keep-unmatched keeps such keys)"
+    ) in report.lines
     rooms = rooms_in(path)
     assert list(rooms) == ["front", "lobby"]  # the file's key first, new keys after
     assert rooms["front"] == {"name": "Front desk (renamed)", "active": True, "importId": front}
@@ -337,8 +355,9 @@ def test_force_keeps_a_key_declared_in_another_business(
     rooms = rooms_in(path)
     assert rooms["events"] == {"name": "Events desk", "businessId": 1002}
     assert "planned" not in rooms  # of business 1001, matching nothing: removed, and said
-    assert [x for x in report.lines if x.startswith("removed ")] == [
-        "removed planned: no room of business 1001 matches it"
+    assert [x for x in report.lines if x.startswith("warning: removed ")] == [
+        "warning: removed planned and the comments above it: no room of business 1001 matches "
+        "it (--keep-unmatched keeps such keys)"
     ]
 
 
@@ -500,20 +519,21 @@ def test_groups_other_stacks_or_integrations_manage(
     seed_group(sandbox, Name="Synced", SystemId="crm:42")
     path = project_root / "stacks" / "Pulumi.prod.yaml"
     report = export()
-    assert list(groups_in(path)) == ["mine", "synced"]
-    assert groups_in(path)["synced"]["takeOver"] is True
-    assert "# SystemId 'crm:42' was set by another integration" in path.read_text()
+    assert list(groups_in(path)) == ["mine"]
     assert (
         f"skipped group {owned} 'Theirs': managed by the stack nexudus-rooms/staging/theirs "
         "(--include-owned writes it with takeOver: true)"
     ) in report.lines
-    assert any(line.startswith("warning: synced (group ") for line in report.lines)
-    assert "1 skipped as managed by other stacks" in report.lines[-1]
+    assert "2 skipped as managed by other stacks or integrations" in report.lines[-1]
 
-    export(force=True, include_owned=True)
-    theirs = groups_in(path)["theirs"]
+    report = export(force=True, include_owned=True)
+    theirs, synced = groups_in(path)["theirs"], groups_in(path)["synced"]
     assert (theirs["importId"], theirs["takeOver"]) == (owned, True)
-    assert "# managed by the stack nexudus-rooms/staging/theirs: takeOver" in path.read_text()
+    assert synced["takeOver"] is True
+    text = path.read_text()
+    assert '# managed by the stack "nexudus-rooms/staging/theirs": takeOver' in text
+    assert '# SystemId "crm:42" was set by another integration' in text
+    assert any(line.startswith("warning: synced (group ") for line in report.lines)
 
 
 def test_force_merges_groups_keeping_keys_and_comments(
@@ -535,7 +555,10 @@ def test_force_merges_groups_keeping_keys_and_comments(
     ):
         assert kept in text
     assert "planned" not in text and "a group we meant to create" not in text
-    assert "removed planned: no group of business 1001 matches it" in report.lines
+    assert (
+        "warning: removed planned and the comments above it: no group of business 1001 matches "
+        "it (--keep-unmatched keeps such keys)"
+    ) in report.lines
     groups = groups_in(path)
     assert list(groups) == ["makers", "readers"]
     assert groups["makers"] == {
@@ -732,3 +755,183 @@ def test_aliases_that_are_not_keys_are_named(value: Any) -> None:
         "rooms.desk.aliases must be the room's earlier key, or a list of them "
         f"(aliases: [front-desk]), got {value!r}"
     ]
+
+
+# ----- text from the API is data, never YAML syntax -------------------------------------------
+
+BREAKS = ["\r", "\n", "\r\n", "\x85", "\u2028", "\u2029"]
+"""What ends a line (so a comment) for one YAML reader or another."""
+
+
+def read_both(text: str) -> tuple[Any, Any]:
+    """The file as a YAML 1.2 reader (ruamel) and a YAML 1.1 reader (PyYAML) see it."""
+    return YAML(typ="safe").load(io.StringIO(text)), yaml.safe_load(text)
+
+
+@pytest.mark.parametrize("brk", BREAKS)
+def test_a_system_id_cannot_inject_a_key_into_the_stack_file(
+    export: Export, sandbox: Sandbox, project_root: Path, brk: str
+) -> None:
+    payload = (
+        f"pulumi:other/prod/x{brk}  nexudus:baseUrl: http://evil{brk}"
+        f"  nexudus-rooms:rooms: {{evil: {{name: Evil}}}}{brk} #"
+    )
+    lobby = seed(sandbox, Name="Lobby")
+    theirs = seed(sandbox, Name="Theirs", SystemId=payload)
+    foreign = seed(sandbox, Name="Synced", SystemId="crm" + payload)
+    export(include_owned=True)
+    text = (project_root / "stacks" / "Pulumi.prod.yaml").read_text()
+    for document in read_both(text):
+        config = document["config"]
+        assert set(config) == {"nexudus-rooms:businessId", "nexudus-rooms:rooms"}
+        rooms = config["nexudus-rooms:rooms"]
+        assert {key: spec["importId"] for key, spec in rooms.items()} == {
+            "lobby": lobby,
+            "theirs": theirs,
+            "synced": foreign,
+        }
+    comments = [line for line in text.splitlines() if line.lstrip().startswith("#")]
+    assert len(comments) == 2
+    assert all(line.isascii() and line.isprintable() for line in comments)
+    assert "nexudus:baseUrl: http://evil" in text  # shown, escaped, inside the comment only
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a\x85b",
+        "line\u2028separator\u2029paragraph",
+        "carriage\rreturn\nnewline\ttab",
+        "esc \x1b[31m red",
+        " leading and trailing ",
+        "# not a comment",
+        "key: value",
+        "- item",
+        '"quoted"',
+        "'single'",
+        "\\backslash",
+    ],
+)
+def test_awkward_text_survives_a_round_trip_exactly(
+    export: Export, sandbox: Sandbox, project_root: Path, text: str
+) -> None:
+    seed_group(sandbox, Name="Makers", Description=text)
+    export()
+    written = (project_root / "stacks" / "Pulumi.prod.yaml").read_text()
+    for document in read_both(written):
+        assert document["config"]["nexudus-rooms:groups"]["makers"]["description"] == text
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["yes", "No", "on", "OFF", "y", "n", "Y", "true", "null", "~", "12", "1.5", "0x1F", "1e3"],
+)
+def test_keys_and_values_yaml_1_1_reads_as_something_else_are_quoted(
+    export: Export, sandbox: Sandbox, project_root: Path, name: str
+) -> None:
+    room = seed(sandbox, Name=name)
+    export()
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
+    for document in read_both(path.read_text()):
+        rooms = document["config"]["nexudus-rooms:rooms"]
+        assert list(rooms) == [slug(name) or f"room-{room}"]
+        [spec] = rooms.values()
+        assert spec["name"] == name
+    if name.casefold() in {"y", "n", "yes", "no", "on", "off"}:  # booleans to Go's yaml.v2
+        assert f'\n    "{name.casefold()}":\n      name: "{name}"\n' in path.read_text()
+
+
+@pytest.mark.parametrize("name", [12, 1.5, True, {"en": "Lobby"}, ["Lobby"], "Half \ud83d"])
+def test_a_name_that_is_not_text_is_not_written_and_is_named(name: Any) -> None:
+    # The sandbox stores names as text; Nexudus's JSON could carry anything.
+    record = ExistingRecord.from_record(
+        ROOMS, {"Id": 7, "BusinessId": 1001, "Name": name, "Active": True}
+    )
+    options = ExportOptions(1001)
+    plan = plan_export(ROOMS, [record], {}, project="nexudus-rooms", stack="prod", options=options)
+    stack_file = StackFile.parse("", Path("Pulumi.prod.yaml"))
+    apply_plan([plan], stack_file, Project(Path("."), "nexudus-rooms", Path(".")), options)
+    rooms = yaml.safe_load(stack_file.dump())["config"]["nexudus-rooms:rooms"]
+    key = (slug(name) if isinstance(name, str) else "") or "room-7"
+    assert rooms == {key: {"active": True, "importId": 7, "protect": True}}
+    [warning] = plan.warnings(options)
+    assert warning.startswith(f"warning: {key} (room 7")
+    assert "): its name from Nexudus, " in warning
+    assert "is not written: a declaration refuses it" in warning
+    assert warning.isprintable()
+
+
+def test_a_name_a_declaration_refuses_is_not_written_and_is_named(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    room = seed(sandbox, Name="Bell\x07room")
+    report = export()
+    assert rooms_in(project_root / "stacks" / "Pulumi.prod.yaml")["bell-room"] == {
+        "active": False,
+        "importId": room,
+        "protect": True,
+    }
+    [warning] = [line for line in report.lines if line.startswith("warning:")]
+    assert "\x07" not in warning and "\\x07" in warning
+    assert "control character" in warning
+
+
+SECRET_ROOMS = """\
+config:
+  nexudus-rooms:businessId: 1001
+  nexudus-rooms:rooms:
+    lobby:
+      name:
+        secure: v1:cipher-of-the-name
+      importId: {lobby}
+    hidden:
+      secure: v1:cipher-of-a-whole-room
+encryptionsalt: v1:salt:salt
+"""
+
+
+@pytest.mark.parametrize("to_stdout", [False, True])
+def test_force_leaves_encrypted_values_encrypted(
+    export: Export, sandbox: Sandbox, project_root: Path, to_stdout: bool
+) -> None:
+    lobby = seed(sandbox, Name="Lobby (secret name)", Active=True)
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
+    path.write_text(SECRET_ROOMS.format(lobby=lobby))
+    report = export(force=True, to_stdout=to_stdout)
+    assert "Lobby (secret name)" not in report.text
+    rooms = yaml.safe_load(report.text)["config"]["nexudus-rooms:rooms"]
+    assert rooms["lobby"]["name"] == {"secure": "v1:cipher-of-the-name"}
+    assert rooms["lobby"]["active"] is True
+    assert rooms["hidden"] == {"secure": "v1:cipher-of-a-whole-room"}
+    assert any("lobby.name is encrypted" in line for line in report.lines)
+    assert any("hidden is encrypted" in line for line in report.lines)
+
+
+def test_a_map_encrypted_whole_is_refused(
+    export: Export, sandbox: Sandbox, project_root: Path
+) -> None:
+    seed(sandbox, Name="Lobby")
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
+    path.write_text("config:\n  nexudus-rooms:rooms:\n    secure: v1:cipher\n")
+    before = path.read_text()
+    with pytest.raises(ExportError, match="nexudus-rooms:rooms is encrypted as a whole"):
+        export(force=True)
+    assert path.read_text() == before
+
+
+def test_keep_unmatched_keeps_hand_written_keys_and_says_so(
+    project_root: Path,
+    environ: dict[str, str],
+    sandbox: Sandbox,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    front = seed(sandbox, Name="Front desk")
+    path = project_root / "stacks" / "Pulumi.prod.yaml"
+    path.write_text(HAND_WRITTEN.format(front=front))
+    command = ["export", "--business", "1001", "--stack", "prod", "--force", "--keep-unmatched"]
+    assert cli.main(command) == 0
+    out = capsys.readouterr().out
+    kept = "    # a room we meant to create\n    planned:\n      name: Planned\n"
+    assert kept in path.read_text()
+    assert "kept planned: no room of business 1001 matches it" in out
+    assert "removed" not in out

@@ -365,3 +365,57 @@ def test_groups_output_maps_keys_to_ids_beside_rooms(mocks: RecordingMocks) -> N
             )
 
         run()
+
+
+# ----- bad stack config: one line naming the key, never a raw exception ----------------------
+
+
+def test_a_rooms_setting_a_user_moving_to_groups_reaches_for_is_translated(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rooms = {"lobby": {"name": "Lobby", "members": [12]}}
+    groups = {"makers": {"name": "Makers", "userId": 11, "users": [12]}}
+    message = run_error(monkeypatch, 1001, rooms, **{"nexudus-rooms:groups": json.dumps(groups)})
+    assert "groups.makers: 'users' is not a group setting (did you mean 'members'?)" in message
+    assert "rooms.lobby: 'members' is not a room setting (did you mean 'users'?)" in message
+
+
+def test_an_empty_room_key_is_named(mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch) -> None:
+    message = run_error(monkeypatch, 1001, {"": {"name": "Lobby"}, "ok": {"name": "Ok"}})
+    assert 'nexudus-rooms:rooms has an empty key ("")' in message
+    assert mocks.created == {}
+
+
+@pytest.mark.parametrize(
+    ("spec", "named"),
+    [
+        ({"name": "A", "importId": float("inf")}, "nexudus-rooms:rooms.a.importId"),
+        ({"name": "A", "users": [11, float("nan")]}, "nexudus-rooms:rooms.a.users[1]"),
+        ({"name": "A", "protect": float("-inf")}, "nexudus-rooms:rooms.a.protect"),
+    ],
+)
+def test_a_number_that_is_not_finite_is_named(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, spec: dict[str, Any], named: str
+) -> None:
+    message = run_error(monkeypatch, 1001, {"a": spec})
+    assert f"{named} must be a finite number" in message
+
+
+def test_a_huge_value_is_named_with_its_size(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    groups = {"makers": {"name": "Makers", "userId": 11, "description": "x" * 200_000}}
+    message = run_error(monkeypatch, 1001, None, **{"nexudus-rooms:groups": json.dumps(groups)})
+    assert "nexudus-rooms:groups.makers.description is 200,000 characters long" in message
+
+
+@pytest.mark.parametrize("business", [".inf", "abc", "[1]"])
+def test_a_business_id_that_is_not_one_is_named(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, business: str
+) -> None:
+    message = run_error(
+        monkeypatch, None, {"a": {"name": "A"}}, **{"nexudus-rooms:businessId": business}
+    )
+    assert f"nexudus-rooms:businessId must be a business id (a whole number), got {business!r}" in (
+        message
+    )

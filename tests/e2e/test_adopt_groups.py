@@ -47,7 +47,6 @@ def seed_groups(sandbox: Sandbox) -> dict[str, int]:
         {"Name": "Book club", "UserId": 13, "GroupAccess": 3, "Members": [11, 12, 15]},
         {"Name": "Café Zürich", "UserId": 14, "GroupAccess": 1},
         {"Name": "会议室 A", "UserId": 15, "Description": "Floor 2", "Members": [16]},
-        {"Name": "Synced", "UserId": 16, "SystemId": "crm:42"},  # another integration's
     ]
     bodies += [
         {"Name": f"Team {n}", "UserId": 20 + n, "GroupAccess": 1 + n % 3, "Members": [40 + n]}
@@ -96,10 +95,9 @@ def test_adopt_groups_then_clone_them(project: PulumiProject, sandbox: Sandbox) 
     )
     groups = exported_groups(project, "prod")
     assert sorted(str(g["importId"]) for g in groups.values()) == sorted(account)
-    assert {"makers", "makers-2", "book-club", "cafe-zurich", "会议室-a", "synced"} <= set(groups)
+    assert {"makers", "makers-2", "book-club", "cafe-zurich", "会议室-a"} <= set(groups)
     assert set(project.rooms("prod")) == {"lobby", "makers"}  # a room may share a group's key
     assert groups["book-club"]["groupAccess"] == "private"
-    assert groups["synced"]["takeOver"] is True
 
     # 2. `pulumi up` adopts every group: no POST, at most the marker's PUT, then nothing to do.
     since, posts = len(sandbox.requests), sandbox.posts_by_record[RECORD]
