@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from nexudus_pulumi import pacing
-from nexudus_pulumi.errors import ConfigurationError
+from nexudus_pulumi.client import NexudusClient
+from nexudus_pulumi.errors import ConfigurationError, ThrottledError
 from nexudus_pulumi.pacing import (
     HOUR,
     INTERVAL_MARGIN_SECONDS,
@@ -25,7 +26,9 @@ from nexudus_pulumi.pacing import (
     Pacer,
     TurnTooFar,
 )
+from nexudus_pulumi.sandbox import Sandbox
 from nexudus_pulumi.settings import Settings
+from tests.conftest import RELAXED, sandbox_config
 
 SPACING = 0.1 + INTERVAL_MARGIN_SECONDS
 
@@ -310,3 +313,38 @@ def test_the_pace_file_setting_names_itself_when_its_folder_is_missing(tmp_path:
     chosen = str(tmp_path / "a.pace")
     settings = Settings.load(lambda key: chosen if key == "nexudus:paceFile" else None, {})
     assert settings.pace_file == str(tmp_path / "a.pace")
+
+
+@pytest.mark.parametrize("kind", ["folder", "symlink", "notes"])
+def test_a_pace_file_the_client_cannot_use_is_one_line_naming_the_setting(
+    tmp_path: Path, kind: str
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("remember the milk\n")
+    target = {"folder": tmp_path, "symlink": tmp_path / "link.pace", "notes": notes}[kind]
+    if kind == "symlink":
+        target.symlink_to(notes)
+    config = {"nexudus:paceFile": str(target), "nexudus:token": "t0ken"}
+    with pytest.raises(ConfigurationError) as caught:
+        NexudusClient(Settings.load(config.get, {}))
+    message = str(caught.value)
+    assert message.startswith(f"invalid Nexudus settings: nexudus:paceFile: the pace file {target}")
+    assert "\n" not in message
+    assert notes.read_text() == "remember the milk\n"
+
+
+def test_a_client_refuses_a_write_past_the_daily_quota_with_the_numbers(tmp_path: Path) -> None:
+    with Sandbox(limits=RELAXED) as sandbox:
+        config = sandbox_config(sandbox, writesPerDay=2, paceFile=str(tmp_path / "n.pace"))
+        client = NexudusClient(Settings.load(config.get, {}))
+        for _ in range(2):
+            client.create("/api/support/chatrooms", {"BusinessId": 1001})
+        assert client.writes_left_today() == 0
+        with pytest.raises(ThrottledError) as caught:
+            client.create("/api/support/chatrooms", {"BusinessId": 1001})
+        list(client.search("/api/support/chatrooms", {}))  # reads go on
+        assert len(sandbox.store.all()) == 2
+    message = str(caught.value)
+    assert message.startswith("POST /api/support/chatrooms is refused before it is sent: ")
+    assert "the daily quota of 2 writes (nexudus:writesPerDay) is used up" in message
+    assert "sharing nexudus:paceFile" in message
