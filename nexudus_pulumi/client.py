@@ -462,7 +462,7 @@ class NexudusClient:
         deadline: _Deadline,
     ) -> _Answer:
         headers = {"Authorization": self._authorization(deadline)}
-        self._take_turn(method, path, deadline)
+        self._take_turn(method, path, deadline, write=method in WRITE_METHODS)
         answer = self._exchange(
             method, path, deadline=deadline, headers=headers, json=json, params=params
         )
@@ -505,12 +505,10 @@ class NexudusClient:
                 raise
         return _Answer(url, response.status_code, response.headers, content)
 
-    def _take_turn(self, method: str, path: str, deadline: _Deadline) -> None:
+    def _take_turn(self, method: str, path: str, deadline: _Deadline, *, write: bool) -> None:
         """Wait for the pacer's turn, or fail at once if it comes after the deadline."""
         try:
-            self._pacer.wait_turn(
-                write=method in WRITE_METHODS, max_wait=max(deadline.remaining(), 0.0)
-            )
+            self._pacer.wait_turn(write=write, max_wait=max(deadline.remaining(), 0.0))
         except TurnTooFar as far:
             raise ThrottledError(self._too_far(far, method, path, deadline)) from None
         except PaceFileError as exc:
@@ -713,7 +711,7 @@ class NexudusClient:
         failures = 0
         while True:
             self._check_deadline("POST", TOKEN_PATH, deadline)
-            self._take_turn("GET", TOKEN_PATH, deadline)  # paced as a read
+            self._take_turn("POST", TOKEN_PATH, deadline, write=False)  # not a record write
             try:
                 answer = self._exchange("POST", TOKEN_PATH, deadline=deadline, data=form)
             except requests.RequestException as exc:

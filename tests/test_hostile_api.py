@@ -230,7 +230,7 @@ def test_an_answer_dripped_byte_by_byte_ends_at_the_exchange_timeout(
 def test_retries_of_a_dripped_answer_end_at_the_operation_deadline(
     serve: Callable[[Answer], HostileServer],
 ) -> None:
-    api = serve(routes({("GET", f"{COLLECTION}/7"): drip_body}))
+    api = serve(routes({("GET", f"{COLLECTION}/7"): drip_headers}))  # a byte per 0.5 s
     client = client_for(api.url, token="t0ken", timeoutSeconds=1, deadlineSeconds=3, maxRetries=50)
     with pytest.raises(TransientError, match="deadline"):
         client.get(COLLECTION, 7)
