@@ -4,17 +4,26 @@ It knows the API's envelopes and failure modes, not what a chat room is: record 
 `models`, Pulumi's lifecycle in `provider`.
 
 What is retried, and why:
-- 409 (Nexudus's throttle answer) on any request: wait `Retry-After`, then again, until the
-  operation's deadline. The wait also pauses every other thread's requests.
+- 409 + `Retry-After` (Nexudus's documented throttle answer) and 429 + "Wait N seconds." (what
+  one tool saw live) on any request: wait as asked, then again, until the operation's deadline.
+  The wait also pauses every other thread's requests.
 - 5xx, dropped connections and timeouts on GET, PUT and DELETE: these are idempotent, so they are
-  retried up to `max_retries` times with exponential backoff and full jitter.
-- POST is never re-sent here: when its outcome is unknown the caller gets `OutcomeUnknownError`
-  and must look for the record first (see `RecordProvider.create`).
-- POST is re-sent only when it certainly never left: the connection could not be opened (the
-  host name does not resolve, the port refuses, TLS fails).
-- A 500 that carries the API's own reason (`WasSuccessful: false` and a `Message`) is not
-  retried: Nexudus has said why, and saying it again five times later helps nobody.
+  retried up to `max_retries` times with exponential backoff and full jitter. That includes a 500
+  carrying the API's envelope (`WasSuccessful: false` and a message) and the plain
+  `{"Message": "Ooops! ..."}` body: Nexudus's transient faults come in bursts of a few, and the
+  default budget outlasts one. When the tries run out, the API's reason is shown.
+- POST is never re-sent here: when its outcome is unknown (a 5xx, a lost answer) the caller gets
+  `OutcomeUnknownError` and must look for the record first (see `RecordProvider.create`).
+- POST is re-sent only when it certainly never left: the connection could not be opened.
+- What cannot heal fails at once, whatever the method: a host name that does not resolve, a
+  port (or proxy) that refuses the connection.
 - 401 with a token we obtained ourselves: renew the token once. Any other 401/403: fail at once.
+
+What is trusted: nothing the API hands us. No redirect is followed (credentials go only to the
+configured origin); one exchange ends by `timeout_seconds` of wall-clock time however slowly
+the answer drips, an operation by `deadline_seconds`; an answer over `MAX_RESPONSE_BYTES` is
+refused unread; ids are checked to be record ids, pages to be pages that advance, a token answer
+to hold a token. Each refusal is an error naming the URL.
 
 Every failure names the URL and the cause in words, and where a setting can fix it, the stack
 config key or variable it came from.
@@ -23,7 +32,12 @@ config key or variable it came from.
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
+import json as jsonlib
 import logging
+import math
+import os
 import random
 import re
 import socket
@@ -34,9 +48,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from .errors import (
@@ -45,14 +62,17 @@ from .errors import (
     AuthorizationError,
     ConfigurationError,
     FieldError,
+    InvalidAnswerError,
     NexudusError,
     NotFoundError,
     OutcomeUnknownError,
+    RedirectRefusedError,
     ThrottledError,
     TransientError,
 )
-from .pacing import Pacer
-from .settings import DEFAULT_BASE_URL, KEY_OF, Settings
+from .models import MAX_ID
+from .pacing import PaceFileError, Pacer, TurnTooFar
+from .settings import DEFAULT_BASE_URL, KEY_OF, Settings, is_header_safe
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +84,14 @@ DEFAULT_RETRY_AFTER_SECONDS = 1.0
 TOKEN_RENEW_MARGIN_SECONDS = 60.0
 QUOTA_WAIT_SECONDS = 60.0
 """A `Retry-After` longer than this is no per-minute limit: an hourly or daily quota is spent."""
-TRANSIENT_SERVER_ERRORS = frozenset({502, 503, 504})
-"""Gateway and availability errors: retried even when they carry a message."""
+THROTTLE_STATUSES = frozenset({409, 429})
+MAX_RESPONSE_BYTES = 64 * 2**20
+"""The largest answer read. A page of 100 records is well under 1 MiB and Nexudus's largest page
+(1,000) a few MiB: anything bigger is a fault or a hostile server, refused before it is read
+whole (a 300 MB listing once took the provider to 965 MB)."""
+READ_CHUNK_BYTES = 64 * 1024
+_WAIT_IN_WORDS = re.compile(r"wait\s+(\d+(?:\.\d+)?)\s*s", re.IGNORECASE)
+"""'Wait 5 seconds.': how a 429 asks for a wait when it sends no Retry-After."""
 
 
 @dataclass(frozen=True)
@@ -77,12 +103,14 @@ class Written:
     """`UpdatedOn` and `UpdatedBy`, as the answer gave them (outputs without a GET)."""
 
     @classmethod
-    def from_envelope(cls, envelope: dict[str, Any]) -> Written:
+    def from_envelope(cls, envelope: dict[str, Any], request: str) -> Written:
+        """`request` (`POST https://...`) names the operation in an error."""
         value = envelope.get("Value")
-        if not isinstance(value, dict) or not isinstance(value.get("Id"), int):
-            raise ApiRejectedError(200, f"a write answered without Value.Id: {envelope!r}", [])
+        if not isinstance(value, dict):
+            raise InvalidAnswerError(f"{request} answered no Value.Id: {_NOT_AN_ID}")
+        record_id = _record_id(value.get("Id"), f"{request} answered Value.Id")
         audit = {k: envelope[k] for k in ("UpdatedOn", "UpdatedBy") if envelope.get(k) is not None}
-        return cls(int(value["Id"]), audit)
+        return cls(record_id, audit)
 
 
 @dataclass
@@ -101,6 +129,129 @@ class _Deadline:
         return self._end - time.monotonic()
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """An HTTP answer read whole (within the size cap and the exchange's time)."""
+
+    url: str
+    status_code: int
+    headers: Mapping[str, str]
+    """Case-insensitive, as requests gives them."""
+    content: bytes
+
+
+_current = threading.local()
+"""The exchange this thread is in, for the connection it uses to find (see `_Exchange`)."""
+
+
+class _Exchange:
+    """One HTTP exchange under one wall-clock deadline.
+
+    requests' timeout bounds each socket read, not the exchange: headers or a body dripped a
+    byte at a time never time out. A timer cuts the exchange's connection (a shutdown of its
+    socket) when the time is up, so whatever read is blocked returns at once, in any phase
+    (connecting, sending, headers, body). The connection makes itself known through the
+    thread-local `_current` when it is used (`_WatchedHTTPConnection`).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._done = False
+        self._lock = threading.Lock()
+        self._connection: HTTPConnection | None = None
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Exchange:
+        _current.exchange = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
+        _current.exchange = None
+
+    def watch(self, connection: HTTPConnection) -> None:
+        with self._lock:
+            self._connection = connection
+            if self.expired:
+                _cut(connection)
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            if self._connection is not None:
+                _cut(self._connection)
+
+
+def _cut(connection: HTTPConnection) -> None:
+    """Shut the connection's socket down under whoever reads it (through a twin of the file
+    descriptor, so a TLS socket's Python state is left to its reader)."""
+    sock = connection.sock
+    if sock is None:
+        return
+    with (
+        contextlib.suppress(OSError, ValueError),
+        socket.fromfd(sock.fileno(), socket.AF_INET, socket.SOCK_STREAM) as twin,
+    ):
+        twin.shutdown(socket.SHUT_RDWR)
+
+
+def _watch(connection: HTTPConnection) -> None:
+    exchange: _Exchange | None = getattr(_current, "exchange", None)
+    if exchange is not None:
+        exchange.watch(connection)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch(self)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch(self)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """requests' adapter, with connections that an `_Exchange` can cut."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS brings connection classes of its own
+            manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
+
+
 class NexudusClient:
     """One per provider process: a pooled session, one token and one pacer shared by all threads."""
 
@@ -109,12 +260,19 @@ class NexudusClient:
         self._session = session or requests.Session()
         self._session.headers["Accept"] = "application/json"
         self._session.headers["User-Agent"] = "nexudus-pulumi"
-        self._pacer = Pacer(
-            min_interval=settings.min_interval_ms / 1000,
-            requests_per_minute=settings.requests_per_minute,
-            writes_per_minute=settings.writes_per_minute,
-            pace_file=Path(settings.pace_file) if settings.pace_file else None,
-        )
+        for prefix in ("http://", "https://"):
+            self._session.mount(prefix, _WatchedAdapter())
+        try:
+            self._pacer = Pacer(
+                min_interval=settings.min_interval_ms / 1000,
+                requests_per_minute=settings.requests_per_minute,
+                writes_per_minute=settings.writes_per_minute,
+                writes_per_day=settings.writes_per_day,
+                pace_file=Path(settings.pace_file) if settings.pace_file else None,
+                account=_account_key(settings),
+            )
+        except PaceFileError as exc:
+            raise self._pace_file_error(exc) from None
         self._auth_lock = threading.Lock()
         self._token: _Token | None = None
         self._use_basic = False
@@ -173,27 +331,65 @@ class NexudusClient:
 
     def create(self, collection: str, body: Mapping[str, Any]) -> Written:
         """POST a record; its new id is the answer's `Value.Id`."""
-        return Written.from_envelope(self._call("POST", collection, json=dict(body)))
+        request = f"POST {self.settings.base_url}{collection}"
+        return Written.from_envelope(self._call("POST", collection, json=dict(body)), request)
 
     def get(self, collection: str, record_id: int | str) -> dict[str, Any]:
-        return self._call("GET", f"{collection}/{record_id}")
+        """The record by id; an answer holding another record (or none) is refused."""
+        path = f"{collection}/{record_id}"
+        record = self._call("GET", path)
+        request = f"GET {self.settings.base_url}{path}"
+        found = _record_id(record.get("Id"), f"{request} answered a record with Id")
+        if str(found) != str(record_id):
+            raise InvalidAnswerError(f"{request} answered the record with Id {found} instead")
+        return record
 
     def update(self, collection: str, body: Mapping[str, Any]) -> Written:
-        return Written.from_envelope(self._call("PUT", collection, json=dict(body)))
+        request = f"PUT {self.settings.base_url}{collection}"
+        return Written.from_envelope(self._call("PUT", collection, json=dict(body)), request)
 
     def delete(self, collection: str, record_id: int | str) -> None:
         self._call("DELETE", f"{collection}/{record_id}")
 
     def search(self, collection: str, filters: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-        """Every record matching the filters, page after page, oldest first."""
+        """Every record matching the filters, page after page, oldest first.
+
+        Every page is checked before its records are handed on: a page of records with valid
+        ids. The listing is bounded three ways, since a `HasNextPage: true` forever is no
+        reason to go on: by the page's own `TotalPages`, by a repeat check (a page that says
+        more follow but brings no record not listed already), and by one deadline for the
+        whole listing.
+        """
+        deadline = _Deadline(self.settings.deadline_seconds)
+        seen: set[int] = set()
         page = 1
         while True:
             params = {"page": page, "size": SEARCH_PAGE_SIZE, "orderBy": "Id", "dir": "Ascending"}
-            result = self._call("GET", collection, params={**params, **filters})
-            yield from result.get("Records") or []
-            if not result.get("HasNextPage"):
+            result = self._call("GET", collection, params={**params, **filters}, deadline=deadline)
+            where = f"GET {self.settings.base_url}{collection} (page {page})"
+            records = _page_records(result, where)
+            ids = {_record_id(r.get("Id"), f"{where} listed a record with Id") for r in records}
+            more = result.get("HasNextPage") is True
+            if more and ids <= seen:
+                raise InvalidAnswerError(
+                    f"{where} says more pages follow but holds only records already listed (or "
+                    "none): the listing does not advance"
+                )
+            total = result.get("TotalPages")
+            if more and isinstance(total, int) and not isinstance(total, bool) and page >= total:
+                raise InvalidAnswerError(
+                    f"{where}: page {page} of TotalPages {total} still says HasNextPage"
+                )
+            seen |= ids
+            yield from records
+            if not more:
                 return
             page += 1
+
+    def writes_left_today(self) -> int:
+        """Writes the daily quota (`writes_per_day`) still allows, as far as this process (or
+        every process sharing its pace file) has seen: for a plan that needs more."""
+        return self._pacer.writes_left_today()
 
     # ----- one request, with everything around it ----------------------------------------
 
@@ -204,37 +400,36 @@ class NexudusClient:
         *,
         json: dict[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
+        deadline: _Deadline | None = None,
     ) -> dict[str, Any]:
-        deadline = _Deadline(self.settings.deadline_seconds)
+        deadline = deadline or _Deadline(self.settings.deadline_seconds)
         failures = 0
         renewed = False
         while True:
+            self._check_deadline(method, path, deadline)
             try:
-                response = self._send(method, path, json=json, params=params, deadline=deadline)
+                answer = self._send(method, path, json=json, params=params, deadline=deadline)
             except requests.RequestException as exc:
-                cause, never_sent = _network_cause(exc, self.settings)
-                if method == "POST" and not never_sent:
+                failure = _network_failure(exc, self.settings)
+                if method == "POST" and not failure.never_sent:
                     raise OutcomeUnknownError(
-                        f"{cause} on POST {self.settings.base_url}{path}: the POST may or may "
-                        "not have landed",
+                        f"{failure.reason} on POST {self.settings.base_url}{path}: the POST may "
+                        "or may not have landed",
                         answered=False,
                     ) from None
                 failures += 1
-                self._backoff_or_raise(
-                    method, path, _Failure(cause, network=True), failures, deadline
-                )
+                self._backoff_or_raise(method, path, failure, failures, deadline)
                 continue
 
-            status = response.status_code
-            if status == 409:
-                self._wait_throttled(response, deadline, method, path)
+            status = answer.status_code
+            if 300 <= status < 400:
+                raise self._redirect_refused(method, answer)
+            if status in THROTTLE_STATUSES:
+                self._wait_throttled(answer, deadline, method, path)
                 continue
             if status >= 500:
-                rejected = _api_reason(response)
-                if rejected is not None and status not in TRANSIENT_SERVER_ERRORS:
-                    raise rejected  # the API said why: retrying will not change its mind
-                said = f": {rejected.details}" if rejected is not None else ""
                 reason = f"HTTP {status} from Nexudus"
+                said = _server_reason(answer)
                 if method == "POST":
                     raise OutcomeUnknownError(
                         f"{reason}{said} on POST {self.settings.base_url}{path}: the POST may "
@@ -255,7 +450,7 @@ class NexudusClient:
                 raise AuthorizationError(method, path, _verb(method, path))
             if status == 404:
                 raise NotFoundError(f"{path} was not found (HTTP 404)")
-            return _envelope(response)
+            return _envelope(answer, f"{method} {answer.url}")
 
     def _send(
         self,
@@ -265,34 +460,122 @@ class NexudusClient:
         json: dict[str, Any] | None,
         params: Mapping[str, Any] | None,
         deadline: _Deadline,
-    ) -> requests.Response:
+    ) -> _Answer:
         headers = {"Authorization": self._authorization(deadline)}
-        self._pacer.wait_turn(write=method in WRITE_METHODS)
-        response = self._session.request(
-            method,
-            self.settings.base_url + path,
-            json=json,
-            params=params,
-            headers=headers,
-            timeout=self.settings.timeout_seconds,
+        self._take_turn(method, path, deadline, write=method in WRITE_METHODS)
+        answer = self._exchange(
+            method, path, deadline=deadline, headers=headers, json=json, params=params
         )
-        log.debug("%s %s -> %s", method, path, response.status_code)
-        return response
+        log.debug("%s %s -> %s", method, path, answer.status_code)
+        return answer
 
-    def _wait_throttled(
-        self, response: requests.Response, deadline: _Deadline, method: str, path: str
-    ) -> None:
-        """Wait as long as a 409 asks, or fail saying which limit bites and what can help."""
-        wait = _retry_after(response)
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        deadline: _Deadline,
+        headers: Mapping[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+        data: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> _Answer:
+        """One request and its whole answer, within `timeout_seconds` of wall-clock time (or
+        what is left of the operation's deadline), never following a redirect."""
+        url = self.settings.base_url + path
+        seconds = max(min(self.settings.timeout_seconds, deadline.remaining()), 0.001)
+        with _Exchange(seconds) as exchange:
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    json=json,
+                    data=data,
+                    params=params,
+                    timeout=seconds,
+                    allow_redirects=False,
+                    stream=True,
+                )
+                with contextlib.closing(response):
+                    content = _read_capped(response, f"{method} {url}")
+            except requests.RequestException as exc:
+                if exchange.expired:
+                    raise requests.ReadTimeout(f"no complete answer within {seconds:g} s") from exc
+                raise
+        return _Answer(url, response.status_code, response.headers, content)
+
+    def _take_turn(self, method: str, path: str, deadline: _Deadline, *, write: bool) -> None:
+        """Wait for the pacer's turn, or fail at once if it comes after the deadline."""
+        try:
+            self._pacer.wait_turn(write=write, max_wait=max(deadline.remaining(), 0.0))
+        except TurnTooFar as far:
+            raise ThrottledError(self._too_far(far, method, path, deadline)) from None
+        except PaceFileError as exc:
+            raise self._pace_file_error(exc) from None
+
+    def _too_far(self, far: TurnTooFar, method: str, path: str, deadline: _Deadline) -> str:
+        settings = self.settings
+        until = datetime.now(UTC) + timedelta(seconds=far.wait)
+        seen_by = (
+            f"this machine's processes sharing {settings.name_of('pace_file')}"
+            if settings.pace_file
+            else "this process"
+        )
+        if far.limit == "writes_per_day":
+            return (
+                f"{method} {path} is refused before it is sent: the daily quota of "
+                f"{settings.writes_per_day:,} writes ({settings.name_of('writes_per_day')}) is "
+                f"used up by the writes {seen_by} sent in the last 24 hours; the next write is "
+                f"possible after {until:%Y-%m-%d %H:%M} UTC (in {_duration(far.wait)}). Run "
+                "again then, or set the key to the account's real quota if it is higher"
+            )
+        if far.limit == "requests_per_hour":
+            what = f"the hourly quota of 5,000 requests is used up by the requests {seen_by} sent"
+        elif far.limit == "pause":
+            what = "Nexudus asked every request of the account to wait (throttling)"
+        else:
+            what = f"the pace of {settings.name_of(far.limit)} holds it back"
+        return (
+            f"{method} {path} would have to wait {_duration(far.wait)}: {what}; that is past the "
+            f"{deadline.seconds:g} s deadline ({settings.name_of('deadline_seconds')}). Run again "
+            f"after {until:%Y-%m-%d %H:%M} UTC, or raise the deadline above {far.wait:.0f}"
+        )
+
+    def _pace_file_error(self, exc: PaceFileError) -> ConfigurationError:
+        name = dict(self.settings.sources).get("pace_file") or self.settings.name_of("pace_file")
+        return ConfigurationError(f"invalid Nexudus settings: {name}: {exc}")
+
+    def _check_deadline(self, method: str, path: str, deadline: _Deadline) -> None:
+        if deadline.remaining() <= 0:
+            raise TransientError(
+                f"{method} {self.settings.base_url}{path} did not finish within the "
+                f"{deadline.seconds:g} s deadline of one operation "
+                f"({self.settings.name_of('deadline_seconds')})"
+            )
+
+    def _redirect_refused(self, method: str, answer: _Answer) -> RedirectRefusedError:
+        target = _origin(urljoin(answer.url, answer.headers.get("Location", "")))
+        return RedirectRefusedError(
+            f"{method} {answer.url} answered HTTP {answer.status_code}, a redirect to {target}: "
+            f"the provider sends credentials only to {self.settings.base_url} and follows no "
+            f"redirect; if the API has moved, set {self.settings.name_of('base_url')} to its "
+            "new address"
+        )
+
+    def _wait_throttled(self, answer: _Answer, deadline: _Deadline, method: str, path: str) -> None:
+        """Wait as long as a 409/429 asks, or fail saying which limit bites and what can help."""
+        wait, asked = _retry_after(answer)
+        status = answer.status_code
         settings = self.settings
         write = method in WRITE_METHODS
         if wait > QUOTA_WAIT_SECONDS:
-            quota = _quota(wait, write=write)
+            quota = _quota(wait, write=write, writes_per_day=settings.writes_per_day)
             if wait > deadline.remaining():
                 until = datetime.now(UTC) + timedelta(seconds=wait)
                 raise ThrottledError(
-                    f"Nexudus asks to wait {_duration(wait)} before {method} {path} (HTTP 409, "
-                    f"Retry-After: {wait:.0f}): {quota} of the account is used up. Lowering "
+                    f"Nexudus asks to wait {_duration(wait)} before {method} {path} (HTTP "
+                    f"{status}, {asked}): {quota} of the account is used up. Lowering "
                     f"{settings.name_of('writes_per_minute')} or "
                     f"{settings.name_of('requests_per_minute')} cannot help; run again after "
                     f"{until:%Y-%m-%d %H:%M} UTC, or raise {settings.name_of('deadline_seconds')} "
@@ -312,8 +595,8 @@ class NexudusClient:
                 else ("120 requests a minute", "requests_per_minute")
             )
             raise ThrottledError(
-                f"Nexudus kept throttling {method} {path} (HTTP 409, 'wait before accessing this "
-                f"url again') for longer than the {deadline.seconds:.0f} s deadline of one request "
+                f"Nexudus kept throttling {method} {path} (HTTP {status}, {asked}) for longer "
+                f"than the {deadline.seconds:.0f} s deadline of one request "
                 f"({settings.name_of('deadline_seconds')}): the account's limit of {limit} bites, "
                 "shared with every other client of the account. Lower "
                 f"{settings.name_of(knob)} (now {getattr(settings, knob)}) or raise "
@@ -326,6 +609,11 @@ class NexudusClient:
     def _backoff_or_raise(
         self, method: str, path: str, failure: _Failure, failures: int, deadline: _Deadline
     ) -> None:
+        if failure.permanent:
+            raise TransientError(
+                self._gave_up(method, path, failure, "not retried: it cannot heal")
+            )
+        self._check_deadline(method, path, deadline)
         if failures > self.settings.max_retries:
             raise TransientError(self._gave_up(method, path, failure, f"{failures} tries"))
         delay = self.backoff_delay(failures)
@@ -337,10 +625,11 @@ class NexudusClient:
 
     def _gave_up(self, method: str, path: str, failure: _Failure, out_of: str) -> str:
         settings = self.settings
+        outcome = out_of if failure.permanent else f"gave up after {out_of}"
         if failure.network:
             return (
                 f"cannot reach Nexudus at {settings.base_url} ({settings.origin('base_url')}): "
-                f"{failure.reason}; {method} {path} gave up after {out_of}"
+                f"{failure.reason}; {method} {path} {outcome}"
             )
         return (
             f"{method} {settings.base_url}{path} failed after {out_of}, last: "
@@ -400,60 +689,52 @@ class NexudusClient:
                 "password": self.settings.password.get_secret_value(),
             }
         )
-        response: requests.Response | None = None
+        answer: _Answer | None = None
         for form in forms:
-            response = self._post_token_form(form, deadline)
-            if response is None:
+            answer = self._post_token_form(form, deadline)
+            if answer is None:
                 self._use_basic = True
                 return None
-            if response.status_code == 200:
-                body = response.json()
-                lifetime = float(body.get("expires_in") or 3600)
-                return _Token(
-                    access=str(body["access_token"]),
-                    refresh=body.get("refresh_token"),
-                    expires_at=time.monotonic() + max(lifetime - TOKEN_RENEW_MARGIN_SECONDS, 1.0),
-                )
-        assert response is not None
+            if answer.status_code == 200:
+                return _token_from(answer)
+        assert answer is not None
         self._refused = self._refusal(
-            f"POST {TOKEN_PATH} answered HTTP {response.status_code}{_token_error(response)}"
+            f"POST {TOKEN_PATH} answered HTTP {answer.status_code}{_token_error(answer)}"
         )
         raise self._refused
 
-    def _post_token_form(
-        self, form: dict[str, str], deadline: _Deadline
-    ) -> requests.Response | None:
+    def _post_token_form(self, form: dict[str, str], deadline: _Deadline) -> _Answer | None:
         """POST /api/token (form-encoded), waiting out throttling and retrying a connection
         that failed; `None` if Nexudus does not offer the endpoint (404) or it is failing (5xx).
+        A redirect is refused: the form holds the password.
         """
         failures = 0
         while True:
-            self._pacer.wait_turn(write=False)
+            self._check_deadline("POST", TOKEN_PATH, deadline)
+            self._take_turn("POST", TOKEN_PATH, deadline, write=False)  # not a record write
             try:
-                response = self._session.post(
-                    self.settings.base_url + TOKEN_PATH,
-                    data=form,
-                    timeout=self.settings.timeout_seconds,
-                )
+                answer = self._exchange("POST", TOKEN_PATH, deadline=deadline, data=form)
             except requests.RequestException as exc:
-                cause, _ = _network_cause(exc, self.settings)
                 failures += 1
-                failure = _Failure(cause, network=True)
+                failure = _network_failure(exc, self.settings)
                 self._backoff_or_raise("POST", TOKEN_PATH, failure, failures, deadline)
                 continue
-            log.debug("POST %s -> %s", TOKEN_PATH, response.status_code)
-            if response.status_code == 409:
-                self._wait_throttled(response, deadline, "POST", TOKEN_PATH)
+            status = answer.status_code
+            log.debug("POST %s -> %s", TOKEN_PATH, status)
+            if 300 <= status < 400:
+                raise self._redirect_refused("POST", answer)
+            if status in THROTTLE_STATUSES:
+                self._wait_throttled(answer, deadline, "POST", TOKEN_PATH)
                 continue
-            if response.status_code == 404 or response.status_code >= 500:
+            if status == 404 or status >= 500:
                 log.info(
                     "POST %s answered HTTP %d (%s); using Basic authentication",
                     TOKEN_PATH,
-                    response.status_code,
-                    "not offered here" if response.status_code == 404 else "failing",
+                    status,
+                    "not offered here" if status == 404 else "failing",
                 )
                 return None
-            return response
+            return answer
 
     def _can_renew(self) -> bool:
         return self.settings.token is None and not self._use_basic
@@ -474,23 +755,92 @@ class _Failure:
     """The API's own words, when it gave any."""
     network: bool = False
     """No answer at all (the connection failed), as opposed to an error answer."""
+    never_sent: bool = False
+    """The connection could not be opened, so even a POST is safe to send again."""
+    permanent: bool = False
+    """Retrying cannot mend it (a name that does not resolve, a port that refuses)."""
 
 
-def _envelope(response: requests.Response) -> dict[str, Any]:
-    """The JSON body of an answer, raising for any `WasSuccessful: false`."""
-    body = _body(response)
-    rejected = _rejection(response.status_code, body)
+_NOT_AN_ID = f"not a record id (a whole number from 1 to {MAX_ID})"
+
+
+def _record_id(value: Any, what: str) -> int:
+    """`value` if it is a record id (an int from 1 to 2^31-1, not a bool), else an error that
+    starts with `what` (`POST https://... answered Value.Id`)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise InvalidAnswerError(f"{what} {_shown(value)}: {_NOT_AN_ID}")
+    return value
+
+
+def _shown(value: Any) -> str:
+    """A value from the API, as a short printable repr."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _page_records(result: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    records = result.get("Records")
+    if not isinstance(records, list):
+        raise InvalidAnswerError(f"{where} answered no Records list (Records: {_shown(records)})")
+    for record in records:
+        if not isinstance(record, dict):
+            raise InvalidAnswerError(
+                f"{where} listed a record that is not a JSON object: {_shown(record)}"
+            )
+    return records
+
+
+def _read_capped(response: requests.Response, request: str) -> bytes:
+    """The body, read in chunks and refused past `MAX_RESPONSE_BYTES` (announced or read)."""
+    declared = response.headers.get("Content-Length", "")
+    too_big = InvalidAnswerError(
+        f"{request} answered a body larger than {MAX_RESPONSE_BYTES / 2**20:g} MiB; no Nexudus "
+        "answer is that large, so it is refused unread"
+    )
+    if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+        raise too_big
+    body = bytearray()
+    for chunk in response.iter_content(READ_CHUNK_BYTES):
+        body += chunk
+        if len(body) > MAX_RESPONSE_BYTES:
+            raise too_big
+    return bytes(body)
+
+
+def _json(answer: _Answer) -> Any:
+    """The parsed body; `ValueError` if it is not JSON."""
+    return jsonlib.loads(answer.content)
+
+
+def _envelope(answer: _Answer, request: str) -> dict[str, Any]:
+    """The JSON object of a success answer (empty for an empty body), raising for any
+    `WasSuccessful: false` and for a body that is not a JSON object."""
+    if not answer.content.strip():
+        return {}
+    try:
+        body = _json(answer)
+    except ValueError:
+        raise InvalidAnswerError(
+            f"{request} answered HTTP {answer.status_code} but its body is not JSON "
+            f"({answer.headers.get('Content-Type') or 'no content type'})"
+        ) from None
+    if not isinstance(body, dict):
+        raise InvalidAnswerError(
+            f"{request} answered HTTP {answer.status_code} but its body is not a JSON object"
+        )
+    rejected = _rejection(answer.status_code, body)
     if rejected is not None:
         raise rejected
     return body
 
 
-def _body(response: requests.Response) -> dict[str, Any]:
+def _loose_body(answer: _Answer) -> dict[str, Any]:
+    """An error answer's JSON object, or {} for anything else: read for words only."""
     try:
-        body = response.json() if response.content else {}
+        body = _json(answer)
     except ValueError:
-        body = {}
-    return body if isinstance(body, dict) else {"Records": body}
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _rejection(status: int, body: dict[str, Any]) -> ApiRejectedError | None:
@@ -505,45 +855,89 @@ def _rejection(status: int, body: dict[str, Any]) -> ApiRejectedError | None:
     return ApiRejectedError(status, str(body.get("Message") or ""), errors)
 
 
-def _api_reason(response: requests.Response) -> ApiRejectedError | None:
-    """A server error's own explanation, if it gave one: the API's envelope with
-    `WasSuccessful: false` and a message. A bare `{"Message": "An error has occurred."}` from the
-    web server around the API is no reason and stays retryable."""
-    body = _body(response)
+def _server_reason(answer: _Answer) -> str:
+    """`: <the API's reason>` when a server error carries the API's envelope (`WasSuccessful:
+    false` and a message), for the message when the tries run out; else "". A bare message
+    from the web server around the API ("An error has occurred.") is no reason."""
+    body = _loose_body(answer)
     if body.get("WasSuccessful") is not False:
-        return None
-    rejected = _rejection(response.status_code, body)
+        return ""
+    rejected = _rejection(answer.status_code, body)
     if rejected is None or not (rejected.summary or rejected.field_errors):
-        return None
-    return rejected
+        return ""
+    return f": {rejected.details}"
 
 
-def _token_error(response: requests.Response) -> str:
+def _token_from(answer: _Answer) -> _Token:
+    """The token of a 200 from the token endpoint, or one line saying what it held instead
+    (never the token itself)."""
+
+    def invalid(what: str) -> InvalidAnswerError:
+        return InvalidAnswerError(f"POST {answer.url} answered HTTP 200 but {what}")
+
+    try:
+        body = _json(answer)
+    except ValueError:
+        content_type = answer.headers.get("Content-Type") or "no content type"
+        raise invalid(f"its body is not JSON ({content_type})") from None
+    if not isinstance(body, dict):
+        raise invalid("its body is not a JSON object")
+    access = body.get("access_token")
+    if not isinstance(access, str) or not access:
+        raise invalid("it holds no access_token")
+    if not is_header_safe(access):
+        raise invalid("its access_token is not a token (a space, control or non-ASCII character)")
+    lifetime = body.get("expires_in")
+    if lifetime is None:
+        lifetime = 3600
+    if (
+        isinstance(lifetime, bool)
+        or not isinstance(lifetime, int | float)
+        or not math.isfinite(lifetime)
+        or lifetime <= 0
+    ):
+        raise invalid(f"its expires_in {_shown(lifetime)} is not a number of seconds")
+    refresh = body.get("refresh_token")
+    return _Token(
+        access=access,
+        refresh=refresh if isinstance(refresh, str) and refresh else None,
+        expires_at=time.monotonic() + max(float(lifetime) - TOKEN_RENEW_MARGIN_SECONDS, 1.0),
+    )
+
+
+def _token_error(answer: _Answer) -> str:
     """`: invalid_grant (The user name or password is incorrect.)` from an OAuth error body."""
-    body = _body(response)
+    body = _loose_body(answer)
     words = [str(body[k]) for k in ("error", "error_description") if body.get(k)]
     if not words:
         return ""
     return ": " + words[0] + (f" ({words[1]})" if len(words) > 1 else "")
 
 
-def _retry_after(response: requests.Response) -> float:
-    try:
-        return max(float(response.headers.get("Retry-After", "")), 0.0)
-    except ValueError:
-        return DEFAULT_RETRY_AFTER_SECONDS
+def _retry_after(answer: _Answer) -> tuple[float, str]:
+    """How long a throttled answer asks us to wait, and how it asked: `Retry-After`, else
+    the 429 body's "Wait N seconds.", else a second."""
+    header = answer.headers.get("Retry-After", "")
+    with contextlib.suppress(ValueError):
+        wait = float(header)
+        if math.isfinite(wait):
+            return max(wait, 0.0), f"Retry-After: {header}"
+    said = _WAIT_IN_WORDS.search(answer.content[:1000].decode("utf-8", "replace"))
+    if said is not None:
+        return float(said[1]), repr(said[0])
+    return DEFAULT_RETRY_AFTER_SECONDS, "no wait given"
 
 
-def _quota(wait: float, *, write: bool) -> str:
+def _quota(wait: float, *, write: bool, writes_per_day: int) -> str:
     """Which published limit makes Nexudus ask for a wait of more than a minute."""
     if wait > 3600:
         return (
-            "the daily quota of 5,000 writes (or of 200,000 requests)"
+            f"the daily quota of {writes_per_day:,} writes (or of 200,000 requests)"
             if write
             else ("the daily quota of 200,000 requests")
         )
     return "the hourly quota of 5,000 requests" + (
-        " (or the daily one of 5,000 writes)" if write else ""
+        f" (or the daily one of {writes_per_day:,} writes)" if write else ""
     )
 
 
@@ -554,27 +948,66 @@ def _duration(seconds: float) -> str:
     return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def _network_cause(exc: requests.RequestException, settings: Settings) -> tuple[str, bool]:
-    """What went wrong with the connection, in words, and whether the request certainly never
-    left (the connection could not be opened), which makes even a POST safe to send again."""
+def _network_failure(exc: requests.RequestException, settings: Settings) -> _Failure:
+    """What went wrong with the connection, in words; whether the request certainly never
+    left (the connection could not be opened), which makes even a POST safe to send again;
+    and whether it cannot heal (a name that does not resolve, a port that refuses)."""
     chain = _exception_chain(exc)
     parts = urlsplit(settings.base_url)
     host = parts.hostname or settings.base_url
     timeout = f"{settings.timeout_seconds:g} s ({settings.name_of('timeout_seconds')})"
-    if any(isinstance(e, NameResolutionError | socket.gaierror) for e in chain):
-        return f"the host name {host!r} does not resolve (DNS: {_last_words(chain)})", True
+    unresolved = any(isinstance(e, NameResolutionError | socket.gaierror) for e in chain)
+    refused = any(isinstance(e, ConnectionRefusedError) for e in chain)
+
+    def failure(reason: str, *, never_sent: bool, permanent: bool = False) -> _Failure:
+        return _Failure(reason, network=True, never_sent=never_sent, permanent=permanent)
+
+    if isinstance(exc, requests.exceptions.ProxyError):
+        proxy = _proxy_named(settings.base_url)
+        what = "refused the connection" if refused else f"failed ({_last_words(chain)})"
+        return failure(
+            f"the proxy {proxy} {what}", never_sent=True, permanent=refused or unresolved
+        )
+    if unresolved:
+        reason = f"the host name {host!r} does not resolve (DNS: {_last_words(chain)})"
+        return failure(reason, never_sent=True, permanent=True)
     if isinstance(exc, requests.ConnectTimeout):
-        return f"no connection to {host} within {timeout}", True
-    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return failure(f"no connection to {host} within {timeout}", never_sent=True)
+    if refused:
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        return f"{host} refused the connection on port {port} (nothing listens there)", True
+        reason = f"{host} refused the connection on port {port} (nothing listens there)"
+        return failure(reason, never_sent=True, permanent=True)
     if isinstance(exc, requests.exceptions.SSLError):
-        return f"the TLS handshake with {host} failed ({_last_words(chain)})", True
+        return failure(
+            f"the TLS handshake with {host} failed ({_last_words(chain)})", never_sent=True
+        )
     if isinstance(exc, requests.ReadTimeout):
-        return f"no answer within {timeout}", False
+        return failure(f"no answer within {timeout}", never_sent=False)
     if any(isinstance(e, NewConnectionError) for e in chain):
-        return f"cannot connect to {host} ({_last_words(chain)})", True
-    return f"the connection broke without an answer ({_last_words(chain)})", False
+        return failure(f"cannot connect to {host} ({_last_words(chain)})", never_sent=True)
+    reason = f"the connection broke without an answer ({_last_words(chain)})"
+    return failure(reason, never_sent=False)
+
+
+def _proxy_named(url: str) -> str:
+    """The proxy requests uses for `url`, without credentials, and the variable naming it."""
+    proxy = requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url)) or ""
+    scheme = urlsplit(url).scheme
+    names = (f"{scheme}_proxy", f"{scheme.upper()}_PROXY", "all_proxy", "ALL_PROXY")
+    variable = next((name for name in names if os.environ.get(name) == proxy), None)
+    shown = _origin(proxy if "://" in proxy else f"http://{proxy}")
+    return f"{shown} ({variable})" if variable else shown
+
+
+def _origin(url: str) -> str:
+    """`scheme://host:port` of a URL, without credentials, path or anything unprintable."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "an unreadable address"
+    origin = f"{parts.scheme}://{parts.hostname or ''}{port}"
+    return "".join(c for c in origin if c.isprintable() and c != " ")
 
 
 def _exception_chain(exc: BaseException) -> list[BaseException]:
@@ -612,6 +1045,18 @@ def _verb(method: str, path: str) -> str:
 def _basic_authorization(username: str, password: str) -> str:
     pair = f"{username}:{password}".encode()
     return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+def _account_key(settings: Settings) -> str:
+    """Who the pace file's budget belongs to: the base URL and the user (or a hash of the
+    token), hashed, so two accounts sharing a file keep apart and the file names nobody."""
+    if settings.username is not None:
+        who = "user:" + settings.username.strip().lower()
+    elif settings.token is not None:
+        who = "token:" + hashlib.sha256(settings.token.get_secret_value().encode()).hexdigest()
+    else:
+        who = ""
+    return hashlib.sha256(f"{settings.base_url}\n{who}".encode()).hexdigest()[:16]
 
 
 _shared_lock = threading.Lock()

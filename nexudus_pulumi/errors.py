@@ -36,6 +36,16 @@ class AuthorizationError(NexudusError):
         return f"{record_name}-{self.verb}"
 
 
+class RedirectRefusedError(NexudusError):
+    """The API answered a redirect. Credentials go only to the configured origin, so none is
+    followed: the message names the URL and where the redirect pointed."""
+
+
+class InvalidAnswerError(NexudusError):
+    """The API answered something we will not record or act on: an invalid record id, a page
+    that is no page, a token answer that is no token, a body over the size cap."""
+
+
 class NotFoundError(NexudusError):
     """The record does not exist (HTTP 404)."""
 

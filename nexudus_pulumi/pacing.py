@@ -1,10 +1,15 @@
 """Client-side pacing under Nexudus's published per-account limits.
 
-Nexudus allows one request per 100 ms, 120 requests and 60 writes a minute and 5,000 requests an
-hour, and answers 409 to anything faster. One `Pacer` is shared by every thread of the provider
-process, so four concurrent Pulumi operations together stay under the limits instead of each
-burning the budget. With a pace file, every provider process on the machine that names the same
-file (several stacks of one pipeline runner) shares one budget, as the account does.
+Nexudus allows one request per 100 ms, 120 requests and 60 writes a minute, 5,000 requests an
+hour and 5,000 writes a day (2,500 on older accounts), and answers 409 to anything faster.
+Against the hourly and daily quotas waiting is rarely an option: a caller states how long it may
+wait (`max_wait`) and learns at once when the turn is further away (`TurnTooFar`).
+
+One `Pacer` is shared by every thread of the provider process, so four concurrent Pulumi
+operations together stay under the limits instead of each burning the budget. With a pace file,
+every provider process on the machine that names the same file (several stacks of one pipeline
+runner) shares one budget per account, as the account does; two accounts sharing a file keep
+separate budgets in it.
 
 Spacing is measured from the moments requests actually left, recorded after any oversleep, not
 from planned send times: a thread woken late by a busy machine pushes the next request back
@@ -14,23 +19,32 @@ instead of letting it follow too closely.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
+import math
 import os
+import stat
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 MINUTE = 60.0
 HOUR = 3600.0
+DAY = 86400.0
+LONGEST_WAIT_SECONDS = DAY
+"""No limit of Nexudus ever asks for a longer wait (the daily quotas): a pause read from a pace
+file beyond it (a clock stepped back, a corrupt value) is cut to it."""
 INTERVAL_MARGIN_SECONDS = 0.02
 """Added to the minimum interval: the server times arrivals, and the path from our clock reading
 to its own (preparing the request, the network, its accept thread) varies by a few ms."""
 WINDOW_MARGIN_SECONDS = 0.25
 """Added to the minute and hour windows, for the same variation; costs under half a percent."""
+PACE_FILE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,17 @@ class Limits:
     requests_per_minute: int = 120
     writes_per_minute: int = 60
     requests_per_hour: int = 5_000
+    writes_per_day: int = 5_000
+
+
+class TurnTooFar(Exception):  # noqa: N818 - an outcome, not a failure of the pacer
+    """The next turn comes later than the caller may wait: `wait` seconds, set by `limit`."""
+
+    def __init__(self, wait: float, limit: str) -> None:
+        super().__init__(f"the next turn is {wait:.0f} s away ({limit})")
+        self.wait = wait
+        self.limit = limit
+        """`pause`, `interval`, or the `Limits` field that sets the turn."""
 
 
 @dataclass
@@ -50,53 +75,78 @@ class History:
     requests: deque[float] = field(default_factory=deque)
     """Send times of the last hour, oldest first."""
     writes: deque[float] = field(default_factory=deque)
-    """Send times of the writes of the last minute, oldest first."""
+    """Send times of the writes of the last day, oldest first."""
     paused_until: float = float("-inf")
 
     def forget_before(self, now: float) -> None:
         while self.requests and self.requests[0] <= now - HOUR - WINDOW_MARGIN_SECONDS:
             self.requests.popleft()
-        while self.writes and self.writes[0] <= now - MINUTE - WINDOW_MARGIN_SECONDS:
+        while self.writes and self.writes[0] <= now - DAY - WINDOW_MARGIN_SECONDS:
             self.writes.popleft()
 
-    def earliest(self, limits: Limits, *, write: bool, now: float) -> float:
-        """The first moment one more request (a write, or not) keeps within every limit."""
-        at = max(now, self.paused_until)
+    def earliest(self, limits: Limits, *, write: bool, now: float) -> tuple[float, str]:
+        """The first moment one more request (a write, or not) keeps within every limit, and
+        the limit that sets it."""
+        candidates = [(now, "interval"), (self.paused_until, "pause")]
         if self.requests and limits.min_interval > 0:
-            at = max(at, self.requests[-1] + limits.min_interval + INTERVAL_MARGIN_SECONDS)
-        at = max(at, _window_opens(self.requests, limits.requests_per_minute, MINUTE))
-        at = max(at, _window_opens(self.requests, limits.requests_per_hour, HOUR))
+            last = self.requests[-1] + limits.min_interval + INTERVAL_MARGIN_SECONDS
+            candidates.append((last, "interval"))
+        candidates.append(
+            (
+                _window_opens(self.requests, limits.requests_per_minute, MINUTE),
+                "requests_per_minute",
+            )
+        )
+        candidates.append(
+            (_window_opens(self.requests, limits.requests_per_hour, HOUR), "requests_per_hour")
+        )
         if write:
-            at = max(at, _window_opens(self.writes, limits.writes_per_minute, MINUTE))
-        return at
+            candidates.append(
+                (_window_opens(self.writes, limits.writes_per_minute, MINUTE), "writes_per_minute")
+            )
+            candidates.append(
+                (_window_opens(self.writes, limits.writes_per_day, DAY), "writes_per_day")
+            )
+        return max(candidates, key=lambda candidate: candidate[0])
 
     def record(self, sent: float, *, write: bool) -> None:
         self.requests.append(sent)
         if write:
             self.writes.append(sent)
 
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "requests": list(self.requests),
-                "writes": list(self.writes),
-                "paused_until": self.paused_until if self.paused_until > 0 else 0,
-            },
-            separators=(",", ":"),
-        )
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "requests": list(self.requests),
+            "writes": list(self.writes),
+            "paused_until": self.paused_until if self.paused_until > 0 else 0,
+        }
 
     @classmethod
-    def from_json(cls, text: str) -> History:
-        """A history read from a pace file; an empty or unreadable file is a fresh start."""
-        try:
-            data = json.loads(text)
-            return cls(
-                deque(sorted(float(t) for t in data["requests"])),
-                deque(sorted(float(t) for t in data["writes"])),
-                float(data["paused_until"]) or float("-inf"),
-            )
-        except (ValueError, TypeError, KeyError):
+    def from_dict(cls, data: Any, now: float) -> History:
+        """A history read from a pace file, every value checked: a time that is not a finite
+        positive number is dropped, a time in the future (the clock stepped back) counts as
+        now, and a pause is cut to the longest wait any limit asks for. Nothing read can make
+        a wait overflow or last longer than that."""
+        if not isinstance(data, dict):
             return cls()
+        paused = _times([data.get("paused_until")], now + LONGEST_WAIT_SECONDS)
+        return cls(
+            deque(_times(data.get("requests"), now)),
+            deque(_times(data.get("writes"), now)),
+            paused[0] if paused else float("-inf"),
+        )
+
+
+def _times(values: Any, latest: float) -> list[float]:
+    """The finite positive numbers among `values`, each at most `latest`, sorted."""
+    if not isinstance(values, list):
+        return []
+    kept = [
+        min(float(v), latest)
+        for v in values
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+    ]
+    return sorted(kept)
 
 
 def _window_opens(sent: deque[float], limit: int, window: float) -> float:
@@ -113,41 +163,91 @@ class _MemoryLedger:
         self._history = History()
 
     @contextlib.contextmanager
-    def open(self) -> Iterator[History]:
+    def open(self, now: float) -> Iterator[History]:
         yield self._history
 
 
 class PaceFileError(OSError):
-    """The pace file cannot be opened or locked."""
+    """The pace file cannot be opened or locked, or holds something that is not pace data."""
 
 
 class _FileLedger:
     """The history of every process naming this file, kept in it under an exclusive lock
     (`flock`), so a check and the record of the send that follows are one step for all of
     them. Only processes on one machine share it: a lock on a network file system is not to be
-    trusted, and other machines' requests never reach this file."""
+    trusted, and other machines' requests never reach this file.
 
-    def __init__(self, path: Path) -> None:
+    The file holds one history per account, so two accounts sharing one file never hold each
+    other back. It is opened without following a symbolic link, and a file that holds
+    anything but pace data is refused, never overwritten: the name may be a mistake, and the
+    file someone's notes.
+    """
+
+    def __init__(self, path: Path, account: str) -> None:
         self.path = path
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise PaceFileError(f"cannot open the pace file {path}: {exc.strerror}") from None
-        os.close(fd)
+        self.account = account
+        with self._locked() as file:
+            _accounts(file.read(), path)
 
     @contextlib.contextmanager
-    def open(self) -> Iterator[History]:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+    def open(self, now: float) -> Iterator[History]:
+        with self._locked() as file:
+            accounts = _accounts(file.read(), self.path)
+            history = History.from_dict(accounts.get(self.account), now)
+            yield history
+            accounts[self.account] = history.to_dict()
+            file.seek(0)
+            file.truncate()
+            file.write(
+                json.dumps({"pace": PACE_FILE_VERSION, "accounts": accounts}, separators=(",", ":"))
+            )
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[Any]:
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
         try:
+            fd = os.open(self.path, flags, 0o600)
+        except OSError as exc:
+            raise PaceFileError(_open_failure(self.path, exc)) from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise PaceFileError(f"the pace file {self.path} is not a regular file")
             fcntl.flock(fd, fcntl.LOCK_EX)
-            with os.fdopen(os.dup(fd), "r+", encoding="utf-8") as file:
-                history = History.from_json(file.read())
-                yield history
-                file.seek(0)
-                file.truncate()
-                file.write(history.to_json())
+            with os.fdopen(os.dup(fd), "r+", encoding="utf-8", errors="replace") as file:
+                yield file
         finally:
             os.close(fd)  # releases the lock
+
+
+def _open_failure(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return (
+            f"the pace file {path} is a symbolic link, which is not followed; name the file itself"
+        )
+    if exc.errno == errno.EISDIR:
+        return f"the pace file {path} is a folder; name a file in it, e.g. {path / 'nexudus.pace'}"
+    return f"cannot open the pace file {path}: {exc.strerror}"
+
+
+def _accounts(text: str, path: Path) -> dict[str, Any]:
+    """The per-account histories of a pace file's text; an empty file, or one of an older
+    version of this module, is a fresh start; anything else is refused."""
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and data.get("pace") == PACE_FILE_VERSION:
+        accounts = data.get("accounts")
+        if isinstance(accounts, dict):
+            return accounts
+    if isinstance(data, dict) and set(data) == {"requests", "writes", "paused_until"}:
+        return {}  # the single-account file of an earlier version
+    raise PaceFileError(
+        f"the pace file {path} holds something else than pace data, and is left as it is; "
+        "name another file (or delete this one if it is an old pace file)"
+    )
 
 
 class Pacer:
@@ -167,15 +267,17 @@ class Pacer:
         requests_per_minute: int,
         writes_per_minute: int,
         requests_per_hour: int = 5_000,
+        writes_per_day: int = 5_000,
         pace_file: Path | None = None,
+        account: str = "",
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.limits = Limits(
-            min_interval, requests_per_minute, writes_per_minute, requests_per_hour
+            min_interval, requests_per_minute, writes_per_minute, requests_per_hour, writes_per_day
         )
         self._ledger: _MemoryLedger | _FileLedger = (
-            _MemoryLedger() if pace_file is None else _FileLedger(pace_file)
+            _MemoryLedger() if pace_file is None else _FileLedger(pace_file, account)
         )
         # A shared file needs a clock every process reads alike; alone, one that never jumps.
         self._clock = clock or (time.monotonic if pace_file is None else time.time)
@@ -183,19 +285,37 @@ class Pacer:
         self._lock = threading.Lock()
         """Guards the ledger between this process's threads (`flock` is per process)."""
 
-    def wait_turn(self, *, write: bool) -> float:
-        """Block until one more request may be sent now; return the send time recorded."""
+    def wait_turn(self, *, write: bool, max_wait: float = math.inf) -> float:
+        """Block until one more request may be sent now; return the send time recorded.
+
+        Raises `TurnTooFar` at once, without waiting, when the turn is more than `max_wait`
+        seconds away (the caller's deadline would pass first)."""
         while True:
-            with self._lock, self._ledger.open() as history:
+            with self._lock:
                 now = self._clock()
-                history.forget_before(now)
-                at = history.earliest(self.limits, write=write, now=now)
-                if at <= now:
-                    history.record(now, write=write)
-                    return now
+                with self._ledger.open(now) as history:
+                    history.forget_before(now)
+                    at, limit = history.earliest(self.limits, write=write, now=now)
+                    if at <= now:
+                        history.record(now, write=write)
+                        return now
+            if at - now > max_wait:
+                raise TurnTooFar(at - now, limit)
             self._sleep(at - now)
 
     def pause(self, seconds: float) -> None:
         """Hold back every later request: the server asked us to wait (409 + Retry-After)."""
-        with self._lock, self._ledger.open() as history:
-            history.paused_until = max(history.paused_until, self._clock() + seconds)
+        seconds = min(max(seconds, 0.0), LONGEST_WAIT_SECONDS) if math.isfinite(seconds) else 0.0
+        with self._lock:
+            now = self._clock()
+            with self._ledger.open(now) as history:
+                history.paused_until = max(history.paused_until, now + seconds)
+
+    def writes_left_today(self) -> int:
+        """How many writes the daily quota still allows, as far as this pacer has seen (this
+        process, or every process sharing its pace file)."""
+        with self._lock:
+            now = self._clock()
+            with self._ledger.open(now) as history:
+                history.forget_before(now)
+                return max(self.limits.writes_per_day - len(history.writes), 0)

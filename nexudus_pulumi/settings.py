@@ -54,6 +54,7 @@ KEYS: tuple[Key, ...] = (
         "NEXUDUS_SKIP_CREDENTIALS_VALIDATION",
     ),
     Key("pace_file", "nexudus:paceFile", "NEXUDUS_PACE_FILE"),
+    Key("writes_per_day", "nexudus:writesPerDay", "NEXUDUS_WRITES_PER_DAY"),
     Key(
         "membership_bumps_updated_on",
         "nexudus:membershipBumpsUpdatedOn",
@@ -62,6 +63,12 @@ KEYS: tuple[Key, ...] = (
 )
 KEY_OF: dict[str, Key] = {key.field: key for key in KEYS}
 CREDENTIALS = ("username", "password", "token")
+
+
+def is_header_safe(text: str) -> bool:
+    """Whether `text` can go into an HTTP header as is: visible ASCII, no space or control
+    character (a bearer token never needs more; anything else is a paste gone wrong)."""
+    return bool(text) and all("!" <= c <= "~" for c in text)
 
 
 def is_loopback(host: str) -> bool:
@@ -82,15 +89,20 @@ class Settings(BaseModel):
     username: str | None = None
     password: SecretStr | None = None
     token: SecretStr | None = None
-    timeout_seconds: float = Field(default=30.0, gt=0)
-    """Per HTTP request: connect and read each."""
-    deadline_seconds: float = Field(default=600.0, gt=0)
+    timeout_seconds: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    """Per HTTP exchange, wall clock: connecting, sending and reading the whole answer."""
+    deadline_seconds: float = Field(default=600.0, gt=0, allow_inf_nan=False)
     """Per API request, including every wait for throttling and every retry of it."""
     writes_per_minute: int = Field(default=60, gt=0)
     requests_per_minute: int = Field(default=120, gt=0)
     min_interval_ms: int = Field(default=100, ge=0)
     max_retries: int = Field(default=5, ge=0)
-    """Retries of one idempotent request after a 5xx, a dropped connection or a timeout."""
+    """Retries of one idempotent request after a 5xx, a dropped connection or a timeout. Five
+    outlast the bursts of three or four consecutive 500s that Nexudus's transient faults come
+    in."""
+    writes_per_day: int = Field(default=5_000, gt=0)
+    """The account's daily write quota: 5,000 on the current limits page, 2,500 on older
+    accounts. The pacer refuses a write past it instead of meeting hours of 409s."""
     backoff_base_ms: int = Field(default=250, ge=0)
     """Retry n waits a random time up to base x 2^n (capped at 8 s): exponential, full jitter."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -122,12 +134,33 @@ class Settings(BaseModel):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"must be an http(s) URL such as {DEFAULT_BASE_URL}")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError(
+                "must not carry credentials (user:password@); set nexudus:username and "
+                "nexudus:password (or nexudus:token) instead"
+            )
         if parts.scheme == "http" and not is_loopback(parts.hostname):
             raise ValueError(
                 "plain http:// is refused except for a loopback host (127.0.0.1, ::1, localhost); "
                 "use https://"
             )
         return value.rstrip("/")
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _header_safe_token(cls, value: Any) -> Any:
+        """Strip the whitespace a pasted secret picks up; refuse what no header can carry,
+        never quoting it (an escaped copy of a token slips past Pulumi's secret filter)."""
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(raw, str):
+            return value
+        token = raw.strip()
+        if not is_header_safe(token):
+            raise ValueError(
+                "must be the token as issued: it holds a space, a control character or a "
+                "non-ASCII character (the value is not shown)"
+            )
+        return token
 
     @field_validator("pace_file")
     @classmethod
@@ -278,5 +311,15 @@ def _problem(
         name = field
     message = str(err["msg"]).removeprefix("Value error, ").replace("Input should be", "must be")
     if key is not None and not key.secret and field in written:
-        message += f", got {written[field]!r}"
+        message += f", got {_without_credentials(written[field])!r}"
     return f"{name}: {message}"
+
+
+def _without_credentials(value: Any) -> Any:
+    """A URL as written, with any `user:password@` replaced by `***@`."""
+    if not isinstance(value, str) or "@" not in value:
+        return value
+    parts = urlsplit(value)
+    if parts.username is None and parts.password is None:
+        return value
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()

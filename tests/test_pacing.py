@@ -10,11 +10,13 @@ import sys
 import time
 from bisect import bisect_left
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from nexudus_pulumi import pacing
-from nexudus_pulumi.errors import ConfigurationError
+from nexudus_pulumi.client import NexudusClient
+from nexudus_pulumi.errors import ConfigurationError, ThrottledError
 from nexudus_pulumi.pacing import (
     HOUR,
     INTERVAL_MARGIN_SECONDS,
@@ -22,8 +24,11 @@ from nexudus_pulumi.pacing import (
     WINDOW_MARGIN_SECONDS,
     PaceFileError,
     Pacer,
+    TurnTooFar,
 )
+from nexudus_pulumi.sandbox import Sandbox
 from nexudus_pulumi.settings import Settings
+from tests.conftest import RELAXED, sandbox_config
 
 SPACING = 0.1 + INTERVAL_MARGIN_SECONDS
 
@@ -43,6 +48,13 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds + self._rng.uniform(0, self._oversleep)
+
+
+LIMITS: dict[str, Any] = {
+    "min_interval": 0.1,
+    "requests_per_minute": 120,
+    "writes_per_minute": 60,
+}
 
 
 def make(clock: FakeClock, pace_file: Path | None = None, **limits: float) -> Pacer:
@@ -157,12 +169,99 @@ def test_processes_sharing_a_pace_file_share_one_budget(tmp_path: Path) -> None:
     assert one.wait_turn(write=False) >= paused_at + 30  # a 409 seen by one holds back all
 
 
-def test_a_pace_file_with_garbage_in_it_is_a_fresh_start(tmp_path: Path) -> None:
+@pytest.mark.parametrize("foreign", ["{not json", "my notes\n", "[1, 2]", '{"todo": 1}'])
+def test_a_pace_file_holding_something_else_is_refused_and_left_alone(
+    tmp_path: Path, foreign: str
+) -> None:
+    pace_file = tmp_path / "notes.txt"
+    pace_file.write_text(foreign)
+    with pytest.raises(PaceFileError, match=r"notes.txt holds something else than pace data"):
+        make(FakeClock(), pace_file)
+    assert pace_file.read_text() == foreign
+
+
+def test_an_empty_or_earlier_version_pace_file_is_a_fresh_start(tmp_path: Path) -> None:
     pace_file = tmp_path / "nexudus.pace"
-    pace_file.write_text("{not json")
+    pace_file.write_text('{"requests":[1e12],"writes":[],"paused_until":1e12}')
     clock = FakeClock()
     assert make(clock, pace_file).wait_turn(write=True) == clock.now
-    assert '"writes":[' in pace_file.read_text()
+    assert '"pace":2' in pace_file.read_text()
+
+
+def test_a_pace_file_is_not_followed_through_a_symbolic_link(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("")
+    link = tmp_path / "nexudus.pace"
+    link.symlink_to(notes)
+    with pytest.raises(PaceFileError, match="is a symbolic link, which is not followed"):
+        make(FakeClock(), link)
+    assert notes.read_text() == ""
+
+
+def test_a_folder_as_pace_file_says_so(tmp_path: Path) -> None:
+    with pytest.raises(PaceFileError, match="is a folder; name a file in it"):
+        make(FakeClock(), tmp_path)
+
+
+def test_two_accounts_sharing_a_pace_file_never_hold_each_other_back(tmp_path: Path) -> None:
+    clock = FakeClock()
+    pace_file = tmp_path / "nexudus.pace"
+    one = Pacer(clock=clock, sleep=clock.sleep, pace_file=pace_file, account="a", **LIMITS)
+    other = Pacer(clock=clock, sleep=clock.sleep, pace_file=pace_file, account="b", **LIMITS)
+    one.wait_turn(write=True)
+    one.pause(300)
+    assert other.wait_turn(write=True) == clock.now
+    assert other.wait_turn(write=False) == pytest.approx(clock.now)  # its own spacing only
+    again = Pacer(clock=clock, sleep=clock.sleep, pace_file=pace_file, account="a", **LIMITS)
+    with pytest.raises(TurnTooFar):
+        again.wait_turn(write=False, max_wait=60)  # the same account still sees its pause
+
+
+@pytest.mark.parametrize("paused", ["1e300", "NaN", "-5", "Infinity", '"soon"', "true"])
+def test_a_pause_read_from_the_file_never_overflows_nor_exceeds_a_day(
+    tmp_path: Path, paused: str
+) -> None:
+    pace_file = tmp_path / "nexudus.pace"
+    entry = f'{{"requests":[1e300,"x",-1,NaN],"writes":[],"paused_until":{paused}}}'
+    pace_file.write_text(f'{{"pace":2,"accounts":{{"":{entry}}}}}')
+    clock = FakeClock()
+    start = clock.now
+    sent = make(clock, pace_file).wait_turn(write=False)
+    assert sent - start <= pacing.LONGEST_WAIT_SECONDS + 1
+
+
+def test_a_clock_stepped_back_does_not_hang_the_next_request(tmp_path: Path) -> None:
+    clock = FakeClock()
+    pace_file = tmp_path / "nexudus.pace"
+    pacer = make(clock, pace_file)
+    pacer.wait_turn(write=True)
+    clock.now -= HOUR  # NTP stepped the clock back an hour
+    start = clock.now
+    assert pacer.wait_turn(write=True) - start <= SPACING + 1e-9
+
+
+def test_the_daily_write_quota_refuses_at_once_while_reads_go_on() -> None:
+    clock = FakeClock()
+    pacer = make(clock, min_interval=0, writes_per_day=3)
+    for _ in range(3):
+        pacer.wait_turn(write=True)
+    assert pacer.writes_left_today() == 0
+    with pytest.raises(TurnTooFar) as refused:
+        pacer.wait_turn(write=True, max_wait=600)
+    assert refused.value.limit == "writes_per_day"
+    assert refused.value.wait > HOUR
+    assert pacer.wait_turn(write=False) == clock.now
+    assert clock.slept == []
+
+
+def test_the_hourly_quota_is_refused_rather_than_waited_for_past_the_deadline() -> None:
+    clock = FakeClock()
+    pacer = make(clock, min_interval=0, requests_per_minute=0, requests_per_hour=5)
+    for _ in range(5):
+        pacer.wait_turn(write=False)
+    with pytest.raises(TurnTooFar) as refused:
+        pacer.wait_turn(write=False, max_wait=600)
+    assert refused.value.limit == "requests_per_hour"
 
 
 def test_a_pace_file_that_cannot_be_opened_says_which(tmp_path: Path) -> None:
@@ -214,3 +313,38 @@ def test_the_pace_file_setting_names_itself_when_its_folder_is_missing(tmp_path:
     chosen = str(tmp_path / "a.pace")
     settings = Settings.load(lambda key: chosen if key == "nexudus:paceFile" else None, {})
     assert settings.pace_file == str(tmp_path / "a.pace")
+
+
+@pytest.mark.parametrize("kind", ["folder", "symlink", "notes"])
+def test_a_pace_file_the_client_cannot_use_is_one_line_naming_the_setting(
+    tmp_path: Path, kind: str
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("remember the milk\n")
+    target = {"folder": tmp_path, "symlink": tmp_path / "link.pace", "notes": notes}[kind]
+    if kind == "symlink":
+        target.symlink_to(notes)
+    config = {"nexudus:paceFile": str(target), "nexudus:token": "t0ken"}
+    with pytest.raises(ConfigurationError) as caught:
+        NexudusClient(Settings.load(config.get, {}))
+    message = str(caught.value)
+    assert message.startswith(f"invalid Nexudus settings: nexudus:paceFile: the pace file {target}")
+    assert "\n" not in message
+    assert notes.read_text() == "remember the milk\n"
+
+
+def test_a_client_refuses_a_write_past_the_daily_quota_with_the_numbers(tmp_path: Path) -> None:
+    with Sandbox(limits=RELAXED) as sandbox:
+        config = sandbox_config(sandbox, writesPerDay=2, paceFile=str(tmp_path / "n.pace"))
+        client = NexudusClient(Settings.load(config.get, {}))
+        for _ in range(2):
+            client.create("/api/support/chatrooms", {"BusinessId": 1001})
+        assert client.writes_left_today() == 0
+        with pytest.raises(ThrottledError) as caught:
+            client.create("/api/support/chatrooms", {"BusinessId": 1001})
+        list(client.search("/api/support/chatrooms", {}))  # reads go on
+        assert len(sandbox.store.all()) == 2
+    message = str(caught.value)
+    assert message.startswith("POST /api/support/chatrooms is refused before it is sent: ")
+    assert "the daily quota of 2 writes (nexudus:writesPerDay) is used up" in message
+    assert "sharing nexudus:paceFile" in message

@@ -3,6 +3,7 @@ configure time (so `pulumi preview` fails on it), and credentials taken from the
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ BAD_VALUES = {
     "nexudus:backoffBaseMs": "fast",
     "nexudus:logLevel": "chatty",
     "nexudus:skipCredentialsValidation": "maybe",
+    "nexudus:writesPerDay": "lots",
     "nexudus:membershipBumpsUpdatedOn": "sometimes",
 }
 
@@ -105,3 +107,59 @@ def test_a_secret_is_never_echoed_in_a_settings_error() -> None:
 def test_skipping_the_check_sends_nothing_when_configured(sandbox: Sandbox) -> None:
     configured(sandbox_config(sandbox, password="wrong", skipCredentialsValidation="true"))
     assert settled_requests(sandbox) == []
+
+
+@pytest.mark.parametrize("key", ["nexudus:timeoutSeconds", "nexudus:deadlineSeconds"])
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf"])
+def test_a_time_that_is_not_a_finite_number_is_refused(key: str, value: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"{key}: .*finite.*'{value}'"):
+        load({key: value})
+
+
+def test_the_quota_and_refresh_settings_have_documented_defaults() -> None:
+    settings = load({})
+    assert settings.writes_per_day == 5_000
+    assert settings.membership_bumps_updated_on is False
+    older = load(
+        {}, {"NEXUDUS_WRITES_PER_DAY": "2500", "NEXUDUS_MEMBERSHIP_BUMPS_UPDATED_ON": "true"}
+    )
+    assert older.writes_per_day == 2_500
+    assert older.membership_bumps_updated_on is True
+
+
+@pytest.mark.parametrize(
+    "pasted", ["MYSECRETTOKEN123\n", "  MYSECRETTOKEN123 ", "\tMYSECRETTOKEN123\r\n"]
+)
+def test_a_token_with_surrounding_whitespace_is_stripped(pasted: str) -> None:
+    settings = load({}, {"NEXUDUS_TOKEN": pasted})
+    assert settings.token is not None
+    assert settings.token.get_secret_value() == "MYSECRETTOKEN123"
+
+
+@pytest.mark.parametrize(
+    "bad", ["MYSECRET\nTOKEN123", "MYSECRET TOKEN123", "MYSECRET\x1bTOKEN123", "MYSECRETTÖKEN123"]
+)
+@pytest.mark.parametrize("where", ["config", "environment"])
+def test_a_token_no_header_can_carry_is_refused_without_quoting_it(
+    bad: str, where: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    config, environ = (
+        ({"nexudus:token": bad}, {}) if where == "config" else ({}, {"NEXUDUS_TOKEN": bad})
+    )
+    with pytest.raises(ConfigurationError) as caught:
+        load(config, environ)
+    message = str(caught.value)
+    assert ("nexudus:token: " if where == "config" else "NEXUDUS_TOKEN: ") in message
+    for fragment in ("MYSECRET", "TOKEN123", "Bearer"):
+        assert fragment not in message
+        assert fragment not in caplog.text
+
+
+def test_a_base_url_carrying_credentials_is_refused_without_repeating_them() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load({"nexudus:baseUrl": "https://admin:Hunter2@spaces.nexudus.com"})
+    message = str(caught.value)
+    assert "nexudus:baseUrl: must not carry credentials" in message
+    assert "Hunter2" not in message and "admin" not in message
+    assert "spaces.nexudus.com" in message
