@@ -78,7 +78,8 @@ log = logging.getLogger(__name__)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
 TOKEN_PATH = "/api/token"
-SEARCH_PAGE_SIZE = 100
+SEARCH_PAGE_SIZE = 1000
+"""The largest page the reference allows: a listing of 1,000 records is one request."""
 BACKOFF_CAP_SECONDS = 8.0
 DEFAULT_RETRY_AFTER_SECONDS = 1.0
 TOKEN_RENEW_MARGIN_SECONDS = 60.0
@@ -282,6 +283,9 @@ class NexudusClient:
         self._verify_lock = threading.Lock()
         self._verified = False
         self._verify_error: NexudusError | None = None
+        self._plan_lock = threading.Lock()
+        self._planned: dict[str, int] = {}
+        self._plan_allows: int | None = None
 
     # ----- proving the settings ----------------------------------------------------------
 
@@ -390,6 +394,18 @@ class NexudusClient:
         """Writes the daily quota (`writes_per_day`) still allows, as far as this process (or
         every process sharing its pace file) has seen: for a plan that needs more."""
         return self._pacer.writes_left_today()
+
+    def plan_writes(self, step: str, count: int) -> tuple[int, int]:
+        """Count the `count` writes one step of this run (a resource's create, update or
+        replacement) plans: (writes planned so far, writes the day allowed when planning
+        began). A step counted again (the preview and the update of one `pulumi up`) counts
+        once. The provider counts at check and diff, before any write is sent, so a plan the
+        daily quota cannot carry is said at preview."""
+        with self._plan_lock:
+            if self._plan_allows is None:
+                self._plan_allows = self.writes_left_today()
+            self._planned[step] = count
+            return sum(self._planned.values()), self._plan_allows
 
     # ----- one request, with everything around it ----------------------------------------
 

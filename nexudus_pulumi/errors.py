@@ -83,6 +83,11 @@ class ApiRejectedError(NexudusError):
         super().__init__(f"the Nexudus API rejected the request (HTTP {status}): {self.details}")
 
 
+class QuotaError(NexudusError):
+    """What a run plans needs more of the account's daily quota than is left: said at preview,
+    before any request is sent."""
+
+
 class ThrottledError(NexudusError):
     """Nexudus kept answering 409 'wait before accessing this url again' past our deadline."""
 

@@ -144,6 +144,7 @@ def _declared_map(
             f'{where} has an empty key (""): each {kind.noun} needs a key, its name in Pulumi '
             "(lobby: {name: Lobby})"
         )
+    problems += _shared_import_ids(where, declared)
     for key, spec in sorted(declared.items()):
         problems += _record_problems(kind, f"{where}.{key}", spec, default_business, config.name)
         earlier = _alias_keys(spec.get("aliases")) if isinstance(spec, dict) else []
@@ -231,6 +232,21 @@ def _record_problems(
             f"every {kind.noun} of the stack (pulumi config set {project}:businessId <id>)"
         )
     return problems
+
+
+def _shared_import_ids(where: str, declared: Mapping[str, Any]) -> list[str]:
+    """One record, one key: two keys adopting one id would each hold it, and removing either
+    would delete the record the other still declares."""
+    keys_of: dict[str, list[str]] = {}
+    for key, spec in sorted(declared.items()):
+        if isinstance(spec, dict) and spec.get("importId") is not None:
+            keys_of.setdefault(str(spec["importId"]), []).append(key)
+    return [
+        f"{where}: importId {import_id} is declared by {' and '.join(keys)}; a record has one "
+        "key. Keep importId on one of them"
+        for import_id, keys in keys_of.items()
+        if len(keys) > 1
+    ]
 
 
 def _alias_keys(value: Any) -> list[str]:

@@ -42,6 +42,7 @@ from .errors import (
     NexudusError,
     NotFoundError,
     NotOursError,
+    QuotaError,
     RecordOperationError,
     message_first,
 )
@@ -211,6 +212,8 @@ class RecordProvider(ResourceProvider):
         # may not, is known already, and the user reviews it now.
         previewable = is_new and unknown <= {"ownerTag"} and self._custody is not None
         failures = self.custody.preview_adoption(inputs, self._label(props)) if previewable else []
+        if is_new and not failures:
+            self._plan_writes(1, self._label(props))  # a POST, or an adoption's PUT
         if unknown:
             return CheckResult(props, failures)
         # Only what was set: a field the user left out stays Nexudus's (never diffed or sent).
@@ -234,7 +237,29 @@ class RecordProvider(ResourceProvider):
             if _is_unknown(new) or old != new:
                 changed.append(key)
         replaces = [k for k in changed if k in self.spec.replace_on]
+        if changed:  # a PUT; a replacement is a POST and a DELETE
+            self._plan_writes(2 if replaces else 1, self._label(news))
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
+
+    def _plan_writes(self, count: int, label: str) -> None:
+        """Count the writes this run plans; once they exceed what the day's quota still allows,
+        stop at preview with the numbers instead of meeting hours of throttling at `up`.
+        (Deletes are not counted: the engine plans them without asking the provider.)"""
+        if self._custody is None:
+            return
+        client = self._custody.client
+        planned, allowed = client.plan_writes(label, count)
+        if planned > allowed:
+            per_day = client.settings.writes_per_day
+            raise message_first(
+                QuotaError(
+                    f"{label}: this run plans at least {planned:,} writes (creates, updates, "
+                    f"replacements), and the account's daily quota of {per_day:,} writes "
+                    f"({client.settings.name_of('writes_per_day')}) allows {allowed:,} more "
+                    "today. Deploy part of the change now (pulumi up --target ...) and the rest "
+                    "tomorrow, or set the quota your account has"
+                )
+            )
 
     # ----- operations -----------------------------------------------------------------------
 

@@ -13,7 +13,10 @@ from __future__ import annotations
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from nexudus_pulumi import ChatRoomProvider
+from nexudus_pulumi.errors import QuotaError
 from nexudus_pulumi.sandbox import Sandbox
 from tests.conftest import Created, MakeProvider, create, room
 
@@ -102,3 +105,22 @@ def test_an_update_is_a_get_and_a_put_and_a_delete_a_get_and_a_delete(
     before = len(sandbox.requests)
     provider.delete(lobby.id, lobby.outs)
     assert spent(sandbox, before) == Counter({"GET by id": 1, "DELETE": 1})
+
+
+def test_a_plan_beyond_the_days_write_quota_stops_at_preview_with_the_numbers(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    provider = make_provider(writesPerDay=3)
+    lobby = create(provider, room("lobby"))
+    # the next run's preview, in this process, whose pacer saw today's first write
+    planner = make_provider(writesPerDay=3)
+    news = planner.check(lobby.outs, room("lobby", name="Renamed")).inputs
+    assert planner.diff(lobby.id, lobby.outs, news).changes  # 1 write planned
+    assert planner.check({}, room("hall")).failures == []  # 2
+    assert planner.check({}, room("hall")).failures == []  # the same step again: still 2
+    with pytest.raises(QuotaError) as caught:
+        planner.check({}, room("desk"))  # 3, where 2 are left
+    said = str(caught.value)
+    assert "plans at least 3 writes" in said and "daily quota of 3 writes" in said
+    assert "nexudus:writesPerDay" in said and "allows 2 more today" in said
+    assert spent(sandbox, 1) == Counter({"POST": 1, "LIST": 1})  # nothing else was sent

@@ -419,3 +419,12 @@ def test_a_business_id_that_is_not_one_is_named(
     assert f"nexudus-rooms:businessId must be a business id (a whole number), got {business!r}" in (
         message
     )
+
+
+def test_one_import_id_under_two_keys_is_named_before_anything_is_declared(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rooms = {key: {"name": "Legacy", "importId": 87654321} for key in ("lobby", "hall")}
+    message = run_error(monkeypatch, 1001, rooms)
+    assert "importId 87654321 is declared by hall and lobby; a record has one key" in message
+    assert mocks.created == {}

@@ -71,7 +71,7 @@ def test_one_import_id_under_two_keys_fails_at_preview_naming_both(
     project.init_stack("dev", business=1001, rooms=both)
     preview = project.run("preview")
     assert not preview.ok
-    assert f"importId {legacy} is also declared by ChatRoom" in preview.output
+    assert f"importId {legacy} is declared by hall and lobby" in preview.output
     assert not project.run("up", "--yes").ok
     assert sandbox.status_counts()[("PUT", 200)] == 0
 
@@ -89,14 +89,16 @@ def test_adoption_across_businesses_fails_at_preview(
 def test_a_room_kept_by_retain_on_delete_is_never_deleted_later(
     project: PulumiProject, sandbox: Sandbox
 ) -> None:
-    kept: dict[str, Any] = {"lobby": {"name": "Lobby", "retainOnDelete": True}}
+    hall = {"name": "Hall"}
+    kept: dict[str, Any] = {"lobby": {"name": "Lobby", "retainOnDelete": True}, "hall": hall}
     project.init_stack("dev", business=1001, rooms=kept)
     project.ok("up", "--yes")
     lobby = project.room_ids()["lobby"]
-    project.declare("dev", {}, business=1001)
+    project.declare("dev", {"hall": hall}, business=1001)
     project.ok("up", "--yes")  # Pulumi forgets it; Nexudus keeps it
     for business in (1002, 1003):  # later, `lobby` is declared again elsewhere, twice
-        project.declare("dev", {"lobby": {"name": "Lobby", "businessId": business}}, business=1001)
+        again = {"lobby": {"name": "Lobby", "businessId": business}, "hall": hall}
+        project.declare("dev", again, business=1001)
         up = project.ok("up", "--yes")
         assert f"id {lobby} (business 1001) also carries this resource's marker" in up.output
     assert sandbox.store.get(int(lobby)) is not None
