@@ -237,6 +237,12 @@ class RecordProvider(ResourceProvider):
             if _is_unknown(new) or old != new:
                 changed.append(key)
         replaces = [k for k in changed if k in self.spec.replace_on]
+        # The dynamic-provider protocol carries no detailed diff, and after a refresh the inputs
+        # `--diff` shows are unchanged: name the fields, so a drift check says what drifted.
+        # Names only: the values may be secret. A value unknown until apply is no drift.
+        if fields := [k for k in changed if k != "ownerTag" and not _is_unknown(compared[k])]:
+            label = self._label(news)
+            log.info("%s: Nexudus differs from the declaration in %s", label, ", ".join(fields))
         if changed:  # a PUT; a replacement is a POST and a DELETE
             self._plan_writes(2 if replaces else 1, self._label(news))
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)

@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # The pipelines' scheduled drift check (examples/pipelines/), run locally against the demo stack
 # and the sandbox that `make demo` left in .pulumi-state/: exit code 0 when the sandbox matches
-# stacks/Pulumi.dev.yaml, 7 when someone changed a declared field behind Pulumi's back (try
+# stacks/Pulumi.demo.yaml, 7 when someone changed a declared field behind Pulumi's back (try
 # renaming a room with `curl`, or deleting .pulumi-state/sandbox.db). Run it through `make drift`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/local-sandbox.sh
 
-if ! pulumi stack select dev --non-interactive 2>/dev/null; then
+if ! pulumi stack select demo --non-interactive 2>/dev/null; then
     echo "drift: the demo stack does not exist yet; run 'make demo' first" >&2
     exit 1
 fi
 set +e
-pulumi preview --stack dev --refresh --expect-no-changes --non-interactive
+pulumi preview --stack demo --refresh --expect-no-changes --diff --non-interactive
 code=$?
 set -e
 case $code in

@@ -30,5 +30,5 @@ export NEXUDUS_BASE_URL="http://127.0.0.1:$port"
 export NEXUDUS_USERNAME="admin@example.com"
 export NEXUDUS_PASSWORD="sandbox-demo-password"
 export PULUMI_BACKEND_URL="file://$state"
-export PULUMI_CONFIG_PASSPHRASE="demo-only-passphrase"  # matches encryptionsalt in the dev stack
+export PULUMI_CONFIG_PASSPHRASE="demo-only-passphrase"  # matches encryptionsalt in the demo stack
 export PULUMI_SKIP_UPDATE_CHECK=true

@@ -17,6 +17,7 @@ KINDS = ("preview", "deploy", "drift")
 
 GITHUB_STEPS = {"Preview": "preview", "Deploy": "deploy", "Drift check": "drift"}
 GITHUB_STORE = re.compile(r"^\$\{\{\s*(secrets|vars)\.([A-Z0-9_]+)\s*\}\}$")
+SECRET_NAME = re.compile(r"\b(?:NEXUDUS|PULUMI|AWS)_[A-Z0-9_]+\b")
 
 
 @dataclass
@@ -38,6 +39,16 @@ def pulumi_lines(script: str) -> list[str]:
     """The `pulumi ...` lines of a shell script, continuation lines joined."""
     joined = re.sub(r"\\\n\s*", " ", script)
     return [line.strip() for line in joined.splitlines() if line.strip().startswith("pulumi ")]
+
+
+def secrets_named(path: Path) -> set[str]:
+    """The secrets and variables a recipe's opening comment tells users to set."""
+    header = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        header.append(line)
+    return set(SECRET_NAME.findall("\n".join(header)))
 
 
 def github_actions(path: Path, store: dict[str, str]) -> Recipe:

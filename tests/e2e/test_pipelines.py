@@ -4,9 +4,9 @@ and the recipes under examples/pipelines/ run command by command."""
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -17,7 +17,15 @@ from nexudus_pulumi.ownership import Marker
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Limits, Sandbox
 from nexudus_pulumi.sandbox.limits import Throttle
 from tests.e2e.harness import REPO, TOOLS, PulumiProject, Result
-from tests.e2e.recipes import KINDS, RECIPES, Recipe, github_actions, github_triggers, gitlab_ci
+from tests.e2e.recipes import (
+    KINDS,
+    RECIPES,
+    Recipe,
+    github_actions,
+    github_triggers,
+    gitlab_ci,
+    secrets_named,
+)
 
 
 def test_preview_needs_only_the_engine_on_path(project: PulumiProject, sandbox: Sandbox) -> None:
@@ -111,31 +119,49 @@ def test_two_pipelines_at_once_on_one_account(
     assert figures["shared"]["writes per window"] == figures["shared"]["requests per window"] == 0
 
 
-DEMO_PASSPHRASE = "demo-only-passphrase"
-"""The dev stack's config is encrypted with it (its encryptionsalt); see scripts/demo.sh."""
-
-
-def recipe(name: str, project: PulumiProject, sandbox: Sandbox) -> Recipe:
-    store = {  # what the CI's secret store and variables hold
-        "NEXUDUS_BASE_URL": sandbox.url,
-        "NEXUDUS_USERNAME": DEMO_USER,
-        "NEXUDUS_PASSWORD": DEMO_PASSWORD,
-        "PULUMI_BACKEND_URL": project.env["PULUMI_BACKEND_URL"],
-        "PULUMI_CONFIG_PASSPHRASE": DEMO_PASSPHRASE,
-    }
+def recipe(name: str, project: PulumiProject, store: dict[str, str]) -> Recipe:
+    """The recipe's jobs and environment, with `store` as the CI's secrets and variables."""
     path = RECIPES / name
     if name == "github-actions.yml":
         triggers = github_triggers(path)
         assert triggers["push"] == {"branches": ["main"]} and "pull_request" in triggers
         assert "schedule" in triggers
-        parsed = github_actions(path, store)
-        assert all(parsed.env[key] == value for key, value in store.items()), "secret not mapped"
-        return parsed
+        return github_actions(path, store)
     return gitlab_ci(path, store, project.root)
 
 
-def run_job(project: PulumiProject, recipe: Recipe, kind: str) -> list[Result]:
-    """The job's `pulumi` commands in order, stopping at the first failure as a CI job does."""
+@pytest.mark.parametrize("name", ["github-actions.yml", "gitlab-ci.yml"])
+def test_every_secret_the_recipe_names_reaches_the_jobs(name: str, project: PulumiProject) -> None:
+    """A secret the header tells users to set and `env:` does not map is set for nothing."""
+    named = secrets_named(RECIPES / name)
+    assert {"NEXUDUS_TOKEN", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE"} <= named
+    store = {key: f"value of {key}" for key in named}
+    env = recipe(name, project, store).env
+    assert {key: env.get(key) for key in named} == store
+
+
+def committed_stacks(project: PulumiProject, stack: str) -> dict[Path, str]:
+    """What a user's repository holds under stacks/: this project's files, with the pipeline's
+    stack declaring the demo's rooms and groups (the shipped file edited, if there is one, else
+    a new one), committed before any Pulumi command ran."""
+    files = {project.root / "stacks" / p.name: p.read_text() for p in (REPO / "stacks").iterdir()}
+    demo = yaml.safe_load((REPO / "stacks" / "Pulumi.demo.yaml").read_text())
+    path = project.stack_file(stack)
+    document = yaml.safe_load(files.get(path, "{}"))
+    document["config"] = demo["config"]
+    files[path] = yaml.safe_dump(document, sort_keys=False)
+    return files
+
+
+def run_job(
+    project: PulumiProject, recipe: Recipe, kind: str, checkout: dict[Path, str]
+) -> list[Result]:
+    """The job's `pulumi` commands in order, on a fresh checkout (a CI job keeps no file of the
+    one before: a salt Pulumi wrote is gone), stopping at the first failure as a CI job does."""
+    for stale in (project.root / "stacks").iterdir():
+        stale.unlink()
+    for path, text in checkout.items():
+        path.write_text(text)
     results: list[Result] = []
     for line in recipe.jobs[kind].commands:
         results.append(project.shell(line, recipe.env))
@@ -148,7 +174,17 @@ def run_job(project: PulumiProject, recipe: Recipe, kind: str) -> list[Result]:
 def test_the_pipeline_recipes_commands_work_in_order(
     name: str, project: PulumiProject, sandbox: Sandbox
 ) -> None:
-    parsed = recipe(name, project, sandbox)
+    """A new user's pipeline: their own stack (`STACK: dev`, as the recipes ship) and their own
+    passphrase, each job on a fresh checkout, as the README tells it."""
+    store = {  # what the CI's secret store and variables hold
+        "NEXUDUS_BASE_URL": sandbox.url,
+        "NEXUDUS_USERNAME": DEMO_USER,
+        "NEXUDUS_PASSWORD": DEMO_PASSWORD,
+        "PULUMI_BACKEND_URL": project.env["PULUMI_BACKEND_URL"],
+        "PULUMI_CONFIG_PASSPHRASE": f"passphrase-of-my-own-{uuid.uuid4().hex}",
+    }
+    parsed = recipe(name, project, store)
+    assert parsed.env["STACK"] == "dev"
     assert sorted(parsed.jobs) == sorted(KINDS)
     for kind, words in [
         ("preview", ["merge_request", "pull_request"]),
@@ -156,13 +192,12 @@ def test_the_pipeline_recipes_commands_work_in_order(
         ("drift", ["schedule"]),
     ]:
         assert any(word in parsed.jobs[kind].trigger for word in words), (kind, parsed.jobs)
-    shutil.copy(REPO / "stacks" / "Pulumi.dev.yaml", project.root / "stacks")
-    declared = yaml.safe_load((REPO / "stacks" / "Pulumi.dev.yaml").read_text())
-    rooms = declared["config"]["nexudus-rooms:rooms"]
-    groups = declared["config"]["nexudus-rooms:groups"]
+    checkout = committed_stacks(project, parsed.env["STACK"])
+    declared = yaml.safe_load(checkout[project.stack_file("dev")])["config"]
+    rooms, groups = declared["nexudus-rooms:rooms"], declared["nexudus-rooms:groups"]
 
     # a merge request: the preview shows the rooms to create, and creates nothing
-    preview = run_job(project, parsed, "preview")
+    preview = run_job(project, parsed, "preview", checkout)
     assert all(r.ok for r in preview), preview[-1].output
     assert any("pulumi preview" in r.command for r in preview)
     # the rooms, the groups, the stack and its identity
@@ -170,20 +205,26 @@ def test_the_pipeline_recipes_commands_work_in_order(
     assert sandbox.store.all() == []
 
     # merged to main: the rooms exist, once each
-    deploy = run_job(project, parsed, "deploy")
+    deploy = run_job(project, parsed, "deploy", checkout)
     assert all(r.ok for r in deploy), deploy[-1].output
     assert any("pulumi up" in r.command for r in deploy)
     markers = [Marker.parse(r["SystemId"]) for r in sandbox.store.all()]
     assert sorted(m.path for m in markers if m) == sorted(f"nexudus-rooms/dev/{k}" for k in rooms)
 
-    # the scheduled drift check passes while Nexudus matches the declaration ...
-    drift = run_job(project, parsed, "drift")
+    # the scheduled drift check passes while Nexudus matches the declaration, here with an
+    # access token (NEXUDUS_TOKEN) instead of a username and password ...
+    token = sandbox.issue_token(DEMO_USER)["access_token"]
+    with_token = {**store, "NEXUDUS_USERNAME": "", "NEXUDUS_PASSWORD": "", "NEXUDUS_TOKEN": token}
+    drift = run_job(project, recipe(name, project, with_token), "drift", checkout)
     assert all(r.ok for r in drift), drift[-1].output
     assert any("--expect-no-changes" in r.command for r in drift)
 
-    # ... and fails with exit code 7, naming the room, once someone renamed it by hand
+    # ... and fails with exit code 7 once someone renamed a room by hand, naming the room, the
+    # field, Nexudus's value and the declared one
     lobby = int(project.room_ids()["lobby"])
     sandbox.store.update(lobby, {"Name": "Renamed in the admin UI"}, "someone")
-    drift = run_job(project, parsed, "drift")
+    drift = run_job(project, parsed, "drift", checkout)
     assert drift[-1].returncode == 7, drift[-1].output
     assert "lobby" in drift[-1].output and "no changes were expected" in drift[-1].output
+    said = "ChatRoom 'lobby' (name 'Lobby'): Nexudus differs from the declaration in name"
+    assert said in drift[-1].output, drift[-1].output
