@@ -12,6 +12,8 @@ accident. Every map of `kinds.KINDS` (`rooms`, `groups`) is treated alike.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -221,28 +223,61 @@ def run_clone(root: Path, options: CloneOptions) -> CloneReport:
     pulumi = shutil.which("pulumi")
     if pulumi is None:
         raise CloneError("the pulumi CLI is not on PATH (`make engine` puts it in .tools/bin)")
+    existing, selected = _stacks(pulumi, root)
+    if _short(options.target) in existing:
+        raise CloneError(
+            f"the stack {options.target} already exists (without {target_path.name}): clone "
+            f"makes a new stack; choose another name, or remove that stack first (pulumi stack "
+            f"rm {options.target})"
+        )
     command = [pulumi, "stack", "init", options.target, "--copy-config-from", options.source]
     if options.secrets_provider:
         command += ["--secrets-provider", options.secrets_provider]
-    _pulumi(command, root, "make the stack")
     try:
+        _pulumi(command, root, "make the stack")
         copied = StackFile.load(target_path, missing_ok=True)
         report.secrets = carry_secrets(source.document, copied.document)
         source.save(target_path)
     except BaseException:
-        _pulumi([pulumi, "stack", "rm", options.target, "--yes"], root, "remove the stack")
+        _undo(pulumi, root, options.target, target_path, selected)
         raise
     report.lines = _summary(report, options, target_path, root)
     return report
 
 
-def _pulumi(command: list[str], root: Path, purpose: str) -> None:
+def _short(stack: str) -> str:
+    """`org/project/x2` -> `x2`: how a file backend lists a stack."""
+    return stack.rsplit("/", 1)[-1]
+
+
+def _stacks(pulumi: str, root: Path) -> tuple[set[str], str | None]:
+    """The short names of the project's stacks, and the selected stack (if any)."""
+    listing = json.loads(_pulumi([pulumi, "stack", "ls", "--json"], root, "list the stacks"))
+    current = next((stack["name"] for stack in listing if stack.get("current")), None)
+    return {_short(stack["name"]) for stack in listing}, current
+
+
+def _undo(pulumi: str, root: Path, target: str, path: Path, selected: str | None) -> None:
+    """After a failed clone: remove the stack and file it made (`pulumi stack init` creates and
+    selects the stack before `--copy-config-from` can fail, on a wrong passphrase say), and
+    select again the stack that was selected, so that the retry is the same command."""
+    with contextlib.suppress(CloneError):
+        if _short(target) in _stacks(pulumi, root)[0]:
+            _pulumi([pulumi, "stack", "rm", target, "--yes", "--force"], root, "remove it")
+    path.unlink(missing_ok=True)
+    reselect = ["stack", "select", selected] if selected else ["stack", "unselect"]
+    with contextlib.suppress(CloneError):
+        _pulumi([pulumi, *reselect], root, "select it again")
+
+
+def _pulumi(command: list[str], root: Path, purpose: str) -> str:
     done = subprocess.run(
         [*command, "--non-interactive"], cwd=root, capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         output = (done.stdout + done.stderr).strip()
         raise CloneError(f"`pulumi {' '.join(command[1:])}` could not {purpose}:\n{output}")
+    return done.stdout
 
 
 def _summary(report: CloneReport, options: CloneOptions, path: Path, root: Path) -> list[str]:

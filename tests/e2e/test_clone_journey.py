@@ -1,0 +1,59 @@
+"""`nexudus-pulumi clone` as the README tells it, when the first try goes wrong: a wrong
+passphrase, then the right one. The failed try must leave nothing behind (no stack, no file) and
+the stack that was selected still selected, so the retry is the same command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from nexudus_pulumi.sandbox import DEMO_PASSWORD
+from tests.e2e.harness import PulumiProject, Result
+
+
+def clone(project: PulumiProject, passphrase: str) -> Result:
+    """`nexudus-pulumi clone --from prod --to x2 --business 1002`, with `pulumi` on PATH as the
+    README sets it up, and the given passphrase."""
+    env = {**project.env, "PULUMI_CONFIG_PASSPHRASE": passphrase}
+    command = ["clone", "--from", "prod", "--to", "x2", "--business", "1002"]
+    done = subprocess.run(
+        [str(Path(sys.prefix) / "bin" / "nexudus-pulumi"), *command],
+        cwd=project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return Result(f"nexudus-pulumi {' '.join(command)}", done.returncode, done.stdout + done.stderr)
+
+
+def selected(project: PulumiProject) -> str:
+    return project.ok("stack", "--show-name", stack=None).output.strip()
+
+
+def stacks(project: PulumiProject) -> set[str]:
+    listing = project.ok("stack", "ls", stack=None).output.splitlines()[1:]
+    return {line.split()[0].rstrip("*") for line in listing if line.strip()}
+
+
+def test_a_clone_with_the_wrong_passphrase_leaves_nothing_and_the_retry_works(
+    project: PulumiProject,
+) -> None:
+    project.init_stack("prod", business=1001, rooms={"lobby": {"name": "Lobby"}})
+    project.ok("stack", "select", "prod", stack=None)
+
+    failed = clone(project, "not-the-passphrase")
+    assert not failed.ok
+    assert "incorrect passphrase" in failed.output, failed.output
+    assert "x2" not in stacks(project)
+    assert not project.stack_file("x2").exists()
+    assert selected(project) == "prod"
+
+    retried = clone(project, project.env["PULUMI_CONFIG_PASSPHRASE"])
+    assert retried.ok, retried.output
+    assert "x2 cloned from prod" in retried.output
+    assert project.stack_file("x2").exists()
+    assert project.ok("config", "get", "nexudus:password", stack="x2").output.strip() == (
+        DEMO_PASSWORD
+    )
