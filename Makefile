@@ -1,13 +1,18 @@
 # Two commands for a newcomer: `make demo` (the main job) and `make test` (everything CI runs).
-# `make drift` then runs the pipelines' drift check against the demo stack.
+# `make drift` then runs the pipelines' drift check against the demo stack (DEMO_PORT: the
+# sandbox's port, 8787). `make check` is the quick loop: lint, types, every test but end-to-end.
 # All set up what they need: the virtualenv (.venv) and the Pulumi engine (.tools/bin).
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest-xdist workers: one per core by default. End-to-end tests each have their own sandbox
+# port, PULUMI_HOME, state folder and process marker, so they run side by side.
+TEST_WORKERS ?= auto
+PYTEST := PATH="$(CURDIR)/.tools/bin:$$PATH" $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: demo drift test engine venv lint clean bench
+.PHONY: demo drift check test engine venv lint clean bench
 
 demo: venv engine
 	bash scripts/demo.sh
@@ -16,7 +21,10 @@ drift: venv engine
 	bash scripts/drift.sh
 
 test: venv engine lint
-	PATH="$(CURDIR)/.tools/bin:$$PATH" $(BIN)/python -m pytest
+	$(PYTEST)
+
+check: venv lint
+	$(PYTEST) -m "not e2e"
 
 lint: venv
 	$(BIN)/ruff check .

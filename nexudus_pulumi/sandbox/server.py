@@ -38,6 +38,9 @@ DEFAULT_BUSINESSES = (1001, 1002, 1003)
 DEFAULT_USERS = tuple(range(11, 61))
 """The account's users (ids 11 to 60): group administrators and members must be among them."""
 TOKEN_LIFETIME_SECONDS = 604_799
+STOP_POLL_SECONDS = 0.02
+"""How often the serving thread looks for `stop()`, which waits for it: socketserver's 0.5 s
+default made every test with a sandbox half a second longer."""
 
 
 @dataclass
@@ -146,7 +149,9 @@ class Sandbox:
         return f"http://{self._host}:{self._server.server_port}"
 
     def start(self) -> Sandbox:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(STOP_POLL_SECONDS,), daemon=True
+        )
         self._thread.start()
         return self
 

@@ -37,3 +37,12 @@ def project(tmp_path: Path, engine: Path, sandbox: Sandbox) -> Iterator[PulumiPr
     if left:
         listing = "\n".join(f"  {pid}: {command}" for pid, command in sorted(left.items()))
         pytest.fail(f"processes started by the test were still alive (now killed):\n{listing}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/e2e/ is marked `e2e`: `make check` leaves them out with
+    `-m "not e2e"`."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(pytest.mark.e2e)
