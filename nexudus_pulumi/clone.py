@@ -12,7 +12,6 @@ accident. Every map of `kinds.KINDS` (`rooms`, `groups`) is treated alike.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import subprocess
@@ -238,8 +237,10 @@ def run_clone(root: Path, options: CloneOptions) -> CloneReport:
         copied = StackFile.load(target_path, missing_ok=True)
         report.secrets = carry_secrets(source.document, copied.document)
         source.save(target_path)
-    except BaseException:
-        _undo(pulumi, root, options.target, target_path, selected)
+    except BaseException as exc:
+        left = _undo(pulumi, root, options.target, target_path, selected)
+        if left and isinstance(exc, CloneError):
+            raise CloneError(f"{exc}\nthen, undoing the clone: {left}") from exc
         raise
     report.lines = _summary(report, options, target_path, root)
     return report
@@ -257,17 +258,24 @@ def _stacks(pulumi: str, root: Path) -> tuple[set[str], str | None]:
     return {_short(stack["name"]) for stack in listing}, current
 
 
-def _undo(pulumi: str, root: Path, target: str, path: Path, selected: str | None) -> None:
+def _undo(pulumi: str, root: Path, target: str, path: Path, selected: str | None) -> str:
     """After a failed clone: remove the stack and file it made (`pulumi stack init` creates and
     selects the stack before `--copy-config-from` can fail, on a wrong passphrase say), and
-    select again the stack that was selected, so that the retry is the same command."""
-    with contextlib.suppress(CloneError):
+    select again the stack that was selected, so that the retry is the same command. Returns
+    what could not be undone ("" when all was), for the error."""
+    left = []
+    try:
         if _short(target) in _stacks(pulumi, root)[0]:
             _pulumi([pulumi, "stack", "rm", target, "--yes", "--force"], root, "remove it")
+    except CloneError as exc:
+        left.append(f"{exc}\nremove the stack yourself: pulumi stack rm {target}")
     path.unlink(missing_ok=True)
     reselect = ["stack", "select", selected] if selected else ["stack", "unselect"]
-    with contextlib.suppress(CloneError):
+    try:
         _pulumi([pulumi, *reselect], root, "select it again")
+    except CloneError as exc:
+        left.append(str(exc))
+    return "\n".join(left)
 
 
 def _pulumi(command: list[str], root: Path, purpose: str) -> str:

@@ -57,3 +57,19 @@ def test_a_clone_with_the_wrong_passphrase_leaves_nothing_and_the_retry_works(
     assert project.ok("config", "get", "nexudus:password", stack="x2").output.strip() == (
         DEMO_PASSWORD
     )
+
+
+def test_a_target_in_the_backend_without_a_file_is_refused_and_kept(
+    project: PulumiProject,
+) -> None:
+    """A stack whose file was never committed (made on another machine) is not the clone's to
+    make, nor to remove when the clone fails."""
+    project.init_stack("prod", business=1001, rooms={"lobby": {"name": "Lobby"}})
+    project.ok("stack", "init", "x2", stack=None)
+    project.stack_file("x2").unlink()
+    project.ok("stack", "select", "prod", stack=None)
+
+    refused = clone(project, project.env["PULUMI_CONFIG_PASSPHRASE"])
+    assert not refused.ok
+    assert "the stack x2 already exists" in refused.output, refused.output
+    assert "x2" in stacks(project) and selected(project) == "prod"
