@@ -28,14 +28,14 @@ from tests.conftest import MakeProvider, configure, create, room, sandbox_config
 
 ROOMS = "/api/support/chatrooms"
 GROUPS = "/api/community/communitygroups"
-VARIANTS = Fidelity.variants()
+VARIANTS = sorted(Fidelity.variants())
 OTHER_STACK = "pulumi:nexudus-rooms/staging/theirs#1a2b3c4d5e6f7a8b"
 
 
-@pytest.fixture(params=sorted(VARIANTS), autouse=True)
+@pytest.fixture(params=VARIANTS, autouse=True)
 def fidelity(request: pytest.FixtureRequest, sandbox: Sandbox) -> Iterator[Fidelity]:
     """Every test here runs under each reading; the sandbox answers by it from the start."""
-    sandbox.fidelity = VARIANTS[request.param]
+    sandbox.fidelity = Fidelity.variants()[request.param]  # fresh: a test may change it
     yield sandbox.fidelity
 
 

@@ -13,10 +13,8 @@ import requests
 from nexudus_pulumi.cli import main
 from nexudus_pulumi.sandbox import (
     ACCESS_DENIED,
-    ADVERSARIAL,
     DEMO_PASSWORD,
     DEMO_USER,
-    KIND,
     OOOPS,
     READER_PASSWORD,
     READER_USER,
@@ -309,7 +307,7 @@ def test_throttling_reads_as_the_switch_says(status: int) -> None:
 def test_the_fidelity_can_change_while_the_sandbox_serves(sandbox: Sandbox) -> None:
     sandbox.store.insert({"BusinessId": 1001, "SystemId": MARKER}, "ui")
     assert "SystemId" in listed(sandbox, ROOMS)[0]
-    sandbox.fidelity = ADVERSARIAL
+    sandbox.fidelity.listing_system_id = False  # changed in place, as Faults are
     assert "SystemId" not in listed(sandbox, ROOMS)[0]
 
 
@@ -317,16 +315,18 @@ def test_the_fidelity_can_change_while_the_sandbox_serves(sandbox: Sandbox) -> N
 
 
 def test_combinations_enumerate_every_reading_once() -> None:
-    combinations = Fidelity.combinations()
-    assert len(combinations) == len(set(combinations)) == 64
-    assert Fidelity() in combinations and ADVERSARIAL in combinations and KIND in combinations
+    combinations = {fidelity.key() for fidelity in Fidelity.combinations()}
+    assert len(Fidelity.combinations()) == len(combinations) == 64
     variants = Fidelity.variants()
+    assert {v.key() for v in variants.values()} <= combinations
     assert variants["default"] == Fidelity()
     assert variants["throttle_status"] == Fidelity(throttle_status=429)
-    assert (variants["adversarial"], variants["kind"]) == (ADVERSARIAL, KIND)
-    assert len(set(variants.values())) == len(variants) == 9
+    assert variants["adversarial"] == Fidelity(listing_system_id=False, throttle_status=429)
+    assert len({v.key() for v in variants.values()}) == len(variants) == 9
     with pytest.raises(ValueError, match="409 or 429"):
         Fidelity(throttle_status=500)
+    with pytest.raises(ValueError, match="409 or 429"):
+        variants["default"].throttle_status = 503
 
 
 # ----- the command line -------------------------------------------------------------------------

@@ -3,22 +3,23 @@
 `docs/nexudus-api.md` lists every behaviour the sandbox follows and its source. Where the sources
 disagree or are silent, the sandbox takes one reading by default and a `Fidelity` switch gives
 the other, so the provider can be tested under every reading a real account might have. A
-`Sandbox` holds one as the mutable attribute `fidelity`: tests may swap it while it serves.
+`Sandbox` holds one as the attribute `fidelity`: tests may replace it, or change one of its
+fields, while the sandbox serves (like `Faults`).
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, fields, replace
+from dataclasses import astuple, dataclass, fields, replace
 from typing import Any
 
 THROTTLE_STATUSES = (409, 429)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Fidelity:
     """One reading of each open question. The defaults are the documented or most likely
-    reading; `ADVERSARIAL` and `KIND` are the readings hardest and easiest on a client."""
+    reading; `adversarial()` and `kind()` are the readings hardest and easiest on a client."""
 
     listing_system_id: bool = True
     """Search results carry `SystemId` (False: the key is absent from listings, as the
@@ -40,18 +41,36 @@ class Fidelity:
     """A create's envelope `Value` is the whole record as GET shows it (False: `{"Id": n}`, as
     documented; some clients report the whole record)."""
 
-    def __post_init__(self) -> None:
-        if self.throttle_status not in THROTTLE_STATUSES:
-            raise ValueError(f"throttle_status must be 409 or 429, got {self.throttle_status}")
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "throttle_status" and value not in THROTTLE_STATUSES:
+            raise ValueError(f"throttle_status must be 409 or 429, got {value!r}")
+        super().__setattr__(name, value)
+
+    @staticmethod
+    def adversarial() -> Fidelity:
+        """Each switch at the reading that gives a client the least: no marker in listings, no
+        marker filter, omitted fields wiped, no `UpdatedOn` evidence of membership changes,
+        throttling without a `Retry-After` header, and only the id after a create."""
+        return Fidelity(listing_system_id=False, throttle_status=429)
+
+    @staticmethod
+    def kind() -> Fidelity:
+        """Each switch at the reading that gives a client the most (a client must not depend
+        on any of it)."""
+        return Fidelity(
+            system_id_filter=True,
+            put_clears_omitted=False,
+            membership_bumps_updated_on=True,
+            create_answers_record=True,
+        )
 
     @staticmethod
     def combinations() -> tuple[Fidelity, ...]:
-        """Every combination of the switches (64), for parametrised tests."""
-        choices: list[tuple[Any, ...]] = [
-            THROTTLE_STATUSES if f.name == "throttle_status" else (False, True)
-            for f in fields(Fidelity)
-        ]
+        """Every combination of the switches (64), fresh instances, for parametrised tests."""
         names = [f.name for f in fields(Fidelity)]
+        choices: list[tuple[Any, ...]] = [
+            THROTTLE_STATUSES if n == "throttle_status" else (False, True) for n in names
+        ]
         return tuple(
             Fidelity(**dict(zip(names, values, strict=True)))
             for values in itertools.product(*choices)
@@ -59,15 +78,24 @@ class Fidelity:
 
     @staticmethod
     def variants() -> dict[str, Fidelity]:
-        """A short list that still meets each reading: the default, each switch flipped alone
-        from it, every switch at its hardest reading for a client, and every one at its easiest.
-        Keyed by a name fit for a test id."""
+        """A short list that still meets each reading, fresh instances keyed by a name fit for a
+        test id: the default, each switch flipped alone from it (keyed by the switch's name),
+        `adversarial` and `kind`."""
         default = Fidelity()
         flipped = {
             f.name: replace(default, **{f.name: _other(f.name, getattr(default, f.name))})
             for f in fields(Fidelity)
         }
-        return {"default": default, **flipped, "adversarial": ADVERSARIAL, "kind": KIND}
+        return {
+            "default": default,
+            **flipped,
+            "adversarial": Fidelity.adversarial(),
+            "kind": Fidelity.kind(),
+        }
+
+    def key(self) -> tuple[Any, ...]:
+        """The switches' values, in field order: hashable, to compare or collect readings."""
+        return astuple(self)
 
     def flags(self) -> list[str]:
         """The `nexudus-pulumi sandbox` flags that select this reading."""
@@ -94,25 +122,3 @@ CLI_FLAGS = {
     "create_answers_record": "--create-answers-record",
 }
 """Fidelity field -> the `nexudus-pulumi sandbox` flag that flips it from its default."""
-
-ADVERSARIAL = Fidelity(
-    listing_system_id=False,
-    system_id_filter=False,
-    put_clears_omitted=True,
-    membership_bumps_updated_on=False,
-    throttle_status=429,
-    create_answers_record=False,
-)
-"""Each switch at the reading that gives a client the least: no marker in listings, no marker
-filter, omitted fields wiped, no `UpdatedOn` evidence of membership changes, throttling without
-a `Retry-After` header, and only the id after a create."""
-
-KIND = Fidelity(
-    listing_system_id=True,
-    system_id_filter=True,
-    put_clears_omitted=False,
-    membership_bumps_updated_on=True,
-    throttle_status=409,
-    create_answers_record=True,
-)
-"""Each switch at the reading that gives a client the most (a client must not depend on it)."""

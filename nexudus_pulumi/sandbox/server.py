@@ -169,9 +169,10 @@ class Sandbox:
         self.posts_by_record: Counter[str] = Counter()
         """Record name (`ChatRoom`, `CommunityGroup`) -> POSTs committed."""
         self.written: list[tuple[str, str, Any]] = []
-        """(method, path, JSON body) of every POST and PUT to a collection that passed
-        authentication, the throttle and the role check, as it arrived: what a client sends is
-        behaviour (a field it was not asked to manage must not be in it)."""
+        """(method, path, JSON body) of every POST and PUT to a collection that was served
+        (not refused by authentication, the throttle, an injected error or the role check), as
+        it arrived: what a client sends is behaviour (a field it was not asked to manage must
+        not be in it)."""
         self._lock = threading.Lock()
         self._idle = threading.Condition()
         self._in_flight = 0
