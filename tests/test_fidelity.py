@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from nexudus_pulumi import CommunityGroupProvider
+from nexudus_pulumi import ChatRoomProvider, CommunityGroupProvider
 from nexudus_pulumi.export import ExportOptions, run_export
 from nexudus_pulumi.ownership import Marker
 from nexudus_pulumi.provider import RecordOperationError, RecordProvider
@@ -184,6 +184,22 @@ def test_refresh_shows_a_groups_members_as_get_shows_them(sandbox: Sandbox) -> N
     result = group_provider(sandbox).read(makers.id, makers.outs)
     assert result.outs is not None and result.outs["members"] == [12, 13]
     assert provider.diff(makers.id, dict(result.outs), declared).changes is True
+
+
+def test_no_false_drift_after_create_and_refresh(sandbox: Sandbox) -> None:
+    rooms, groups = configure(ChatRoomProvider(), sandbox_config(sandbox)), group_provider(sandbox)
+    declared_room = checked(
+        rooms, room("lobby", active=True, users=[12.0, 11.0], lastAgentVisit="2025-01-15T10:30:00Z")
+    )
+    declared_group = checked(
+        groups, group("makers", description="3D", groupAccess="private", members=[13.0, 12.0])
+    )
+    for provider, declared in ((rooms, declared_room), (groups, declared_group)):
+        created = create(provider, declared)
+        refresher = configure(type(provider)(), sandbox_config(sandbox))
+        result = refresher.read(created.id, created.outs)
+        assert result.outs is not None
+        assert provider.diff(created.id, dict(result.outs), declared).changes is False
 
 
 # ----- updates keep what was not declared -------------------------------------------------------
