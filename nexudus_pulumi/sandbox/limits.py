@@ -1,4 +1,5 @@
-"""The sandbox's throttle: Nexudus's published per-account limits, answered with 409."""
+"""The sandbox's throttle: Nexudus's published per-account limits, answered as
+`Fidelity.throttle_status` says (409 with `Retry-After`, or 429 with "Wait N seconds.")."""
 
 from __future__ import annotations
 
