@@ -16,10 +16,11 @@ from typing import Any
 
 from .client import NexudusClient
 from .clone import CloneOptions, parse_business_map, run_clone
-from .errors import ConfigurationError, NexudusError
-from .export import ExportOptions, run_export
+from .errors import ConfigurationError, Interrupted, NexudusError
+from .export import ExportOptions, client_from_environment, run_export
 from .kinds import KINDS, RecordKind
 from .ownership import Marker
+from .probe import BURST_SIZE, REQUESTS, ProbeOptions, ProbeReport, run_probe, write_settings
 from .sandbox import DEMO_PASSWORD, DEMO_USER, READER_PASSWORD, READER_USER, Faults, Limits, Sandbox
 from .settings import Settings, is_loopback
 
@@ -156,6 +157,44 @@ def _clone(args: argparse.Namespace) -> int:
         return 1
     print("\n".join(report.lines))
     return 0
+
+
+def _probe(args: argparse.Namespace) -> int:
+    """Ask the open questions of the live API; print the answers and what each implies."""
+    if args.write_config and not args.stack:
+        print(
+            "error: --write-config needs --stack, the stack whose file it writes", file=sys.stderr
+        )
+        return 2
+    report: ProbeReport | None = None
+    try:
+        if args.stack:
+            client = NexudusClient(Settings.load(_stack_config(args.stack), os.environ))
+        else:
+            client = client_from_environment(os.environ)
+        report = run_probe(client, ProbeOptions(args.business, args.user_id), _progress)
+    except Interrupted as exc:
+        print("interrupted: stopped once the cleanup above was done", file=sys.stderr)
+        return 128 + exc.signum
+    except NexudusError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(report.lines))
+    if report.left_behind:
+        print(f"warning: delete by hand: {', '.join(report.left_behind)}", file=sys.stderr)
+    if args.write_config and report.settings:
+        try:
+            path = write_settings(Path.cwd(), args.stack, report.settings)
+        except NexudusError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        keys = ", ".join(f"{k}: {str(v).lower()}" for k, v in report.settings.items())
+        print(f"wrote {keys} to {path}")
+    return 1 if report.left_behind else 0
+
+
+def _progress(line: str) -> None:
+    print(line, flush=True)
 
 
 def _stack_config(stack: str) -> Callable[[str], Any]:
@@ -308,6 +347,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     clone.add_argument("--secrets-provider", help="for the new stack (default: Pulumi's)")
     clone.set_defaults(run=_clone)
+
+    probe = commands.add_parser(
+        "probe",
+        help="settle on a real account what the API reference leaves open",
+        description="Makes one temporary room and one temporary group in the business, asks the "
+        "live API each open question (does a listing carry SystemId? is a SystemId filter "
+        "honoured? does a PUT clear what it is not sent? does a membership change move "
+        "UpdatedOn? do listings carry Users/Members? 409 or 429? what does a create answer?), "
+        "deletes what it made (also on Ctrl-C or SIGTERM, and leftovers of an earlier probe "
+        "first), and prints each answer with the setting it implies. "
+        f"About {REQUESTS} requests, paced as the provider paces them, but for a burst of at "
+        f"most {BURST_SIZE} unpaced GETs at the end that meets the 1-per-100 ms limit on "
+        "purpose; more only to delete leftovers. Credentials as for `rooms`.",
+    )
+    probe.add_argument("--business", type=int, required=True, help="the Nexudus business id")
+    probe.add_argument(
+        "--user-id",
+        type=int,
+        help="administrator of the temporary group (default: that of a group of the business)",
+    )
+    probe.add_argument("--stack", help="read the settings from this stack's config")
+    probe.add_argument(
+        "--write-config",
+        action="store_true",
+        help="write the implied settings into the stack's file (stacks/Pulumi.STACK.yaml)",
+    )
+    probe.set_defaults(run=_probe)
 
     args = parser.parse_args(argv)
     return int(args.run(args))
