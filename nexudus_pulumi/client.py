@@ -169,31 +169,7 @@ class NexudusClient:
                 f"{self.settings.name_of('base_url')} (e.g. {DEFAULT_BASE_URL})"
             ) from None
 
-    # ----- record operations -------------------------------------------------------------
-
-    def create(self, collection: str, body: Mapping[str, Any]) -> Written:
-        """POST a record; its new id is the answer's `Value.Id`."""
-        return Written.from_envelope(self._call("POST", collection, json=dict(body)))
-
-    def get(self, collection: str, record_id: int | str) -> dict[str, Any]:
-        return self._call("GET", f"{collection}/{record_id}")
-
-    def update(self, collection: str, body: Mapping[str, Any]) -> Written:
-        return Written.from_envelope(self._call("PUT", collection, json=dict(body)))
-
-    def delete(self, collection: str, record_id: int | str) -> None:
-        self._call("DELETE", f"{collection}/{record_id}")
-
-    def search(self, collection: str, filters: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-        """Every record matching the filters, page after page, oldest first."""
-        page = 1
-        while True:
-            params = {"page": page, "size": SEARCH_PAGE_SIZE, "orderBy": "Id", "dir": "Ascending"}
-            result = self._call("GET", collection, params={**params, **filters})
-            yield from result.get("Records") or []
-            if not result.get("HasNextPage"):
-                return
-            page += 1
+    # ----- for `nexudus-pulumi probe` -------------------------------------------------
 
     def request(
         self,
@@ -219,6 +195,32 @@ class NexudusClient:
             headers=headers,
             timeout=self.settings.timeout_seconds,
         )
+
+    # ----- record operations -------------------------------------------------------------
+
+    def create(self, collection: str, body: Mapping[str, Any]) -> Written:
+        """POST a record; its new id is the answer's `Value.Id`."""
+        return Written.from_envelope(self._call("POST", collection, json=dict(body)))
+
+    def get(self, collection: str, record_id: int | str) -> dict[str, Any]:
+        return self._call("GET", f"{collection}/{record_id}")
+
+    def update(self, collection: str, body: Mapping[str, Any]) -> Written:
+        return Written.from_envelope(self._call("PUT", collection, json=dict(body)))
+
+    def delete(self, collection: str, record_id: int | str) -> None:
+        self._call("DELETE", f"{collection}/{record_id}")
+
+    def search(self, collection: str, filters: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every record matching the filters, page after page, oldest first."""
+        page = 1
+        while True:
+            params = {"page": page, "size": SEARCH_PAGE_SIZE, "orderBy": "Id", "dir": "Ascending"}
+            result = self._call("GET", collection, params={**params, **filters})
+            yield from result.get("Records") or []
+            if not result.get("HasNextPage"):
+                return
+            page += 1
 
     # ----- one request, with everything around it ----------------------------------------
 
