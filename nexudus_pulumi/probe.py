@@ -268,7 +268,8 @@ class Probe:
         self.answer(
             "What does a create answer?",
             _yes_no(whole, "the whole record", "{Id} only", "rooms and groups differ"),
-            "no setting needed: the provider reads the new id from Value.Id either way",
+            "no setting needed: the provider reads the new id from Value.Id, which either answer "
+            "carries",
         )
         return room, group
 
@@ -335,14 +336,14 @@ class Probe:
         self.answer(
             "Does a listing carry SystemId?",
             _yes_no(marker, "yes", "no", "rooms and groups differ, or the record was not listed"),
-            "no setting needed: the provider confirms a marker by GET by id where a listing "
-            "does not show it (one more GET per record)",
+            "no setting needed: the provider is right under either reading (without it, telling "
+            "its records apart costs a read by id each)",
         )
         self.answer(
             "Does a listing carry Users / Members?",
             _yes_no(members, "yes", "no", "rooms and groups differ, or the record was not listed"),
-            "no setting needed: the provider never takes members from a listing; it reads them "
-            "by id",
+            "no setting needed: the provider is right under either reading (members are read by "
+            "id)",
         )
 
     def ask_filter(self) -> None:
@@ -366,7 +367,7 @@ class Probe:
             _yes_no(
                 value, "yes", "no: ignored, every record comes back", "rooms and groups differ"
             ),
-            "no setting needed: the provider never relies on that filter",
+            "no setting needed: the provider does not depend on that filter",
         )
 
     def ask_put_clears(self, before: dict[str, Any]) -> None:
@@ -388,7 +389,8 @@ class Probe:
                 f"Description {'cleared' if cleared[0] else 'kept'}, Members "
                 f"{'cleared' if cleared[1] else 'kept'}",
             ),
-            "no setting needed: the provider reads a record by id and PUTs it back whole",
+            "no setting needed: the provider PUTs whole records, so under either reading the "
+            "fields it does not manage stay as they are",
         )
 
     def ask_throttle(self) -> None:
@@ -412,7 +414,8 @@ class Probe:
         self.answer(
             "How does Nexudus throttle?",
             observed,
-            "no setting needed: the provider waits as long as either answer asks",
+            "no setting needed: the provider waits as either answer asks (Retry-After, or the "
+            "seconds in the body)",
         )
 
 
