@@ -21,7 +21,16 @@ from .export import ExportOptions, client_from_environment, run_export
 from .kinds import KINDS, RecordKind
 from .ownership import Marker
 from .probe import BURST_SIZE, REQUESTS, ProbeOptions, ProbeReport, run_probe, write_settings
-from .sandbox import DEMO_PASSWORD, DEMO_USER, READER_PASSWORD, READER_USER, Faults, Limits, Sandbox
+from .sandbox import (
+    DEMO_PASSWORD,
+    DEMO_USER,
+    READER_PASSWORD,
+    READER_USER,
+    Faults,
+    Fidelity,
+    Limits,
+    Sandbox,
+)
 from .settings import Settings, is_loopback
 
 
@@ -43,9 +52,19 @@ def _sandbox(args: argparse.Namespace) -> int:
     faults = Faults(
         latency_ms=args.latency_ms,
         error_rate=args.error_rate,
+        transient_500_rate=args.transient_500_rate,
+        error_burst=args.error_burst,
         drop_after_commit_rate=args.drop_rate,
         commit_delay_ms=args.commit_delay_ms,
         seed=args.seed,
+    )
+    fidelity = Fidelity(
+        listing_system_id=args.listing_system_id,
+        system_id_filter=args.system_id_filter,
+        put_clears_omitted=args.put_clears_omitted,
+        membership_bumps_updated_on=args.membership_bumps_updated_on,
+        throttle_status=429 if args.throttle_429 else 409,
+        create_answers_record=args.create_answers_record,
     )
     try:
         sandbox = Sandbox(
@@ -55,6 +74,8 @@ def _sandbox(args: argparse.Namespace) -> int:
             limits=limits,
             faults=faults,
             businesses=tuple(args.business or (1001, 1002, 1003)),
+            fidelity=fidelity,
+            allowed_hosts=args.allow_host or (),
         )
     except OSError as exc:
         print(
@@ -69,7 +90,8 @@ def _sandbox(args: argparse.Namespace) -> int:
     )
     print(f"  full access: {DEMO_USER} / {DEMO_PASSWORD}")
     print(f"  read only:   {READER_USER} / {READER_PASSWORD}")
-    print(f"  faults: {faults}  limits: {limits}", flush=True)
+    print(f"  faults: {faults}  limits: {limits}")
+    print(f"  fidelity: {fidelity}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         sandbox.serve_forever()
     return 0
@@ -263,7 +285,65 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0.0,
         help="POSTs wait this long before committing, then answer",
     )
+    sandbox.add_argument(
+        "--transient-500-rate",
+        type=_fraction,
+        default=0.0,
+        help="share of requests that start a burst of Nexudus's 500 'Ooops!' answers, 0 to 1",
+    )
+    sandbox.add_argument(
+        "--error-burst",
+        type=_positive,
+        default=1,
+        help="consecutive requests each 503 or 500 fault hits once drawn (default 1)",
+    )
     sandbox.add_argument("--seed", type=int, default=0, help="seed of the fault dice")
+    sandbox.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="NAME",
+        help="also serve requests whose Host header names NAME (besides the --host address, "
+        "localhost and 127.0.0.1); any other Host is refused, against DNS rebinding",
+    )
+    readings = sandbox.add_argument_group(
+        "readings of what the Nexudus sources leave open (docs/nexudus-api.md)"
+    )
+    readings.add_argument(
+        "--no-listing-system-id",
+        dest="listing_system_id",
+        action="store_false",
+        help="listings leave SystemId out (default: listings carry it; GET by id always does)",
+    )
+    readings.add_argument(
+        "--system-id-filter",
+        action="store_true",
+        help="honour a ChatRoom_SystemId / CommunityGroup_SystemId search filter, exact match "
+        "(default: ignored like any unknown parameter, so it lists every record)",
+    )
+    readings.add_argument(
+        "--put-keeps-omitted",
+        dest="put_clears_omitted",
+        action="store_false",
+        help="a PUT keeps an optional field or list it is not sent "
+        "(default: it is reset to its default)",
+    )
+    readings.add_argument(
+        "--membership-bumps-updated-on",
+        action="store_true",
+        help="a change of Users/Members alone moves the record's UpdatedOn "
+        "(default: UpdatedOn stays as it was)",
+    )
+    readings.add_argument(
+        "--throttle-429",
+        action="store_true",
+        help="throttle with 429 and a text body 'Wait N seconds.', no Retry-After "
+        "(default: 409 with Retry-After: N and an empty body)",
+    )
+    readings.add_argument(
+        "--create-answers-record",
+        action="store_true",
+        help="a create's answer carries the whole record in Value (default: Value is {Id})",
+    )
     sandbox.add_argument("--writes-per-minute", type=_positive, default=60)
     sandbox.add_argument("--requests-per-minute", type=_positive, default=120)
     sandbox.add_argument("--min-interval-ms", type=_not_negative, default=100.0)

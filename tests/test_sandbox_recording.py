@@ -39,10 +39,12 @@ def test_every_answer_is_recorded_before_the_client_gets_it(sandbox: Sandbox) ->
 def test_a_dropped_answer_is_recorded_before_the_connection_closes(sandbox: Sandbox) -> None:
     sandbox.faults = Faults(drop_after_commit_rate=1.0)
     body = b'{"BusinessId": 1001, "Name": "Dropped"}'
+    port = int(sandbox.url.rsplit(":", 1)[1])
     for n in range(ROUNDS // 10):
-        with socket.create_connection(("127.0.0.1", int(sandbox.url.rsplit(":", 1)[1]))) as raw:
+        with socket.create_connection(("127.0.0.1", port)) as raw:
             raw.sendall(
-                f"POST {COLLECTION} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                f"POST {COLLECTION} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                "Content-Type: application/json\r\n"
                 f"Authorization: Basic YWRtaW5AZXhhbXBsZS5jb206c2FuZGJveC1kZW1vLXBhc3N3b3Jk\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n".encode()
                 + body

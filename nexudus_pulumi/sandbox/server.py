@@ -1,9 +1,19 @@
 """A local Nexudus: the ChatRoom and CommunityGroup endpoints, token and Basic auth, throttling
-and injected faults.
+and injected faults, answering as Nexudus really does (see docs/nexudus-api.md).
 
-It is what the demo and every test talk to, over real HTTP on loopback. Faults are plain
-attributes of `Faults`, so tests turn them on and off while the server runs. The handlers are
-generic: each collection is a `CollectionSpec` (see `specs.py`) with a `RecordStore`.
+It is what the demo and every test talk to, over real HTTP on loopback. Faults (`Faults`) and
+the readings of what the sources leave open (`Fidelity`) are plain attributes, so tests turn them
+on and off while the server runs. The handlers are generic: each collection is a
+`CollectionSpec` (see `specs.py`) with a `RecordStore`; nothing here is per record type.
+
+By default: listings are a projection (the collection properties such as `Users` are absent;
+GET by id shows them); a PUT needs the whole record and resets what it is not sent; unknown
+query parameters are ignored; a business-rule refusal is HTTP 200 with `WasSuccessful: false`
+(`undeletable`); a missing id is 404 "Not found"; a missing role is 401 "Access Denied.".
+
+The server is hardened as a service on a developer's machine must be, since its demo credentials
+are public: a request whose `Host` is not the sandbox's own is refused (DNS rebinding), the
+caller is authenticated before its body is read, and a body's size is capped.
 """
 
 from __future__ import annotations
@@ -17,15 +27,16 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .fidelity import Fidelity
 from .limits import Limits, Throttle
-from .specs import CHAT_ROOMS, COLLECTIONS, COMMUNITY_GROUPS, CollectionSpec
-from .store import Database, RecordStore
+from .specs import CHAT_ROOMS, COLLECTIONS, COMMUNITY_GROUPS, CollectionSpec, Filter
+from .store import Database, RecordStore, now
 
 TOKEN_PATH = "/api/token"
 DEMO_USER = "admin@example.com"
@@ -35,9 +46,18 @@ READER_PASSWORD = "sandbox-reader-password"
 ALL_ROLES = frozenset().union(*(spec.roles for spec in COLLECTIONS))
 READER_ROLES = frozenset(spec.role(a) for spec in COLLECTIONS for a in ("Read", "List"))
 DEFAULT_BUSINESSES = (1001, 1002, 1003)
+UI_USER = "manager@example.com"
+"""Who out-of-band edits (`Sandbox.edit`, `add_member`) are made by: a person in the admin UI."""
 DEFAULT_USERS = tuple(range(11, 61))
 """The account's users (ids 11 to 60): group administrators and members must be among them."""
 TOKEN_LIFETIME_SECONDS = 604_799
+MAX_BODY_BYTES = 1 << 20
+"""A larger body is refused (413) unread: the biggest real record is a few kB."""
+OOOPS = "Ooops! There was a problem while running this action. Please try again later."
+"""The body of Nexudus's transient 500s, as seen live."""
+ACCESS_DENIED = "Access Denied."
+MAX_PAGE_SIZE = 1000
+"""A larger `size` is served as this many (the older reference's maximum)."""
 
 
 @dataclass
@@ -53,7 +73,14 @@ class Faults:
 
     latency_ms: float = 0.0
     error_rate: float = 0.0
-    """Answer 503 instead of serving the request (nothing is written)."""
+    """Answer 503 instead of serving the request (nothing is written); drawn per method."""
+    transient_500_rate: float = 0.0
+    """Answer Nexudus's transient 500, the plain body `{"Message": "Ooops! ..."}` without
+    `WasSuccessful` (nothing is written); drawn over every request, whatever its method."""
+    error_burst: int = 1
+    """How many consecutive requests an error fault (503 or 500) hits once drawn: Nexudus's
+    500s come in bursts. The ordinal `n` fails when any of the ordinals `n - error_burst + 1`
+    to `n` drew the fault, so bursts stay keyed by ordinal (overlapping bursts merge)."""
     drop_after_commit_rate: float = 0.0
     """On POST: commit the record, then close the connection without answering."""
     commit_delay_ms: float = 0.0
@@ -68,14 +95,19 @@ class Faults:
         default_factory=threading.Lock, init=False, repr=False, compare=False
     )
 
-    def roll(self, rate: float, kind: str) -> bool:
-        """Whether the next request of `kind` (for example "GET error") suffers the fault."""
+    def roll(self, rate: float, kind: str, burst: int = 1) -> bool:
+        """Whether the next request of `kind` (for example "GET error") suffers the fault: it
+        did, or one of the `burst - 1` requests of that kind before it did."""
         if rate <= 0:
             return False
         with self._lock:
             self._ordinals[kind] += 1
             ordinal = self._ordinals[kind]
-        return random.Random(f"{self.seed}/{kind}/{ordinal}").random() < rate
+        first = max(1, ordinal - max(1, burst) + 1)
+        return any(
+            random.Random(f"{self.seed}/{kind}/{n}").random() < rate
+            for n in range(first, ordinal + 1)
+        )
 
 
 @dataclass
@@ -99,9 +131,16 @@ class Sandbox:
         users: Iterable[int] = DEFAULT_USERS,
         token_lifetime: float = TOKEN_LIFETIME_SECONDS,
         token_endpoint: bool = True,
+        fidelity: Fidelity | None = None,
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
         self.throttle = Throttle(limits or Limits())
         self.faults = faults or Faults()
+        self.fidelity = fidelity or Fidelity()
+        """The reading of each open question the sandbox answers by; swap it at any time."""
+        self.undeletable: dict[int, str] = {}
+        """Record id -> why Nexudus refuses to delete it: DELETE answers HTTP 200 with
+        `WasSuccessful: false` and that message, as a business-rule refusal does."""
         self.businesses: dict[int, str] = (
             dict(businesses)
             if isinstance(businesses, Mapping)
@@ -130,8 +169,9 @@ class Sandbox:
         self.posts_by_record: Counter[str] = Counter()
         """Record name (`ChatRoom`, `CommunityGroup`) -> POSTs committed."""
         self.written: list[tuple[str, str, Any]] = []
-        """(method, path, JSON body) of every POST and PUT to a collection, as it arrived: what
-        a client sends is behaviour (a field it was not asked to manage must not be in it)."""
+        """(method, path, JSON body) of every POST and PUT to a collection that passed
+        authentication, the throttle and the role check, as it arrived: what a client sends is
+        behaviour (a field it was not asked to manage must not be in it)."""
         self._lock = threading.Lock()
         self._idle = threading.Condition()
         self._in_flight = 0
@@ -140,6 +180,11 @@ class Sandbox:
         self._server.daemon_threads = True
         self._server.sandbox = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
+        port = self._server.server_port
+        names = {host, "localhost", "127.0.0.1", "[::1]", *allowed_hosts}
+        self.allowed_hosts = frozenset(f"{name}:{port}".lower() for name in names)
+        """`Host` header values served; any other is refused (DNS rebinding: a web page on
+        another origin must not reach the sandbox through a name that resolves to loopback)."""
 
     @property
     def url(self) -> str:
@@ -203,6 +248,46 @@ class Sandbox:
         with self._lock:
             return Counter((method, status) for method, _, status in self.requests)
 
+    def apply(self, store: RecordStore, record_id: int, fields: dict[str, Any], user: str) -> bool:
+        """Write `fields` to a stored record as Nexudus would, honouring `fidelity`: a change of
+        the member list alone moves `UpdatedOn` only if `membership_bumps_updated_on`; any other
+        write (even one that changes nothing) does. False if there is no such id."""
+        current = store.get(record_id)
+        if current is None:
+            return False
+        changed = store.changes(current, fields)
+        membership_only = bool(changed) and changed <= set(store.spec.collections)
+        touch = self.fidelity.membership_bumps_updated_on or not membership_only
+        return store.update(record_id, fields, user, touch=touch)
+
+    def edit(self, collection_path: str, record_id: int, **fields: Any) -> None:
+        """Change a record out of band, as a person in the admin UI does (by `UI_USER`), with the
+        API's field names: `edit(ROOMS, 7, Name="Renamed", Users=[11])`."""
+        if not self.apply(self.stores[collection_path], record_id, fields, UI_USER):
+            raise KeyError(f"no record {record_id} in {collection_path}")
+
+    def add_member(self, collection_path: str, record_id: int, user_id: int) -> None:
+        """Add a user to a record's member list out of band, as the admin UI does."""
+        self._change_members(collection_path, record_id, lambda ids: [*ids, user_id])
+
+    def remove_member(self, collection_path: str, record_id: int, user_id: int) -> None:
+        """Remove a user from a record's member list out of band, as the admin UI does."""
+        self._change_members(
+            collection_path, record_id, lambda ids: [i for i in ids if i != user_id]
+        )
+
+    def _change_members(
+        self, collection_path: str, record_id: int, change: Callable[[list[int]], list[int]]
+    ) -> None:
+        store = self.stores[collection_path]
+        record = store.get(record_id)
+        if record is None:
+            raise KeyError(f"no record {record_id} in {collection_path}")
+        members = store.spec.membership
+        self.edit(
+            collection_path, record_id, **{members: list(dict.fromkeys(change(record[members])))}
+        )
+
     def expire_tokens(self) -> None:
         """Make every issued access token expire now (refresh tokens stay valid)."""
         with self._lock:
@@ -258,16 +343,53 @@ class _Handler(BaseHTTPRequestHandler):
         self._unrecorded = (method, url.path)
         sandbox.begin_request()
         try:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if method in ("POST", "PUT") and url.path != TOKEN_PATH:
-                with sandbox._lock:
-                    sandbox.written.append((method, url.path, self._json(body)))
             if sandbox.faults.latency_ms:
                 time.sleep(sandbox.faults.latency_ms / 1000)
-            self._route(method, url.path, parse_qs(url.query), body)
+            self._gate(method, url.path, parse_qs(url.query))
         finally:
             self._record(0)  # no answer was written (an exception); else a no-op
             sandbox.end_request()
+
+    def _gate(self, method: str, path: str, query: dict[str, list[str]]) -> int:
+        """What is refused before anything else, the body unread: a foreign `Host`, a body of
+        unusable or excessive length, a caller who is not authenticated."""
+        host = (self.headers.get("Host") or "").strip().lower()
+        if host not in self.sandbox.allowed_hosts:
+            return self._refuse(421, f"this server does not serve the host {host or '(none)'!r}")
+        length = self._content_length()
+        if length is None:
+            return self._refuse(400, "Content-Length must be a single whole number of bytes")
+        if length > MAX_BODY_BYTES:
+            return self._refuse(413, f"the body may hold at most {MAX_BODY_BYTES} bytes")
+        if path == TOKEN_PATH:
+            return self._token_endpoint(method, path, length)
+        user = self._authenticate()
+        if user is None:
+            return self._refuse(401, "Authorization has been denied for this request.", length)
+        return self._route(method, path, query, user, length)
+
+    def _content_length(self) -> int | None:
+        """The body's length, 0 when there is none; None when it cannot be trusted (not a
+        number, negative, repeated with different values, or a chunked body, which the sandbox
+        does not read)."""
+        if self.headers.get("Transfer-Encoding"):
+            return None
+        values = {v.strip() for v in self.headers.get_all("Content-Length") or []}
+        if not values:
+            return 0
+        if len(values) > 1 or not all(v.isdigit() and v.isascii() for v in values):
+            return None
+        return int(values.pop())
+
+    def _body(self, length: int) -> bytes:
+        return self.rfile.read(length) if length else b""
+
+    def _refuse(self, status: int, message: str, unread: int = 1) -> int:
+        """Answer without reading the body; a body left unread would be taken for the next
+        request on this connection, so the connection closes (unless there was no body)."""
+        if unread:
+            self.close_connection = True
+        return self._send(status, {"Message": message})
 
     def _record(self, status: int) -> None:
         """Record the request before its answer leaves: a client that holds the answer (a test
@@ -278,12 +400,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, payload: Any = None, headers: dict[str, str] | None = None) -> int:
         data = b"" if payload is None else json.dumps(payload).encode()
+        return self._send_bytes(status, data, "application/json; charset=utf-8", headers)
+
+    def _send_text(self, status: int, text: str) -> int:
+        return self._send_bytes(status, text.encode(), "text/plain; charset=utf-8")
+
+    def _send_bytes(
+        self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> int:
         self._record(status)
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         if data:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -297,26 +429,40 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         return 0
 
-    def _route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> int:
+    def _throttled(self, wait: int, unread: int) -> int:
+        """Nexudus's throttle answer, in the reading `fidelity.throttle_status` picks."""
+        if unread:
+            self.close_connection = True
+        if self.sandbox.fidelity.throttle_status == 429:
+            return self._send_text(429, f"Wait {wait} seconds.")
+        return self._send(409, None, {"Retry-After": str(wait)})
+
+    def _token_endpoint(self, method: str, path: str, length: int) -> int:
         sandbox = self.sandbox
-        if path == TOKEN_PATH and not sandbox.token_endpoint:
-            return self._send(404, {"Message": f"No HTTP resource was found for {path}."})
-        if path == TOKEN_PATH and method == "POST":
-            wait = sandbox.throttle.admit("token-endpoint", write=False)
-            if wait:
-                return self._send(409, None, {"Retry-After": str(wait)})
-            return self._token(body)
-        user = self._authenticate()
-        if user is None:
-            return self._send(401, {"Message": "Authorization has been denied for this request."})
+        if not sandbox.token_endpoint:
+            return self._refuse(404, f"No HTTP resource was found for {path}.", length)
+        if method != "POST":
+            return self._refuse(405, "The requested resource does not support this.", length)
+        wait = sandbox.throttle.admit("token-endpoint", write=False)
+        if wait:
+            return self._throttled(wait, length)
+        return self._token(self._body(length))
+
+    def _route(
+        self, method: str, path: str, query: dict[str, list[str]], user: str, length: int
+    ) -> int:
+        sandbox = self.sandbox
         wait = sandbox.throttle.admit(user, write=method != "GET")
         if wait:
-            return self._send(409, None, {"Retry-After": str(wait)})
-        if sandbox.faults.roll(sandbox.faults.error_rate, f"{method} error"):
-            return self._send(503, {"Message": "injected server error", "WasSuccessful": False})
+            return self._throttled(wait, length)
+        faults = sandbox.faults
+        if faults.roll(faults.error_rate, f"{method} error", faults.error_burst):
+            return self._refuse(503, "injected server error", length)
+        if faults.roll(faults.transient_500_rate, "server error", faults.error_burst):
+            return self._refuse(500, OOOPS, length)
         target = sandbox.target(path)
         if target is None:
-            return self._send(404, {"Message": f"No HTTP resource was found for {path}."})
+            return self._refuse(404, f"No HTTP resource was found for {path}.", length)
         store, record_id = target
         action = {
             ("POST", False): "Create",
@@ -326,10 +472,14 @@ class _Handler(BaseHTTPRequestHandler):
             ("GET", False): "List",
         }.get((method, record_id is not None))
         if action is None:
-            return self._send(405, {"Message": "The requested resource does not support this."})
-        role = store.spec.role(action)
-        if role not in sandbox.accounts[user].roles:
-            return self._send(403, {"Message": f"You need the {role} role."})
+            return self._refuse(405, "The requested resource does not support this.", length)
+        if store.spec.role(action) not in sandbox.accounts[user].roles:
+            # Nexudus answers a missing role as it answers a bad token: 401 "Access Denied."
+            return self._refuse(401, ACCESS_DENIED, length)
+        body = self._body(length)
+        if method in ("POST", "PUT"):
+            with sandbox._lock:
+                sandbox.written.append((method, path, self._json(body)))
         if method == "POST":
             return self._create(store, user, body)
         if method == "PUT":
@@ -362,7 +512,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _token(self, body: bytes) -> int:
         if not self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
             return self._send(400, {"error": "unsupported_grant_type"})
-        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        try:
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        except UnicodeDecodeError:
+            return self._send(400, {"error": "invalid_request"})
         sandbox = self.sandbox
         grant = form.get("grant_type")
         if grant == "password":
@@ -404,26 +557,41 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _written(self, spec: CollectionSpec, verb: str, record_id: int, user: str) -> int:
+    def _envelope(
+        self, message: str, value: Any, updated_on: str | None, user: str, *, ok: bool = True
+    ) -> int:
+        """The write envelope, HTTP 200 whether the write happened or a business rule refused
+        it (`ok` False: `WasSuccessful: false`, as Nexudus answers a refused DELETE)."""
         return self._send(
             200,
             {
                 "Status": 200,
-                "Message": f"{spec.record} was successfully {verb}.",
-                "Value": {"Id": record_id},
+                "Message": message,
+                "Value": value,
                 "OpenInDialog": False,
                 "OpenInWindow": False,
                 "RedirectURL": None,
                 "JavaScript": None,
-                "UpdatedOn": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "UpdatedBy": user,
+                "UpdatedOn": updated_on,
+                "UpdatedBy": user or None,
                 "Errors": None,
-                "WasSuccessful": True,
+                "WasSuccessful": ok,
             },
         )
 
-    def _not_found(self, spec: CollectionSpec, record_id: int) -> int:
-        return self._send(404, {"Message": f"{spec.record} {record_id} was not found."})
+    def _written(self, store: RecordStore, verb: str, record_id: int, user: str) -> int:
+        """A successful write's answer, with the record's `UpdatedOn` as it now stands."""
+        record = store.get(record_id)
+        updated_on = record["UpdatedOn"] if record is not None else now()
+        value: Any = {"Id": record_id}
+        if verb == "created" and self.sandbox.fidelity.create_answers_record:
+            value = record
+        return self._envelope(
+            f"{store.spec.record} was successfully {verb}.", value, updated_on, user
+        )
+
+    def _not_found(self) -> int:
+        return self._send_text(404, "Not found")
 
     def _create(self, store: RecordStore, user: str, body: bytes) -> int:
         sandbox, spec = self.sandbox, store.spec
@@ -439,7 +607,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._drop()
         if sandbox.faults.answer_delay_ms:
             time.sleep(sandbox.faults.answer_delay_ms / 1000)
-        return self._written(spec, "created", record_id, user)
+        return self._written(store, "created", record_id, user)
 
     def _update(self, store: RecordStore, user: str, body: bytes) -> int:
         spec = store.spec
@@ -450,42 +618,73 @@ class _Handler(BaseHTTPRequestHandler):
         record_id = payload["Id"]
         current = store.get(record_id)
         if current is None:
-            return self._not_found(spec, record_id)
-        # The reference does not say what a PUT does with an optional field it is not sent; the
-        # sandbox takes the strict reading: the record is replaced, so the field goes back to its
-        # default (and a client that sends only what changed wipes the rest).
-        for writable in spec.fields:
-            fields.setdefault(writable.name, None)
-        fields.setdefault("SystemId", None)
+            return self._not_found()
+        self.sandbox.apply(store, record_id, self._put_fields(spec, fields, current), user)
+        return self._written(store, "updated", record_id, user)
+
+    def _put_fields(
+        self, spec: CollectionSpec, fields: dict[str, Any], current: dict[str, Any]
+    ) -> dict[str, Any]:
+        """What a PUT writes. A field it is not sent goes back to its default when
+        `fidelity.put_clears_omitted` (a client that sends only what changed wipes the rest),
+        else keeps its stored value. `Added*` / `Removed*` apply to the list sent, or to the
+        stored list when none is sent."""
+        clears = self.sandbox.fidelity.put_clears_omitted
+        written = dict(fields)
+        for name in (*(f.name for f in spec.fields), "SystemId"):
+            if name not in written and name not in spec.list_deltas:
+                written[name] = None if clears else current[name]
         for name, (added_name, removed_name) in spec.list_deltas.items():
-            added = fields.pop(added_name, None) or []
-            removed = set(fields.pop(removed_name, None) or [])
-            given = fields[name] if name in payload else (current[name] if added or removed else [])
-            kept = dict.fromkeys([*(given or []), *added])
-            fields[name] = [v for v in kept if v not in removed]
-        store.update(record_id, fields, user)
-        return self._written(spec, "updated", record_id, user)
+            added = written.pop(added_name, None) or []
+            removed = set(written.pop(removed_name, None) or [])
+            if name in written:
+                given = written[name] or []
+            else:
+                given = current[name] if (added or removed or not clears) else []
+            kept = dict.fromkeys([*given, *added])
+            written[name] = [v for v in kept if v not in removed]
+        return written
 
     def _delete(self, store: RecordStore, record_id: int) -> int:
+        if store.get(record_id) is None:
+            return self._not_found()
+        reason = self.sandbox.undeletable.get(record_id)
+        if reason is not None:
+            return self._envelope(reason, None, None, "", ok=False)
         if not store.delete(record_id):
-            return self._not_found(store.spec, record_id)
-        return self._written(store.spec, "deleted", record_id, "")
+            return self._not_found()
+        return self._written(store, "deleted", record_id, "")
 
     def _read(self, store: RecordStore, record_id: int) -> int:
         record = store.get(record_id)
         if record is None:
-            return self._not_found(store.spec, record_id)
+            return self._not_found()
         return self._send(200, record)
+
+    def _listed(self, spec: CollectionSpec, record: dict[str, Any]) -> dict[str, Any]:
+        """A record as a listing shows it: without the collection properties, and without
+        `SystemId` unless `fidelity.listing_system_id`."""
+        hidden = set(spec.collections)
+        if not self.sandbox.fidelity.listing_system_id:
+            hidden.add("SystemId")
+        return {k: v for k, v in record.items() if k not in hidden}
+
+    def _filters(self, spec: CollectionSpec) -> dict[str, Filter]:
+        """The query parameters search honours; any other is ignored (every record kept)."""
+        filters = dict(spec.filters)
+        if self.sandbox.fidelity.system_id_filter:
+            filters[f"{spec.record}_SystemId"] = lambda record, value: record["SystemId"] == value
+        return filters
 
     def _search(self, store: RecordStore, query: dict[str, list[str]]) -> int:
         spec = store.spec
         q = {k: v[0] for k, v in query.items()}
         try:
             page = max(1, int(q.get("page", 1)))
-            size = min(max(1, int(q.get("size", 25))), 1000)
+            size = min(max(1, int(q.get("size", 25))), MAX_PAGE_SIZE)
         except ValueError:
             return self._rejected([("page", q.get("page"), "must be a number")])
-        tests = [(test, q[name]) for name, test in spec.filters.items() if name in q]
+        tests = [(test, q[name]) for name, test in self._filters(spec).items() if name in q]
         records = [r for r in store.all() if all(test(r, value) for test, value in tests)]
         order = q.get("orderBy", "Id")
         descending = q.get("dir", "").lower() in ("descending", "desc")
@@ -493,7 +692,7 @@ class _Handler(BaseHTTPRequestHandler):
             records.sort(key=lambda r: (r[order] is None, r[order]), reverse=descending)
         total = len(records)
         start = (page - 1) * size
-        chunk = records[start : start + size]
+        chunk = [self._listed(spec, r) for r in records[start : start + size]]
         pages = max(1, -(-total // size))
         return self._send(
             200,

@@ -64,6 +64,21 @@ class CollectionSpec:
         return frozenset(self.role(a) for a in ("Create", "Read", "Edit", "Delete", "List"))
 
     @property
+    def collections(self) -> tuple[str, ...]:
+        """The collection properties (`Users`): GET by id shows them, listings leave them out
+        ("List properties (only returned by `get`, not by `list`)", Nexudus's entity reference).
+        """
+        return tuple(f.name for f in self.fields if f.kind == "ids")
+
+    @property
+    def membership(self) -> str:
+        """The record's member list (`Users`, `Members`): what the admin UI's member
+        management changes."""
+        if len(self.list_deltas) != 1:
+            raise ValueError(f"{self.record} has no single member list: {sorted(self.list_deltas)}")
+        return next(iter(self.list_deltas))
+
+    @property
     def sortable(self) -> frozenset[str]:
         """Search may order by any field that is not a list."""
         scalar = (f.name for f in self.fields if f.kind != "ids")
@@ -82,12 +97,13 @@ def contains(name: str) -> Filter:
     return lambda record, value: value.lower() in (record[name] or "").lower()
 
 
-def created_from(record: dict[str, Any], value: str) -> bool:
-    return bool(record["CreatedOn"][:16] >= value)
-
-
-def created_to(record: dict[str, Any], value: str) -> bool:
-    return bool(record["CreatedOn"][:16] <= value)
+def date_range(record: str, name: str) -> dict[str, Filter]:
+    """`from_<Record>_<name>` and `to_<Record>_<name>`, bounds included, in the reference's
+    format `YYYY-MM-DDTHH:mm` (compared to the minute)."""
+    return {
+        f"from_{record}_{name}": lambda r, value: bool(r[name][:16] >= value[:16]),
+        f"to_{record}_{name}": lambda r, value: bool(r[name][:16] <= value[:16]),
+    }
 
 
 CHAT_ROOMS = CollectionSpec(
@@ -117,8 +133,8 @@ CHAT_ROOMS = CollectionSpec(
         "ChatRoom_Name": contains("Name"),
         "ChatRoom_Active": equals("Active"),
         "ChatRoom_LastAgentVisit": lambda record, value: record["LastAgentVisit"] == value,
-        "from_ChatRoom_CreatedOn": created_from,
-        "to_ChatRoom_CreatedOn": created_to,
+        **date_range("ChatRoom", "CreatedOn"),
+        **date_range("ChatRoom", "UpdatedOn"),
     },
     first_id=87654321,
     list_deltas={"Users": ("AddedUsers", "RemovedUsers")},
@@ -155,6 +171,7 @@ COMMUNITY_GROUPS = CollectionSpec(
         "CommunityGroup_Business": equals("BusinessId"),
         "CommunityGroup_User": equals("UserId"),
         "CommunityGroup_Name": contains("Name"),
+        **date_range("CommunityGroup", "UpdatedOn"),
     },
     first_id=65432101,
     list_deltas={"Members": ("AddedMembers", "RemovedMembers")},

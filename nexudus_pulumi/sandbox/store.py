@@ -88,9 +88,12 @@ class RecordStore:
             ).fetchone()
         return self._record(row) if row else None
 
-    def update(self, record_id: int, fields: dict[str, Any], user: str) -> bool:
+    def update(
+        self, record_id: int, fields: dict[str, Any], user: str, *, touch: bool = True
+    ) -> bool:
         """Replace the given writable fields (others are ignored); lists are stored as given.
-        False if there is no such id."""
+        `touch` stamps `UpdatedOn` and `UpdatedBy`; False leaves them as they were (a change
+        Nexudus may not count as an update of the record). False if there is no such id."""
         columns = {
             name: _column(self._fields[name], value)
             for name, value in fields.items()
@@ -98,7 +101,9 @@ class RecordStore:
         }
         if "SystemId" in fields:
             columns["SystemId"] = fields["SystemId"]
-        columns.update(UpdatedOn=now(), UpdatedBy=user, IsNew=0)
+        if touch:
+            columns.update(UpdatedOn=now(), UpdatedBy=user)
+        columns["IsNew"] = 0
         assignments = ", ".join(f"{name} = ?" for name in columns)
         with self._lock, self._db:
             cursor = self._db.execute(
@@ -106,6 +111,19 @@ class RecordStore:
                 (*columns.values(), record_id),
             )
         return cursor.rowcount == 1
+
+    def changes(self, current: dict[str, Any], fields: dict[str, Any]) -> set[str]:
+        """The names of the writable fields (and `SystemId`) whose stored value `fields` would
+        change, a null read as the field's default as `update` stores it."""
+        changed = {
+            name
+            for name, value in fields.items()
+            if name in self._fields
+            and _column(self._fields[name], value) != _column(self._fields[name], current[name])
+        }
+        if "SystemId" in fields and fields["SystemId"] != current["SystemId"]:
+            changed.add("SystemId")
+        return changed
 
     def delete(self, record_id: int) -> bool:
         with self._lock, self._db:
