@@ -4,7 +4,6 @@ reports the reading that was set, and it leaves no record behind, interrupted or
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import os
 import re
 import signal
@@ -28,23 +27,6 @@ THROTTLING = dataclasses.replace(RELAXED, min_interval=0.1)
 """The sandbox's limits for the deliberate burst: the 1-per-100 ms limit, nothing else."""
 
 Records = dict[str, list[dict[str, Any]]]
-
-
-def _readings() -> list[Fidelity]:
-    """Every combination of the sandbox's switches: both values of each flag, both throttles."""
-    flags = [f.name for f in dataclasses.fields(Fidelity) if f.name != "throttle_status"]
-    return [
-        Fidelity(**dict(zip(flags, values, strict=True)), throttle_status=status)
-        for values in itertools.product((False, True), repeat=len(flags))
-        for status in (409, 429)
-    ]
-
-
-def _label(fidelity: Fidelity) -> str:
-    return ",".join(
-        f"{k}={v}" if not isinstance(v, bool) else (k if v else f"no-{k}")
-        for k, v in dataclasses.asdict(fidelity).items()
-    )
 
 
 def _seed(sandbox: Sandbox) -> None:
@@ -105,7 +87,9 @@ def account() -> Iterator[Sandbox]:
         yield running
 
 
-@pytest.mark.parametrize("fidelity", _readings(), ids=_label)
+@pytest.mark.parametrize(
+    "fidelity", Fidelity.combinations(), ids=lambda f: " ".join(f.flags()) or "default"
+)
 def test_the_probe_reports_exactly_the_reading_set_and_leaves_the_account_as_it_was(
     account: Sandbox, fidelity: Fidelity
 ) -> None:
