@@ -201,7 +201,7 @@ def _probe(args: argparse.Namespace) -> int:
     except NexudusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print("\n".join(report.lines))
+    print("\n" + "\n".join(report.lines))  # the answers, apart from the progress above
     if report.left_behind:
         print(f"warning: delete by hand: {', '.join(report.left_behind)}", file=sys.stderr)
     if args.write_config and report.settings:
