@@ -16,11 +16,11 @@ from typing import Any
 
 from .client import NexudusClient
 from .clone import CloneOptions, parse_business_map, run_clone
-from .errors import ConfigurationError, Interrupted, NexudusError
-from .export import ExportOptions, client_from_environment, run_export
+from .errors import ConfigurationError, NexudusError
+from .export import ExportOptions, run_export
 from .kinds import KINDS, RecordKind
 from .ownership import Marker
-from .probe import BURST_SIZE, REQUESTS, ProbeOptions, ProbeReport, run_probe, write_settings
+from .probe import BURST_SIZE, REQUESTS, ProbeOptions, probe_command
 from .sandbox import (
     DEMO_PASSWORD,
     DEMO_USER,
@@ -183,40 +183,8 @@ def _clone(args: argparse.Namespace) -> int:
 
 def _probe(args: argparse.Namespace) -> int:
     """Ask the open questions of the live API; print the answers and what each implies."""
-    if args.write_config and not args.stack:
-        print(
-            "error: --write-config needs --stack, the stack whose file it writes", file=sys.stderr
-        )
-        return 2
-    report: ProbeReport | None = None
-    try:
-        if args.stack:
-            client = NexudusClient(Settings.load(_stack_config(args.stack), os.environ))
-        else:
-            client = client_from_environment(os.environ)
-        report = run_probe(client, ProbeOptions(args.business, args.user_id), _progress)
-    except Interrupted as exc:
-        print("interrupted: stopped once the cleanup above was done", file=sys.stderr)
-        return 128 + exc.signum
-    except NexudusError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print("\n" + "\n".join(report.lines))  # the answers, apart from the progress above
-    if report.left_behind:
-        print(f"warning: delete by hand: {', '.join(report.left_behind)}", file=sys.stderr)
-    if args.write_config and report.settings:
-        try:
-            path = write_settings(Path.cwd(), args.stack, report.settings)
-        except NexudusError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        keys = ", ".join(f"{k}: {str(v).lower()}" for k, v in report.settings.items())
-        print(f"wrote {keys} to {path}")
-    return 1 if report.left_behind else 0
-
-
-def _progress(line: str) -> None:
-    print(line, flush=True)
+    options = ProbeOptions(args.business, args.user_id)
+    return probe_command(options, args.stack, write_config=args.write_config, config=_stack_config)
 
 
 def _stack_config(stack: str) -> Callable[[str], Any]:

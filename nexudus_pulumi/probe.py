@@ -14,9 +14,11 @@ marker.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import secrets
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +29,8 @@ from typing import Any
 
 from .client import NexudusClient
 from .errors import Interrupted, NexudusError, NotFoundError, ProbeError
+from .export import client_from_environment
+from .settings import Settings
 from .stackconfig import Project, StackFile, set_value
 
 PROBE_PREFIX = "nexudus-pulumi-probe:"
@@ -488,3 +492,47 @@ def write_settings(root: Path, stack: str, settings: dict[str, Any]) -> Path:
         set_value(stack_file.config, key, value)
     stack_file.save()
     return stack_file.path
+
+
+def probe_command(
+    options: ProbeOptions,
+    stack: str | None,
+    *,
+    write_config: bool,
+    config: Callable[[str], Callable[[str], Any]],
+) -> int:
+    """`nexudus-pulumi probe`: credentials from the NEXUDUS_* variables or, with a stack, from
+    its config first (`config(stack)` reads it, as for `rooms`); the exit code."""
+    if write_config and not stack:
+        print(
+            "error: --write-config needs --stack, the stack whose file it writes", file=sys.stderr
+        )
+        return 2
+    try:
+        if stack:
+            client = NexudusClient(Settings.load(config(stack), os.environ))
+        else:
+            client = client_from_environment(os.environ)
+        report = run_probe(client, options, _progress)
+    except Interrupted as exc:
+        print("interrupted: stopped once the cleanup above was done", file=sys.stderr)
+        return 128 + exc.signum
+    except NexudusError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print("\n" + "\n".join(report.lines))  # the answers, apart from the progress above
+    if report.left_behind:
+        print(f"warning: delete by hand: {', '.join(report.left_behind)}", file=sys.stderr)
+    if write_config and stack and report.settings:
+        try:
+            path = write_settings(Path.cwd(), stack, report.settings)
+        except NexudusError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        keys = ", ".join(f"{k}: {str(v).lower()}" for k, v in report.settings.items())
+        print(f"wrote {keys} to {path}")
+    return 1 if report.left_behind else 0
+
+
+def _progress(line: str) -> None:
+    print(line, flush=True)
