@@ -40,7 +40,7 @@ PROBE_NAME = "nexudus-pulumi probe"
 BURST_SIZE = 5
 """Unpaced GETs sent at most to meet the 1-per-100 ms limit."""
 REQUESTS = 23
-"""Requests of one probe with `--user-id` unset and no leftovers, the burst included."""
+"""At most the requests of one probe without `--user-id` or leftovers, the burst included."""
 BURST_NOTICE = "asking: 409 or 429"
 """The progress line said just before the deliberate burst."""
 MEMBERSHIP_SETTING = "nexudus:membershipBumpsUpdatedOn"
@@ -73,7 +73,7 @@ COLLECTIONS = (ROOMS, GROUPS)
 class ProbeOptions:
     business: int
     user_id: int | None = None
-    """The temporary group's administrator (and the member the probe adds and removes)."""
+    """The temporary group's administrator, also made a member of the room and the group."""
 
 
 @dataclass
