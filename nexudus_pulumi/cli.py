@@ -48,6 +48,7 @@ def _sandbox(args: argparse.Namespace) -> int:
         requests_per_window=args.requests_per_minute,
         writes_per_window=args.writes_per_minute,
         window_seconds=args.window_seconds,
+        writes_per_day=args.writes_per_day,
     )
     faults = Faults(
         latency_ms=args.latency_ms,
@@ -313,6 +314,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a create's answer carries the whole record in Value (default: Value is {Id})",
     )
     sandbox.add_argument("--writes-per-minute", type=_positive, default=60)
+    sandbox.add_argument(
+        "--writes-per-day",
+        type=_positive,
+        default=5000,
+        help="the daily write quota: 5000 on the newer limits page, 2500 on older accounts",
+    )
     sandbox.add_argument("--requests-per-minute", type=_positive, default=120)
     sandbox.add_argument("--min-interval-ms", type=_not_negative, default=100.0)
     sandbox.add_argument(

@@ -309,3 +309,17 @@ def test_a_burst_of_writes_past_the_limit_is_waited_out(
     assert sandbox.throttle.refusals["writes per window"] >= 1  # it was throttled
     assert sorted(r["Id"] for r in sandbox.store.all()) == sorted(int(c.id) for c in created)
     assert sandbox.posts_committed == 4
+
+
+# ----- refusals ---------------------------------------------------------------------------------
+
+
+def test_a_delete_refused_by_a_business_rule_fails_naming_the_reason(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    provider = make_provider()
+    lobby = create(provider, checked(provider, room("lobby")))
+    sandbox.undeletable[int(lobby.id)] = "This chat room has messages and cannot be deleted."
+    with pytest.raises(RecordOperationError, match="has messages and cannot be deleted"):
+        provider.delete(lobby.id, lobby.outs)  # HTTP 200, WasSuccessful false: not a success
+    assert stored(sandbox, ROOMS, lobby.id)["SystemId"] == "pulumi:p/t/lobby"

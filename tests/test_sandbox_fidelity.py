@@ -332,10 +332,8 @@ def test_combinations_enumerate_every_reading_once() -> None:
 # ----- the command line -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "fidelity"), sorted(Fidelity.variants().items()))
-def test_each_reading_has_a_sandbox_flag(
-    name: str, fidelity: Fidelity, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def sandbox_of(monkeypatch: pytest.MonkeyPatch, *flags: str) -> Sandbox:
+    """The sandbox `nexudus-pulumi sandbox FLAGS` makes, without serving it."""
     served: list[Sandbox] = []
 
     def serve(self: Sandbox) -> None:
@@ -343,6 +341,21 @@ def test_each_reading_has_a_sandbox_flag(
         self._server.server_close()  # never served: nothing to shut down
 
     monkeypatch.setattr(Sandbox, "serve_forever", serve)
-    assert main(["sandbox", "--port", "0", *fidelity.flags()]) == 0
+    assert main(["sandbox", "--port", "0", *flags]) == 0
     [sandbox] = served
-    assert sandbox.fidelity == fidelity, name
+    return sandbox
+
+
+@pytest.mark.parametrize(("name", "fidelity"), sorted(Fidelity.variants().items()))
+def test_each_reading_has_a_sandbox_flag(
+    name: str, fidelity: Fidelity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert sandbox_of(monkeypatch, *fidelity.flags()).fidelity == fidelity, name
+
+
+def test_faults_quotas_and_hosts_have_sandbox_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    flags = ["--transient-500-rate", "0.2", "--error-burst", "3", "--writes-per-day", "2500"]
+    sandbox = sandbox_of(monkeypatch, *flags, "--allow-host", "sandbox.test")
+    assert (sandbox.faults.transient_500_rate, sandbox.faults.error_burst) == (0.2, 3)
+    assert sandbox.throttle.limits.writes_per_day == 2500
+    assert any(host.startswith("sandbox.test:") for host in sandbox.allowed_hosts)
