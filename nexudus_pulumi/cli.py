@@ -21,6 +21,7 @@ from .errors import ConfigurationError, NexudusError
 from .export import ExportOptions, run_export
 from .kinds import KINDS, RecordKind
 from .ownership import Marker
+from .probe import BURST_SIZE, REQUESTS, ProbeOptions, probe_command
 from .sandbox import (
     DEMO_PASSWORD,
     DEMO_USER,
@@ -197,6 +198,12 @@ def _clone(args: argparse.Namespace) -> int:
         return 1
     print("\n".join(report.lines))
     return 0
+
+
+def _probe(args: argparse.Namespace) -> int:
+    """Ask the open questions of the live API; print the answers and what each implies."""
+    options = ProbeOptions(args.business, args.user_id)
+    return probe_command(options, args.stack, write_config=args.write_config, config=_stack_config)
 
 
 def _stack_config(stack: str) -> Callable[[str], Any]:
@@ -425,6 +432,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     clone.add_argument("--secrets-provider", help="for the new stack (default: Pulumi's)")
     clone.set_defaults(run=_clone)
+
+    probe = commands.add_parser(
+        "probe",
+        help="settle on a real account what the API reference leaves open",
+        description="Makes one temporary room and one temporary group in the business, asks the "
+        "live API each open question (does a listing carry SystemId? is a SystemId filter "
+        "honoured? does a PUT clear what it is not sent? does a membership change move "
+        "UpdatedOn? do listings carry Users/Members? 409 or 429? what does a create answer?), "
+        "deletes what it made (also on Ctrl-C or SIGTERM, and leftovers of an earlier probe "
+        "first), and prints each answer with the setting it implies. "
+        f"About {REQUESTS} requests, paced as the provider paces them, but for a burst of at "
+        f"most {BURST_SIZE} unpaced GETs at the end that meets the 1-per-100 ms limit on "
+        "purpose; more only to delete leftovers. Credentials as for `rooms`.",
+    )
+    probe.add_argument("--business", type=int, required=True, help="the Nexudus business id")
+    probe.add_argument(
+        "--user-id",
+        type=int,
+        help="administrator of the temporary group (default: that of a group of the business)",
+    )
+    probe.add_argument("--stack", help="read the settings from this stack's config")
+    probe.add_argument(
+        "--write-config",
+        action="store_true",
+        help="write the implied settings into the stack's file (stacks/Pulumi.STACK.yaml)",
+    )
+    probe.set_defaults(run=_probe)
 
     args = parser.parse_args(argv)
     return int(args.run(args))

@@ -331,6 +331,33 @@ class NexudusClient:
                 f"{self.settings.name_of('base_url')} (e.g. {DEFAULT_BASE_URL})"
             ) from None
 
+    # ----- for `nexudus-pulumi probe` -------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The API's whole answer to one request, paced and retried as every other: for
+        `nexudus-pulumi probe`, which reads what the methods above leave out (a create's
+        whole `Value`, one page of a listing)."""
+        return self._call(method, path, json=json, params=params)
+
+    def send_unpaced(self, path: str, params: Mapping[str, Any]) -> requests.Response:
+        """One GET sent at once, outside the pacer, without retries or throttle handling: for
+        `nexudus-pulumi probe` alone, which meets the account's limit on purpose to see how
+        Nexudus answers it."""
+        headers = {"Authorization": self._authorization(_Deadline(self.settings.deadline_seconds))}
+        return self._session.get(
+            self.settings.base_url + path,
+            params=params,
+            headers=headers,
+            timeout=self.settings.timeout_seconds,
+        )
+
     # ----- record operations -------------------------------------------------------------
 
     def create(self, collection: str, body: Mapping[str, Any]) -> Written:

@@ -125,3 +125,16 @@ def message_first(exc: NexudusError) -> NexudusError:
     exc.__cause__ = lead
     exc.__suppress_context__ = True
     return exc
+
+
+class ProbeError(NexudusError):
+    """`nexudus-pulumi probe` cannot go on; the message says what to change."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: raised where the work stands, so that its cleanup runs (a
+    KeyboardInterrupt, so that no `except Exception` swallows it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
