@@ -283,6 +283,9 @@ class NexudusClient:
         self._verify_lock = threading.Lock()
         self._verified = False
         self._verify_error: NexudusError | None = None
+        self._accepted = False
+        """Whether Nexudus has answered an authenticated request: a 401 after that is a
+        refusal of the request (a role, a limit), not of the credentials."""
         self._plan_lock = threading.Lock()
         self._planned: dict[str, int] = {}
         self._plan_allows: int | None = None
@@ -487,12 +490,17 @@ class NexudusClient:
                     renewed = True
                     self._expire_token()
                     continue
+                if renewed or self._accepted:
+                    # The credentials were accepted (a fresh token, an earlier answer): Nexudus
+                    # answers 401 "Access Denied." for a missing role or an account limit too.
+                    raise AuthorizationError(method, path, _verb(method, path), status)
                 self._refused = self._refusal(f"{method} {path} answered HTTP 401")
                 raise self._refused
             if status == 403:
                 raise AuthorizationError(method, path, _verb(method, path))
             if status == 404:
                 raise NotFoundError(f"{path} was not found (HTTP 404)")
+            self._accepted = True
             return _envelope(answer, f"{method} {answer.url}")
 
     def _send(

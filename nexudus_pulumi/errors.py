@@ -22,15 +22,20 @@ class AuthenticationError(NexudusError):
 
 
 class AuthorizationError(NexudusError):
-    """The credentials are valid but the user lacks a role (HTTP 403).
+    """The credentials are valid but the request is refused: the user lacks a role, or the
+    account a limit. Nexudus says so with 401 "Access Denied." (a 403 in some documents), the
+    same status as for a bad token, so the client tells them apart by whether the credentials
+    were just accepted.
 
     Nexudus roles are named `<Record>-<Verb>` (ChatRoom-Create); the client knows the verb, the
     provider the record, so the provider completes the message with `role_for`.
     """
 
-    def __init__(self, method: str, path: str, verb: str) -> None:
+    def __init__(self, method: str, path: str, verb: str, status: int = 403) -> None:
         self.verb = verb
-        super().__init__(f"Nexudus refused {method} {path} (HTTP 403)")
+        super().__init__(
+            f"Nexudus refused {method} {path} (HTTP {status}) although it accepts the credentials"
+        )
 
     def role_for(self, record_name: str) -> str:
         return f"{record_name}-{self.verb}"

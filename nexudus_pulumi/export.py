@@ -26,7 +26,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from .client import NexudusClient
 from .display import cut, quoted, visible
-from .errors import ApiRejectedError, AuthorizationError, NexudusError
+from .errors import ApiRejectedError, AuthorizationError, NexudusError, NotFoundError
 from .kinds import BUSINESS, KINDS, RecordKind
 from .models import refusal
 from .ownership import Marker
@@ -559,22 +559,36 @@ def _set_field(spec: CommentedMap, order: Sequence[str], name: str, value: Any) 
 def fetch_records(
     client: NexudusClient, kind: RecordKind[Any], business: int
 ) -> list[ExistingRecord]:
-    """Every record of the kind in the business (paged by the client), or an error that says
-    what to check."""
+    """Every record of the kind in the business, each as read by id, or an error that says
+    what to check. A listing is a projection (no `Users`/`Members`, maybe no `SystemId`), so it
+    only says which records exist: what export writes, and whose a record is, comes from a GET
+    of each."""
     others = " ".join(f"--only {k.map_name}" for k in KINDS if k != kind)
     without = f"; to export without the {kind.plural}: {others}" if others else ""
+    action = "list"
     try:
-        records = list(client.search(kind.spec.collection, {kind.model.BUSINESS_FILTER: business}))
+        listed = client.search(kind.spec.collection, {kind.model.BUSINESS_FILTER: business})
+        ids = [int(r["Id"]) for r in listed if r.get("BusinessId") == business]
+        action = "read"
+        records = [record for i in ids if (record := _read(client, kind, i)) is not None]
     except ApiRejectedError as exc:
         raise ExportError(
-            f"Nexudus refused to list the {kind.plural} of business {business}: {exc}"
+            f"Nexudus refused to {action} the {kind.plural} of business {business}: {exc}"
         ) from None
     except AuthorizationError as exc:
         raise ExportError(
-            f"{exc}: listing {kind.plural} needs the role "
+            f"{exc}: to {action} {kind.plural} needs the role "
             f"{exc.role_for(kind.spec.record_name)}{without}"
         ) from None
     return [ExistingRecord.from_record(kind, r) for r in records if r.get("BusinessId") == business]
+
+
+def _read(client: NexudusClient, kind: RecordKind[Any], record_id: int) -> dict[str, Any] | None:
+    """The record by id; None when it was deleted since the listing named it."""
+    try:
+        return client.get(kind.spec.collection, record_id)
+    except NotFoundError:
+        return None
 
 
 # ----- the command --------------------------------------------------------------------------

@@ -384,7 +384,10 @@ class RecordProvider(ResourceProvider):
         message = f"{label}: {action} failed: {exc}"
         if isinstance(exc, AuthorizationError):
             role = exc.role_for(self.spec.record_name)
-            message += f"; the Nexudus user lacks the role {role} (or full administrator rights)"
+            message += (
+                f"; the Nexudus user lacks the role {role} (or full administrator rights), or "
+                "the account has reached one of its limits"
+            )
         return RecordOperationError(message)
 
 
