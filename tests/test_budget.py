@@ -18,21 +18,9 @@ import pytest
 from nexudus_pulumi import ChatRoomProvider
 from nexudus_pulumi.errors import QuotaError
 from nexudus_pulumi.sandbox import Sandbox
-from tests.conftest import Created, MakeProvider, create, room
+from tests.helpers import Created, MakeProvider, create, room, spent
 
-COLLECTION = "/api/support/chatrooms"
 ROOMS = 50
-
-
-def spent(sandbox: Sandbox, since: int = 0, collection: str = COLLECTION) -> Counter[str]:
-    """Requests to the collection by kind: POST, PUT, DELETE, GET by id, LIST (paged search)."""
-    kinds: Counter[str] = Counter()
-    for method, path, _ in sandbox.requests[since:]:
-        if path == collection:
-            kinds["LIST" if method == "GET" else method] += 1
-        elif path.startswith(collection + "/"):
-            kinds[method if method != "GET" else "GET by id"] += 1
-    return kinds
 
 
 def create_rooms(provider: ChatRoomProvider, count: int = ROOMS) -> list[Created]:

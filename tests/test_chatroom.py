@@ -11,8 +11,7 @@ from nexudus_pulumi import ChatRoomProvider
 from nexudus_pulumi.errors import AuthenticationError
 from nexudus_pulumi.provider import UNKNOWN, RecordOperationError
 from nexudus_pulumi.sandbox import READER_PASSWORD, READER_USER, Limits, Sandbox
-from tests.conftest import MakeProvider, configured, create, room, sandbox_config
-from tests.settle import settled_requests
+from tests.helpers import MakeProvider, configured, create, room, sandbox_config, settled_requests
 
 # ----- check ---------------------------------------------------------------------------------
 

@@ -13,9 +13,15 @@ import pytest
 from nexudus_pulumi import CommunityGroupProvider
 from nexudus_pulumi.provider import UNKNOWN, RecordOperationError
 from nexudus_pulumi.sandbox import READER_PASSWORD, READER_USER, Faults, Sandbox
-from tests.conftest import RELAXED, Created, configure, create, sandbox_config
-from tests.settle import settled_requests
-from tests.test_budget import spent
+from tests.helpers import (
+    RELAXED,
+    Created,
+    configure,
+    create,
+    sandbox_config,
+    settled_requests,
+    spent,
+)
 
 GROUPS = "/api/community/communitygroups"
 

@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from nexudus_pulumi import ChatRoomProvider
-from tests.conftest import room
+from tests.helpers import room
 
 
 def test_diff_names_the_fields_that_differ_and_never_their_values(

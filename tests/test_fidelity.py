@@ -24,7 +24,7 @@ from nexudus_pulumi.export import ExportOptions, run_export
 from nexudus_pulumi.ownership import Marker
 from nexudus_pulumi.provider import RecordOperationError, RecordProvider
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Fidelity, Limits, Sandbox
-from tests.conftest import MakeProvider, configure, create, room, sandbox_config
+from tests.helpers import MakeProvider, configure, create, room, sandbox_config
 
 ROOMS = "/api/support/chatrooms"
 GROUPS = "/api/community/communitygroups"

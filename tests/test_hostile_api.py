@@ -23,7 +23,7 @@ from nexudus_pulumi.errors import (
 )
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER
 from nexudus_pulumi.settings import Settings
-from tests.conftest import FAST_CLIENT
+from tests.helpers import FAST_CLIENT
 from tests.hostile import TOKEN_ANSWER, HostileServer, Reply, Request, head
 
 pytestmark = pytest.mark.timeout(120)

@@ -21,8 +21,7 @@ from nexudus_pulumi.errors import (
 )
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Limits, Sandbox
 from nexudus_pulumi.settings import Settings
-from tests.conftest import FAST_CLIENT, configured, create, room, sandbox_config
-from tests.settle import settled_requests
+from tests.helpers import FAST_CLIENT, configured, create, room, sandbox_config, settled_requests
 
 COLLECTION = "/api/support/chatrooms"
 Answer = tuple[int, dict[str, Any] | None]

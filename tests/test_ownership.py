@@ -14,7 +14,7 @@ import pytest
 from nexudus_pulumi.ownership import Marker
 from nexudus_pulumi.provider import UNKNOWN, RecordOperationError
 from nexudus_pulumi.sandbox import Sandbox
-from tests.conftest import MakeProvider, create
+from tests.helpers import MakeProvider, create
 
 PROD = "aaaaaaaaaaaaaaaa"
 """Stack ids (`StackIdentity`): the renamed stack's, and the new stack's under the old name."""

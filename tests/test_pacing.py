@@ -28,7 +28,7 @@ from nexudus_pulumi.pacing import (
 )
 from nexudus_pulumi.sandbox import Sandbox
 from nexudus_pulumi.settings import Settings
-from tests.conftest import RELAXED, sandbox_config
+from tests.helpers import RELAXED, sandbox_config
 
 SPACING = 0.1 + INTERVAL_MARGIN_SECONDS
 

@@ -21,7 +21,7 @@ from nexudus_pulumi.errors import OutcomeUnknownError
 from nexudus_pulumi.probe import PROBE_NAME, PROBE_PREFIX, ProbeOptions, run_probe
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Faults, Fidelity, Sandbox
 from nexudus_pulumi.settings import Settings
-from tests.conftest import RELAXED, sandbox_config
+from tests.helpers import RELAXED, sandbox_config
 
 THROTTLING = dataclasses.replace(RELAXED, min_interval=0.1)
 """The sandbox's limits for the deliberate burst: the 1-per-100 ms limit, nothing else."""

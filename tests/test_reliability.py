@@ -11,8 +11,7 @@ from nexudus_pulumi.client import NexudusClient
 from nexudus_pulumi.errors import AuthenticationError, ConfigurationError, ThrottledError
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, Faults, Limits, Sandbox
 from nexudus_pulumi.settings import Settings
-from tests.conftest import RELAXED, configured, create, room, sandbox_config
-from tests.settle import settled_requests
+from tests.helpers import RELAXED, configured, create, room, sandbox_config, settled_requests
 
 
 def markers(sandbox: Sandbox) -> list[str]:

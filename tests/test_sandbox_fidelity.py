@@ -23,7 +23,7 @@ from nexudus_pulumi.sandbox import (
     Limits,
     Sandbox,
 )
-from tests.conftest import RELAXED
+from tests.helpers import RELAXED
 
 AUTH = (DEMO_USER, DEMO_PASSWORD)
 ROOMS = "/api/support/chatrooms"

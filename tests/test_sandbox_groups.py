@@ -19,7 +19,7 @@ from nexudus_pulumi.sandbox import (
     Faults,
     Sandbox,
 )
-from tests.conftest import RELAXED
+from tests.helpers import RELAXED
 
 AUTH = (DEMO_USER, DEMO_PASSWORD)
 READER = (READER_USER, READER_PASSWORD)

@@ -11,23 +11,7 @@ import pytest
 from nexudus_pulumi.errors import ConfigurationError
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
 from nexudus_pulumi.settings import KEYS, Settings
-from tests.conftest import configured, sandbox_config
-from tests.settle import settled_requests
-
-BAD_VALUES = {
-    "nexudus:baseUrl": "spaces.nexudus.com",
-    "nexudus:timeoutSeconds": "0",
-    "nexudus:deadlineSeconds": "soon",
-    "nexudus:writesPerMinute": "sixty",
-    "nexudus:requestsPerMinute": "-5",
-    "nexudus:minIntervalMs": "0.5",
-    "nexudus:maxRetries": "-1",
-    "nexudus:backoffBaseMs": "fast",
-    "nexudus:logLevel": "chatty",
-    "nexudus:skipCredentialsValidation": "maybe",
-    "nexudus:writesPerDay": "lots",
-    "nexudus:membershipBumpsUpdatedOn": "sometimes",
-}
+from tests.helpers import BAD_VALUES, configured, sandbox_config, settled_requests
 
 
 def load(config: dict[str, Any], environ: dict[str, str] | None = None) -> Settings:

@@ -15,7 +15,7 @@ import pytest
 
 from nexudus_pulumi import ChatRoomProvider
 from nexudus_pulumi.sandbox import Sandbox
-from tests.conftest import Created, MakeProvider, create, room
+from tests.helpers import Created, MakeProvider, create, room
 
 # field -> (declared value, the API's spelling of it, a hand edit in the API's spelling)
 FIELDS: dict[str, tuple[Any, Any, Any]] = {

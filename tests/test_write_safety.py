@@ -16,7 +16,7 @@ import pytest
 
 from nexudus_pulumi.provider import RecordOperationError
 from nexudus_pulumi.sandbox import Sandbox
-from tests.conftest import MakeProvider, create
+from tests.helpers import MakeProvider, create
 
 SA, SB = "aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"
 

@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = REPO / ".tools" / "bin"
 ROOM_TYPE = "pulumi-python:dynamic/nexudus:ChatRoom"
+GROUP_TYPE = "pulumi-python:dynamic/nexudus:CommunityGroup"
+FAST = {"minIntervalMs": "0", "requestsPerMinute": "100000", "writesPerMinute": "100000"}
+"""`nexudus:*` pacing that keeps the sandbox's relaxed limits from slowing a test."""
 PASSPHRASE = "e2e-passphrase"
 MARKER_VAR = "NEXUDUS_PULUMI_E2E_RUN"
 EXIT_GRACE_SECONDS = 15.0
@@ -287,3 +291,53 @@ class PulumiProject:
     def sandbox_rooms(self) -> dict[str, dict[str, Any]]:
         """id -> record of every room the sandbox holds."""
         return {str(r["Id"]): r for r in self.sandbox.store.all()}
+
+
+# ----- helpers the end-to-end modules share -------------------------------------------------
+
+
+def settle() -> None:
+    """Wait until the sandbox has recorded every request: its handler threads end with their
+    connections, which close when the provider process exits."""
+    deadline = time.monotonic() + 60
+    while any(t.name.endswith("(process_request_thread)") for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "sandbox connections still open a minute after the run"
+        time.sleep(0.05)
+
+
+def cli(project: PulumiProject, *args: str) -> Result:
+    """`nexudus-pulumi ...` in the project's root, with NEXUDUS_* credentials for the sandbox."""
+    env = {
+        **project.env,
+        "NEXUDUS_BASE_URL": project.sandbox.url,
+        "NEXUDUS_USERNAME": DEMO_USER,
+        "NEXUDUS_PASSWORD": DEMO_PASSWORD,
+        "NEXUDUS_MIN_INTERVAL_MS": "0",
+    }
+    done = subprocess.run(
+        [str(Path(sys.prefix) / "bin" / "nexudus-pulumi"), *args],
+        cwd=project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    result = Result(" ".join(["nexudus-pulumi", *args]), done.returncode, done.stdout + done.stderr)
+    project.transcript.append(result)
+    assert result.ok, f"`{result.command}` failed:\n{result.output}"
+    return result
+
+
+def group_states(project: PulumiProject, stack: str = "dev") -> dict[str, dict[str, Any]]:
+    """Logical name -> the CommunityGroup's resource in the stack's state (id, outputs...)."""
+    resources = project.state(stack)["deployment"].get("resources") or []
+    return {r["urn"].rsplit("::", 1)[1]: r for r in resources if r["type"] == GROUP_TYPE}
+
+
+def group_ids(project: PulumiProject, stack: str = "dev") -> dict[str, str]:
+    return {key: r["id"] for key, r in group_states(project, stack).items()}
+
+
+def held(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
+    """id -> record of every group the sandbox holds."""
+    return {str(r["Id"]): r for r in sandbox.groups.all()}

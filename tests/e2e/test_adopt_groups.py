@@ -16,9 +16,7 @@ import requests
 import yaml
 
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
-from tests.e2e.harness import PulumiProject
-from tests.e2e.test_adoption import FAST, cli, settle
-from tests.e2e.test_groups import group_ids, held
+from tests.e2e.harness import FAST, PulumiProject, cli, group_ids, held, settle
 
 GROUPS = "/api/community/communitygroups"
 ROOMS = "/api/support/chatrooms"

@@ -8,22 +8,16 @@ there, and the protected source refusing `destroy`.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import threading
-import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import requests
 import yaml
 
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
-from tests.e2e.harness import PulumiProject, Result
+from tests.e2e.harness import FAST, PulumiProject, cli, settle
 
 COLLECTION = "/api/support/chatrooms"
-FAST = {"minIntervalMs": "0", "requestsPerMinute": "100000", "writesPerMinute": "100000"}
 MANAGED = ("Name", "Active", "Users")
 """The fields export writes by default, so the fields an adoption or a clone must carry."""
 
@@ -50,43 +44,11 @@ def seed_account(sandbox: Sandbox) -> list[dict[str, Any]]:
     return sandbox.store.all()
 
 
-def settle() -> None:
-    """Wait until the sandbox has recorded every request: its handler threads end with their
-    connections, which close when the provider process exits."""
-    deadline = time.monotonic() + 60
-    while any(t.name.endswith("(process_request_thread)") for t in threading.enumerate()):
-        assert time.monotonic() < deadline, "sandbox connections still open a minute after the run"
-        time.sleep(0.05)
-
-
 def request_counts(sandbox: Sandbox, since: int) -> Counter[str]:
     settle()
     return Counter(
         "token" if path == "/api/token" else method for method, path, _ in sandbox.requests[since:]
     )
-
-
-def cli(project: PulumiProject, *args: str) -> Result:
-    """`nexudus-pulumi ...` in the project's root, with NEXUDUS_* credentials for the sandbox."""
-    env = {
-        **project.env,
-        "NEXUDUS_BASE_URL": project.sandbox.url,
-        "NEXUDUS_USERNAME": DEMO_USER,
-        "NEXUDUS_PASSWORD": DEMO_PASSWORD,
-        "NEXUDUS_MIN_INTERVAL_MS": "0",
-    }
-    done = subprocess.run(
-        [str(Path(sys.prefix) / "bin" / "nexudus-pulumi"), *args],
-        cwd=project.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    result = Result(" ".join(["nexudus-pulumi", *args]), done.returncode, done.stdout + done.stderr)
-    project.transcript.append(result)
-    assert result.ok, f"`{result.command}` failed:\n{result.output}"
-    return result
 
 
 def fields(record: dict[str, Any]) -> tuple[Any, ...]:

@@ -7,10 +7,8 @@ import json
 from typing import Any
 
 from nexudus_pulumi.sandbox import Sandbox
-from tests.e2e.harness import PulumiProject
-from tests.settle import settled_requests
-
-GROUP_TYPE = "pulumi-python:dynamic/nexudus:CommunityGroup"
+from tests.e2e.harness import PulumiProject, group_ids, group_states, held
+from tests.helpers import settled_requests
 
 GROUPS: dict[str, Any] = {
     "makers": {
@@ -24,24 +22,9 @@ GROUPS: dict[str, Any] = {
 }
 
 
-def group_states(project: PulumiProject, stack: str = "dev") -> dict[str, dict[str, Any]]:
-    """Logical name -> the CommunityGroup's resource in the stack's state (id, outputs...)."""
-    resources = project.state(stack)["deployment"].get("resources") or []
-    return {r["urn"].rsplit("::", 1)[1]: r for r in resources if r["type"] == GROUP_TYPE}
-
-
-def group_ids(project: PulumiProject, stack: str = "dev") -> dict[str, str]:
-    return {key: r["id"] for key, r in group_states(project, stack).items()}
-
-
 def output(project: PulumiProject, name: str) -> Any:
     result = project.ok("stack", "output", name, "--json")
     return json.loads(result.output[result.output.index("{") :])
-
-
-def held(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
-    """id -> record of every group the sandbox holds."""
-    return {str(r["Id"]): r for r in sandbox.groups.all()}
 
 
 def test_a_session_with_groups(project: PulumiProject, sandbox: Sandbox) -> None:

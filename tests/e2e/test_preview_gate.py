@@ -10,8 +10,7 @@ import yaml
 
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
 from tests.e2e.harness import PulumiProject
-from tests.settle import settled_requests
-from tests.test_settings import BAD_VALUES
+from tests.helpers import BAD_VALUES, settled_requests
 
 ROOMS: dict[str, Any] = {"lobby": {"name": "Lobby", "users": [11, 12]}}
 

@@ -10,9 +10,7 @@ from typing import Any
 import yaml
 
 from nexudus_pulumi.sandbox import Sandbox
-from tests.e2e.harness import PulumiProject
-from tests.e2e.test_adoption import FAST, cli
-from tests.e2e.test_groups import group_states, held
+from tests.e2e.harness import FAST, PulumiProject, cli, group_states, held
 
 ROOMS = [
     {"BusinessId": 1001, "Name": "Lobby", "Active": True, "Users": [11, 12]},

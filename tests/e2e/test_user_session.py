@@ -9,7 +9,7 @@ from typing import Any
 
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, Sandbox
 from tests.e2e.harness import PulumiProject
-from tests.settle import settled_requests
+from tests.helpers import settled_requests
 
 ROOMS: dict[str, Any] = {
     "lobby": {"name": "Lobby", "active": True, "users": [11, 12]},
