@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
-from nexudus_pulumi import ChatRoomProvider
+from nexudus_pulumi import ChatRoomProvider, CommunityGroupProvider
 from nexudus_pulumi.kinds import RecordKind
 from nexudus_pulumi.models import refusal
 from nexudus_pulumi.provider import RecordProvider
@@ -87,6 +87,23 @@ def room(key: str, **fields: Any) -> dict[str, Any]:
     props: dict[str, Any] = {"businessId": 1001.0, "name": key.title(), "ownerTag": f"p/t/{key}"}
     props.update(fields)
     return props
+
+
+def group(key: str, **fields: Any) -> dict[str, Any]:
+    """A group's inputs as the engine passes them after check."""
+    props: dict[str, Any] = {
+        "businessId": 1001.0,
+        "name": key.title(),
+        "userId": 11.0,
+        "ownerTag": f"p/t/{key}",
+    }
+    props.update(fields)
+    return props
+
+
+def group_provider(sandbox: Sandbox, **overrides: Any) -> CommunityGroupProvider:
+    """A new group provider process, configured for `sandbox`."""
+    return configure(CommunityGroupProvider(), sandbox_config(sandbox, **overrides))
 
 
 @dataclass

@@ -186,8 +186,10 @@ def test_create_rejected_by_the_api_names_the_record_and_quotes_the_api(
     with pytest.raises(RecordOperationError) as caught:
         provider_for(kind, sandbox).create(declaration(kind, "first", businessId=4242.0))
     message = str(caught.value)
-    assert message.startswith(f"{kind.spec.record_name} 'first'")
-    assert "create failed" in message and "BusinessId: business 4242 does not exist" in message
+    named = example_of(kind).get("name")
+    label = f"{kind.spec.record_name} 'first'" + (f" (name {named!r})" if named else "")
+    assert message.startswith(f"{label}: create failed")
+    assert "BusinessId: business 4242 does not exist" in message
     assert records(sandbox, kind).all() == []
 
 

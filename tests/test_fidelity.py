@@ -19,12 +19,20 @@ from typing import Any
 import pytest
 import yaml
 
-from nexudus_pulumi import ChatRoomProvider, CommunityGroupProvider
+from nexudus_pulumi import ChatRoomProvider
 from nexudus_pulumi.export import ExportOptions, run_export
 from nexudus_pulumi.ownership import Marker
 from nexudus_pulumi.provider import RecordOperationError, RecordProvider
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Fidelity, Limits, Sandbox
-from tests.helpers import MakeProvider, configure, create, room, sandbox_config
+from tests.helpers import (
+    MakeProvider,
+    configure,
+    create,
+    group,
+    group_provider,
+    room,
+    sandbox_config,
+)
 
 ROOMS = "/api/support/chatrooms"
 GROUPS = "/api/community/communitygroups"
@@ -37,22 +45,6 @@ def fidelity(request: pytest.FixtureRequest, sandbox: Sandbox) -> Iterator[Fidel
     """Every test here runs under each reading; the sandbox answers by it from the start."""
     sandbox.fidelity = Fidelity.variants()[request.param]  # fresh: a test may change it
     yield sandbox.fidelity
-
-
-def group(key: str, **fields: Any) -> dict[str, Any]:
-    """A group's inputs as the engine passes them after check."""
-    props: dict[str, Any] = {
-        "businessId": 1001.0,
-        "name": key.title(),
-        "userId": 11.0,
-        "ownerTag": f"p/t/{key}",
-    }
-    props.update(fields)
-    return props
-
-
-def group_provider(sandbox: Sandbox, **overrides: Any) -> CommunityGroupProvider:
-    return configure(CommunityGroupProvider(), sandbox_config(sandbox, **overrides))
 
 
 def checked(provider: RecordProvider, props: dict[str, Any], olds: Any = None) -> dict[str, Any]:
