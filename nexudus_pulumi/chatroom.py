@@ -21,10 +21,19 @@ class ChatRoomInputs(RecordInputs):
     """A Nexudus ChatRoom (`/api/support/chatrooms`). Defaults are the API's own."""
 
     business_id: RecordId
+    """The room's business; in stack config, the stack's `nexudus-rooms:businessId` unless the
+    room sets its own. A change replaces the room."""
     name: Name | None = None
+    """The room's name. Quote one that looks like a date: unquoted, YAML reads it as a
+    timestamp (refused, with the line to write)."""
     active: bool = False
+    """Whether the room is open."""
     last_agent_visit: Timestamp | None = None
+    """When an agent last visited, ISO 8601 with an offset (`+00:00` becomes `Z`). Nexudus
+    moves it as agents visit: declare it only to pin it."""
     users: IdSet = Field(default_factory=list)
+    """The room's users, by id: a set (order is never a change, a repeat is refused); declared,
+    exactly these."""
 
     BUSINESS_FILTER: ClassVar[str] = "ChatRoom_Business"
     NAME_FILTER: ClassVar[str] = "ChatRoom_Name"

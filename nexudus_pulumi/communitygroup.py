@@ -32,12 +32,20 @@ class CommunityGroupInputs(RecordInputs):
     """A Nexudus CommunityGroup (`/api/community/communitygroups`). Defaults are the API's own."""
 
     business_id: RecordId
+    """The group's business; in stack config, the stack's `nexudus-rooms:businessId` unless the
+    group sets its own. A change replaces the group."""
     name: Name
+    """The group's name, not blank."""
     user_id: RecordId
-    """The group's administrator (a Nexudus user id)."""
+    """The group's administrator (a Nexudus user id): must be a user of the account."""
     description: str | None = None
+    """What the group is about, as members see it."""
     group_access: GroupAccess = "restricted"
+    """Who sees and posts: `restricted` (every customer sees, members post), `public` (anyone
+    with discussion-board access sees and posts) or `private` (members only)."""
     members: IdSet = Field(default_factory=list)
+    """The group's members, by user id: a set (order is never a change); declared, exactly
+    these."""
 
     READ_ONLY_FIELDS: ClassVar[tuple[str, ...]] = (
         *RecordInputs.READ_ONLY_FIELDS,

@@ -196,7 +196,12 @@ class RecordInputs(BaseModel):
     """
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, strict=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        use_attribute_docstrings=True,  # a field's docstring is its description (docs/, docgen)
     )
 
     owner_tag: str | None = None

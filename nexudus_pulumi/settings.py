@@ -83,19 +83,28 @@ def is_loopback(host: str) -> bool:
 class Settings(BaseModel):
     """Validated provider settings. Defaults follow the published Nexudus limits."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     base_url: str = DEFAULT_BASE_URL
+    """The API root; `http://` only for a loopback host (the sandbox)."""
     username: str | None = None
+    """The account's email."""
     password: SecretStr | None = None
+    """Its password (a secret: `pulumi config set --secret`, or the variable)."""
     token: SecretStr | None = None
+    """A pre-issued bearer token, instead of a username and password (a secret)."""
     timeout_seconds: float = Field(default=30.0, gt=0, allow_inf_nan=False)
-    """Per HTTP exchange, wall clock: connecting, sending and reading the whole answer."""
+    """Per HTTP exchange, wall clock: connecting, sending and reading the whole answer (answers
+    over 64 MiB are refused)."""
     deadline_seconds: float = Field(default=600.0, gt=0, allow_inf_nan=False)
-    """Per API request, including every wait for throttling and every retry of it."""
+    """Per API request, including every wait for throttling and every retry of it; an
+    operation makes one request, sometimes a shared listing too."""
     writes_per_minute: int = Field(default=60, gt=0)
+    """Pacing of POST, PUT and DELETE."""
     requests_per_minute: int = Field(default=120, gt=0)
+    """Pacing of all requests."""
     min_interval_ms: int = Field(default=100, ge=0)
+    """Spacing between any two requests."""
     max_retries: int = Field(default=5, ge=0)
     """Retries of one idempotent request after a 5xx, a dropped connection or a timeout. Five
     outlast the bursts of three or four consecutive 500s that Nexudus's transient faults come
