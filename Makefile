@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 TEST_WORKERS ?= auto
 PYTEST := PATH="$(CURDIR)/.tools/bin:$$PATH" $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: demo drift check test engine venv lint clean bench
+.PHONY: demo drift check test engine venv lint clean bench docs
 
 demo: venv engine
 	bash scripts/demo.sh
@@ -32,13 +32,18 @@ lint: venv
 	$(BIN)/mypy
 
 # Not part of `make test`: the real engine against the sandbox, this provider vs a naive one
-# (see the README, "Performance"). BENCH_N / BENCH_N_UNLIMITED: room counts with and without the
+# (see bench/README.md). BENCH_N / BENCH_N_UNLIMITED: room counts with and without the
 # published limits; BENCH_WINDOW: the sandbox's minute in seconds; BENCH_QUICK=1: small N.
 bench: venv engine
 	$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench $(if $(BENCH_QUICK),--quick) $(if $(BENCH_N),--limited $(BENCH_N)) \
 		$(if $(BENCH_N_UNLIMITED),--unlimited $(BENCH_N_UNLIMITED)) \
 		$(if $(BENCH_WINDOW),--window-seconds $(BENCH_WINDOW)) $(BENCH_ARGS)
+
+# The tables of docs/ (inputs, outputs, settings) written from the code; tests/test_docs.py fails
+# when a committed page differs.
+docs: venv
+	$(BIN)/python -m nexudus_pulumi.docgen
 
 engine:
 	bash scripts/install-engine.sh

@@ -63,12 +63,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true",
         help=f"small N (limits {QUICK['limited']}, no limits {QUICK['unlimited']}), results "
-        "under bench/results/quick/, README untouched",
+        "under bench/results/quick/, bench/README.md untouched",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, help="results folder (default bench/results)")
     parser.add_argument(
         "--redraw", action="store_true",
-        help="run nothing: rewrite the table, plot and README from the results folder's "
+        help="run nothing: rewrite the table, plot and bench/README.md from the results folder's "
         "results.json",
     )  # fmt: skip
     parser.add_argument(
@@ -163,13 +163,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def publish(results: list[Result], context: dict[str, Any], out: Path, *, readme: bool) -> None:
-    """Write the results folder; a full run into bench/results/ also updates the README."""
+    """Write the results folder; a full run into bench/results/ also updates bench/README.md."""
     table = report.write(results, context, out)
     print(f"\n{table}\nbench: results in {out}/ ({context['duration']})")
     if readme and out == REPO / "bench" / "results":
-        path = REPO / "README.md"
-        if report.update_readme(path, table, "bench/results/plot.png"):
-            print("bench: README.md's Performance section now shows these figures")
+        path = REPO / "bench" / "README.md"
+        if report.update_readme(path, table, "results/plot.png"):
+            print("bench: bench/README.md now shows these figures")
 
 
 if __name__ == "__main__":
