@@ -29,8 +29,8 @@ class ChatRoomInputs(RecordInputs):
     active: bool = False
     """Whether the room is open."""
     last_agent_visit: Timestamp | None = None
-    """When an agent last visited, ISO 8601 with an offset (`+00:00` becomes `Z`). Nexudus
-    moves it as agents visit: declare it only to pin it."""
+    """When an agent last visited, ISO 8601 with an offset (`+00:00` becomes `Z`; an unquoted
+    YAML timestamp is read too). Nexudus moves it as agents visit: declare it only to pin it."""
     users: IdSet = Field(default_factory=list)
     """The room's users, by id: a set (order is never a change, a repeat is refused); declared,
     exactly these."""

@@ -65,13 +65,16 @@ quotes the API. The Nexudus user needs the `{record}-*` roles.
 """
 
 OPTION_DESCRIPTIONS = {
-    "protect": "Pulumi's resource option: the record cannot be deleted while set",
-    "retainOnDelete": "Pulumi's resource option: removing the key forgets the record, which "
-    "stays in Nexudus",
+    "protect": "Pulumi's resource option, never sent to Nexudus: the record cannot be deleted "
+    "while set",
+    "retainOnDelete": "Pulumi's resource option, never sent to Nexudus: removing the key "
+    "forgets the record, which stays in Nexudus",
     "aliases": "the keys this record had before (a key, or a list of keys): a renamed key is "
     "then the same record, updated in place, not deleted and created again",
 }
 """Per-record settings that are Pulumi resource options (`kinds.RESOURCE_OPTIONS`), not fields."""
+
+OPTION_VALUES = {"protect": "True", "retainOnDelete": "True", "aliases": "[Alias(name=...)]"}
 
 OUTPUT_DESCRIPTIONS = {
     "ownerTag": "`<project>/<stack>/<key>#<stack id>`: the resource that owns the record; a "
@@ -137,10 +140,8 @@ def inputs_table(kind: RecordKind[Any]) -> str:
     for camel, python in kind.settings.items():
         if camel in RESOURCE_OPTIONS:
             shape = "list of keys | no | none" if camel == "aliases" else "boolean | no | `false`"
-            rows.append(
-                f"| `{camel}` | `opts=ResourceOptions({RESOURCE_OPTIONS[camel]}=...)` | {shape} | "
-                f"{OPTION_DESCRIPTIONS[camel]} |"
-            )
+            option = f"opts=ResourceOptions({RESOURCE_OPTIONS[camel]}={OPTION_VALUES[camel]})"
+            rows.append(f"| `{camel}` | `{option}` | {shape} | {OPTION_DESCRIPTIONS[camel]} |")
             continue
         info = fields[python]
         required = "yes" if info.is_required() else "no"
@@ -227,7 +228,7 @@ def _type_name(schema: dict[str, Any]) -> str:
     if schema.get("type") == "array":
         return f"list of {_type_name(schema.get('items', {}))}s"
     name = str(schema.get("type", "any"))
-    return "integer id" if name == "integer" else name
+    return "integer id (a digit string is accepted)" if name == "integer" else name
 
 
 def _default(kind: RecordKind[Any], field: str) -> str:
