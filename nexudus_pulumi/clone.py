@@ -24,7 +24,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .errors import NexudusError
 from .export import TAKE_OVER_KEY, TAKE_OVER_NOTES
-from .kinds import BUSINESS, KINDS, RecordKind
+from .kinds import KINDS, tally_all
+from .recordkind import BUSINESS, RecordKind
 from .stackconfig import (
     SECRETS_KEYS,
     Project,
@@ -298,7 +299,7 @@ def _summary(report: CloneReport, options: CloneOptions, path: Path, root: Path)
         details.append(f"importId/takeOver removed from {report.untied}")
     if report.unprotected:
         details.append(f"protect/retainOnDelete removed from {report.unprotected}")
-    counts = " and ".join(f"{report.counts.get(kind.map_name, 0)} {kind.noun}(s)" for kind in KINDS)
+    counts = tally_all(report.counts)
     lines.append(
         f"{options.target} cloned from {options.source} into {shown}: {counts} "
         f"for business {options.business}" + (f" ({'; '.join(details)})" if details else "")

@@ -121,7 +121,7 @@ class Custody:
         if snapshot.carries_system_id:
             candidates = snapshot.marked(marker)
         else:
-            candidates = snapshot.namesakes(business, name)
+            candidates = snapshot.namesakes(business, name, api_name(self.model.NAME_FIELD))
         found = []
         for candidate in candidates:
             if int(candidate["Id"]) in exclude:
@@ -135,7 +135,8 @@ class Custody:
         """Ids of other records carrying the marker of `record`'s resource (the drift check)."""
         snapshot = self.listing.get()
         itself = frozenset({int(record["Id"])})
-        others = self.marked(marker, record.get("BusinessId"), record.get("Name"), snapshot, itself)
+        name = record.get(api_name(self.model.NAME_FIELD))
+        others = self.marked(marker, record.get("BusinessId"), name, snapshot, itself)
         return [int(other["Id"]) for other in others]
 
     def _lookup_snapshot(self) -> Snapshot:

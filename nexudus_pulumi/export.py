@@ -27,9 +27,10 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from .client import NexudusClient
 from .display import cut, quoted, visible
 from .errors import ApiRejectedError, AuthorizationError, NexudusError, NotFoundError
-from .kinds import BUSINESS, KINDS, RecordKind
+from .kinds import KINDS
 from .models import refusal
 from .ownership import Marker
+from .recordkind import BUSINESS, RecordKind, tally
 from .settings import Settings
 from .stackconfig import (
     Project,
@@ -109,7 +110,7 @@ class ExistingRecord:
 
     @property
     def name(self) -> str | None:
-        name = self.fields.get("name")
+        name = self.fields.get(self.kind.model.NAME_FIELD)
         return name if isinstance(name, str) and name else None
 
     @property
@@ -638,7 +639,7 @@ def run_export(
     full = [(kind, len(keys)) for kind, keys in declared.items() if keys]
     if full and not force and not to_stdout:
         maps = " and ".join(
-            f"{count} {kind.noun}(s) in {project.key(kind.map_name)}" for kind, count in full
+            f"{kind.count(number)} in {project.key(kind.map_name)}" for kind, number in full
         )
         raise ExportError(
             f"{_shown(stack_file.path, root)} already declares {maps}: --force merges the "
@@ -694,7 +695,7 @@ def _report(plans: Sequence[ExportPlan], options: ExportOptions, destination: st
     entries = [entry for plan in plans for entry in plan.entries]
     skipped = sum(len(plan.skipped) for plan in plans)
     kept = sum(1 for e in entries if e.in_file)
-    counts = " and ".join(f"{len(plan.entries)} {plan.kind.noun}(s)" for plan in plans)
+    counts = tally((plan.kind, len(plan.entries)) for plan in plans)
     summary = f"{counts} of business {options.business} written to {destination}"
     details = []
     if kept:

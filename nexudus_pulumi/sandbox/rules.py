@@ -32,6 +32,9 @@ class Known(Protocol):
     @property
     def users(self) -> Collection[int]: ...
 
+    def holds(self, path: str, record_id: int) -> bool:
+        """Whether the collection at `path` holds a record with this id."""
+
 
 Check = Callable[[Any, Known], "str | None"]
 """A non-null value and what the account holds -> the error message, or None when valid."""
@@ -89,6 +92,18 @@ def user(value: Any, known: Known) -> str | None:
     if not _is_int(value):
         return "is not a valid integer"
     return None if value in known.users else f"user {value} does not exist"
+
+
+def record_in(path: str, record: str) -> Check:
+    """The id of a record of another collection (a thread's `CommunityGroupId`), which must
+    exist, as a business or a user id must."""
+
+    def check(value: Any, known: Known) -> str | None:
+        if not _is_int(value):
+            return "is not a valid integer"
+        return None if known.holds(path, value) else f"{record} {value} does not exist"
+
+    return check
 
 
 def known_user_ids(value: Any, known: Known) -> str | None:

@@ -220,6 +220,9 @@ class Sandbox:
         with self._lock:
             return sum(self.posts_by_record.values())
 
+    def holds(self, path: str, record_id: int) -> bool:
+        return self.stores[path].get(record_id) is not None
+
     def target(self, path: str) -> tuple[RecordStore, int | None] | None:
         """The store of the collection a path names, and the record id if it names a record."""
         path = path.rstrip("/")
