@@ -23,8 +23,9 @@ from typing import Any
 from pydantic.alias_generators import to_snake
 from pydantic_core import PydanticUndefined
 
-from .kinds import BUSINESS, KINDS, RESOURCE_OPTIONS, RecordKind
+from .kinds import KINDS
 from .models import refusal
+from .recordkind import BUSINESS, RESOURCE_OPTIONS, RecordKind
 from .settings import KEYS, Settings
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -34,6 +35,9 @@ HEADINGS = ("Example Usage", "Inputs", "Outputs", "Adoption (Import)", "Errors")
 TEMPLATE = """# {record}
 
 {summary}
+
+<!-- docgen:deprecation -->
+<!-- /docgen -->
 
 ## Example Usage
 
@@ -91,11 +95,6 @@ OUTPUT_DESCRIPTIONS = {
 }
 """Read-only fields (`READ_ONLY_FIELDS` of a model), as outputs. A new one needs a line here."""
 
-_BEFORE_THE_REGISTRY: dict[str, dict[str, Any]] = {
-    "rooms": {"name": "Lobby"},
-    "groups": {"name": "Makers", "userId": 11},
-}
-
 BLOCK = re.compile(r"(<!-- docgen:(?P<name>[a-z]+) -->\n)(?P<body>.*?)(<!-- /docgen -->)", re.S)
 
 
@@ -108,6 +107,7 @@ def page_path(kind: RecordKind[Any]) -> Path:
 
 def resource_blocks(kind: RecordKind[Any]) -> dict[str, str]:
     return {
+        "deprecation": f"> **Deprecated.** {kind.deprecation}\n" if kind.deprecation else "",
         "example": example_usage(kind),
         "inputs": inputs_table(kind),
         "outputs": outputs_table(kind),
@@ -115,7 +115,7 @@ def resource_blocks(kind: RecordKind[Any]) -> dict[str, str]:
 
 
 def example_usage(kind: RecordKind[Any]) -> str:
-    example = dict(getattr(kind, "example", None) or _BEFORE_THE_REGISTRY[kind.map_name])
+    example = dict(kind.example)
     key = _key_of(example, kind.noun)
     entry = "\n".join(f"      {name}: {_yaml(value)}" for name, value in example.items())
     arguments = ", ".join(
@@ -143,6 +143,9 @@ def inputs_table(kind: RecordKind[Any]) -> str:
             option = f"opts=ResourceOptions({RESOURCE_OPTIONS[camel]}={OPTION_VALUES[camel]})"
             rows.append(f"| `{camel}` | `{option}` | {shape} | {OPTION_DESCRIPTIONS[camel]} |")
             continue
+        if camel in kind.references:
+            rows.append(_reference_row(kind, camel))
+            continue
         info = fields[python]
         required = "yes" if info.is_required() else "no"
         default = _default(kind, camel)
@@ -151,6 +154,16 @@ def inputs_table(kind: RecordKind[Any]) -> str:
             f"{_cell(info.description or '')} |"
         )
     return "\n".join(rows) + "\n"
+
+
+def _reference_row(kind: RecordKind[Any], setting: str) -> str:
+    reference = kind.references[setting]
+    return (
+        f"| `{setting}` | (a program passes the id as `{to_snake(reference.field)}`) | key of a "
+        f"`nexudus-rooms:{reference.map_name}` entry | no | none | another entry of the same "
+        f"stack, by its key: its record's id fills `{reference.field}`, and this {kind.noun} "
+        f"depends on it; set one or the other |"
+    )
 
 
 def outputs_table(kind: RecordKind[Any]) -> str:

@@ -16,9 +16,9 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
 from nexudus_pulumi import ChatRoomProvider, CommunityGroupProvider
-from nexudus_pulumi.kinds import RecordKind
 from nexudus_pulumi.models import refusal
 from nexudus_pulumi.provider import RecordProvider
+from nexudus_pulumi.recordkind import RecordKind
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Limits, Sandbox
 from nexudus_pulumi.sandbox.store import RecordStore
 
@@ -151,14 +151,7 @@ BUSINESS = 1001
 
 def example_of(kind: RecordKind[Any]) -> dict[str, Any]:
     """The kind's minimal valid stack entry, without `businessId`."""
-    example = getattr(kind, "example", None) or _UNTIL_THE_REGISTRY_HAS_EXAMPLES[kind.map_name]
-    return dict(example)
-
-
-_UNTIL_THE_REGISTRY_HAS_EXAMPLES: dict[str, dict[str, Any]] = {
-    "rooms": {"name": "Lobby"},
-    "groups": {"name": "Makers", "userId": 11},
-}
+    return dict(kind.example)
 
 
 def declaration(kind: RecordKind[Any], key: str, **fields: Any) -> dict[str, Any]:

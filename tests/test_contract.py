@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 from pydantic.alias_generators import to_snake
 
-from nexudus_pulumi.kinds import KINDS, RecordKind
+from nexudus_pulumi.kinds import KINDS
 from nexudus_pulumi.models import normalise
 from nexudus_pulumi.provider import UNKNOWN, RecordOperationError
+from nexudus_pulumi.recordkind import RecordKind
 from nexudus_pulumi.sandbox import READER_PASSWORD, READER_USER, Faults, Sandbox
 from tests.helpers import (
     BUSINESS,
@@ -186,8 +187,9 @@ def test_create_rejected_by_the_api_names_the_record_and_quotes_the_api(
     with pytest.raises(RecordOperationError) as caught:
         provider_for(kind, sandbox).create(declaration(kind, "first", businessId=4242.0))
     message = str(caught.value)
-    named = example_of(kind).get("name")
-    label = f"{kind.spec.record_name} 'first'" + (f" (name {named!r})" if named else "")
+    named_by = kind.model.NAME_FIELD
+    named = example_of(kind).get(named_by)
+    label = f"{kind.spec.record_name} 'first'" + (f" ({named_by} {named!r})" if named else "")
     assert message.startswith(f"{label}: create failed")
     assert "BusinessId: business 4242 does not exist" in message
     assert records(sandbox, kind).all() == []

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from nexudus_pulumi import docgen
-from nexudus_pulumi.kinds import KINDS, RecordKind
+from nexudus_pulumi.kinds import KINDS
+from nexudus_pulumi.recordkind import RecordKind
 
 REPO = Path(__file__).resolve().parents[1]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
