@@ -29,6 +29,8 @@ from .recordkind import BUSINESS, RESOURCE_OPTIONS, RecordKind
 from .settings import KEYS, Settings
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
+LINE_LENGTH = 100
+"""The project's line length (pyproject.toml, `[tool.ruff]`)."""
 HEADINGS = ("Example Usage", "Inputs", "Outputs", "Adoption (Import)", "Errors")
 """Every record type's page has these sections, in this order (the template's)."""
 
@@ -118,10 +120,10 @@ def example_usage(kind: RecordKind[Any]) -> str:
     example = dict(kind.example)
     key = _key_of(example, kind.noun)
     entry = "\n".join(f"      {name}: {_yaml(value)}" for name, value in example.items())
-    arguments = ", ".join(
+    arguments = [
         f"{to_snake(name)}={json.dumps(value, ensure_ascii=False)}"
         for name, value in {BUSINESS: 1001, **example}.items()
-    )
+    ]
     resource = kind.resource.__name__
     return (
         "In a stack's config (`stacks/Pulumi.<stack>.yaml`):\n\n"
@@ -129,8 +131,20 @@ def example_usage(kind: RecordKind[Any]) -> str:
         f"  nexudus-rooms:{kind.map_name}:\n    {key}:\n{entry}\n```\n\n"
         "From a Pulumi program of your own:\n\n"
         f"```python\nfrom nexudus_pulumi import {resource}\n\n"
-        f'{key.replace("-", "_")} = {resource}("{key}", {arguments})\n```\n'
+        f"{_call(key.replace('-', '_'), resource, [json.dumps(key), *arguments])}\n```\n"
     )
+
+
+def _call(variable: str, function: str, arguments: list[str]) -> str:
+    """`variable = function(arguments)` as `ruff format` lays it out (it formats the docs' code
+    blocks too): one line, else the arguments on one indented line, else one per line."""
+    head = f"{variable} = {function}("
+    inline = ", ".join(arguments)
+    if len(head) + len(inline) + 1 <= LINE_LENGTH:
+        return f"{head}{inline})"
+    if len(inline) + 4 <= LINE_LENGTH:
+        return f"{head}\n    {inline}\n)"
+    return head + "".join(f"\n    {argument}," for argument in arguments) + "\n)"
 
 
 def inputs_table(kind: RecordKind[Any]) -> str:
