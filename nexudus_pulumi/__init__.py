@@ -1,8 +1,8 @@
 """Pulumi dynamic providers for Nexudus records: one resource class per record type of
 `kinds.KINDS` (ChatRoom, its successor CommunityGroup, ...), each with its provider class.
 
-From a Pulumi program: `from nexudus_pulumi import CommunityGroup`; see the README's
-"Using the library from Python" and "Reference" sections.
+From a Pulumi program: `from nexudus_pulumi import CommunityGroup`; see docs/library.md and
+each type's page under docs/resources/.
 """
 
 from importlib.metadata import version

@@ -1,5 +1,5 @@
 """The Nexudus CommunityGroup record as a Pulumi resource: the successor Nexudus names for the
-deprecated ChatRoom (see the README's recipe for moving rooms to groups).
+deprecated ChatRoom (see docs/guides/rooms-to-groups.md).
 
 Everything else (check, diff, exactly-once create, owner markers, adoption, listings) is the
 shared machinery's; this module only says what a group is.

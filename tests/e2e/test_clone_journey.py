@@ -1,6 +1,6 @@
-"""`nexudus-pulumi clone` as the README tells it, when the first try goes wrong: a wrong
-passphrase, then the right one. The failed try must leave nothing behind (no stack, no file) and
-the stack that was selected still selected, so the retry is the same command."""
+"""`nexudus-pulumi clone` as docs/guides/clone-an-environment.md tells it, when the first try goes
+wrong: a wrong passphrase, then the right one. The failed try must leave nothing behind (no stack,
+no file) and the stack that was selected still selected, so the retry is the same command."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tests.e2e.harness import PulumiProject, Result
 
 def clone(project: PulumiProject, passphrase: str) -> Result:
     """`nexudus-pulumi clone --from prod --to x2 --business 1002`, with `pulumi` on PATH as the
-    README sets it up, and the given passphrase."""
+    docs guides set it up, and the given passphrase."""
     env = {**project.env, "PULUMI_CONFIG_PASSPHRASE": passphrase}
     command = ["clone", "--from", "prod", "--to", "x2", "--business", "1002"]
     done = subprocess.run(

@@ -1,5 +1,5 @@
 """CommunityGroups with the real `pulumi` CLI against the sandbox: a user's session, and the move
-from the deprecated ChatRoom to groups as the README's recipe tells it."""
+from the deprecated ChatRoom to groups as docs/guides/rooms-to-groups.md tells it."""
 
 from __future__ import annotations
 

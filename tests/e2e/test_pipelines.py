@@ -175,7 +175,7 @@ def test_the_pipeline_recipes_commands_work_in_order(
     name: str, project: PulumiProject, sandbox: Sandbox
 ) -> None:
     """A new user's pipeline: their own stack (`STACK: dev`, as the recipes ship) and their own
-    passphrase, each job on a fresh checkout, as the README tells it."""
+    passphrase, each job on a fresh checkout, as docs/guides/pipelines.md tells it."""
     store = {  # what the CI's secret store and variables hold
         "NEXUDUS_BASE_URL": sandbox.url,
         "NEXUDUS_USERNAME": DEMO_USER,

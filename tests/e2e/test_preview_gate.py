@@ -186,7 +186,7 @@ def test_a_secret_in_the_rooms_map_stays_secret_in_the_state(
 def test_refresh_uses_the_saved_settings_unless_the_program_runs(
     project: PulumiProject, sandbox: Sandbox
 ) -> None:
-    """What the README's "Saved settings" section says: Pulumi keeps the default provider's
+    """What docs/configuration.md, "Saved settings", says: Pulumi keeps the default provider's
     config in the state; refresh and destroy use it; `--run-program` reads the stack's."""
     project.init_stack("dev", business=1001, rooms=ROOMS)
     project.ok("up", "--yes")

@@ -1,6 +1,6 @@
-"""The README's move from rooms to groups, for an account adopted with `nexudus-pulumi export`:
-every room and group it wrote is `protect: true`, so the recipe's last step must lift that for
-the rooms, and only for as long as it takes to delete them."""
+"""The move from rooms to groups of docs/guides/rooms-to-groups.md, for an account adopted with
+`nexudus-pulumi export`: every room and group it wrote is `protect: true`, so the recipe's last step
+must lift that for the rooms, and only for as long as it takes to delete them."""
 
 from __future__ import annotations
 
@@ -64,9 +64,9 @@ def test_moving_exported_rooms_to_groups(project: PulumiProject, sandbox: Sandbo
     for key, room_id in room_ids.items():
         assert held(sandbox)[ids[key]]["Members"] == held_rooms[room_id]["Users"]
 
-    # Step 4, as the README tells it for exported (protected) rooms: remove the rooms map, lift
-    # the protection in the state, up. The rooms are deleted, the groups kept, and the exported
-    # group is protected again, as its config says.
+    # Step 4, as docs/guides/rooms-to-groups.md tells it for exported (protected) rooms: remove the
+    # rooms map, lift the protection in the state, up. The rooms are deleted, the groups kept, and
+    # the exported group is protected again, as its config says.
     project.declare("prod", None, business=1001, groups=groups)
     project.ok("state", "unprotect", "--all", "--yes", stack="prod")
     up = project.ok("up", "--yes", stack="prod")
