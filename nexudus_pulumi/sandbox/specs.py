@@ -179,4 +179,60 @@ COMMUNITY_GROUPS = CollectionSpec(
     derived={"BusinessName": _business_name},
 )
 
-COLLECTIONS = (CHAT_ROOMS, COMMUNITY_GROUPS)
+COMMUNITY_THREADS = CollectionSpec(
+    path="/api/community/communitythreads",
+    record="CommunityThread",
+    table="communitythreads",
+    rules=Rules(
+        required={
+            "BusinessId": rules.business,
+            "UserId": rules.user,
+            "Subject": rules.text,
+            "Message": rules.text,
+        },
+        optional={
+            "CommunityGroupId": rules.record_in(COMMUNITY_GROUPS.path, COMMUNITY_GROUPS.record),
+            "CoworkerId": rules.integer,
+            "InstantDelivery": rules.boolean,
+            "Tags": rules.text,
+            "Private": rules.boolean,
+            "Guests": rules.known_user_ids,
+            "IncludeZoomInvite": rules.boolean,
+            "ZoomEventData": rules.text,
+            "SystemId": rules.text,
+        },
+        on_update={"AddedGuests": rules.known_user_ids, "RemovedGuests": rules.user_ids},
+    ),
+    fields=(
+        Field("BusinessId", "int"),
+        Field("CommunityGroupId", "int"),
+        Field("UserId", "int"),
+        Field("CoworkerId", "int"),
+        Field("Subject", "text"),
+        Field("Message", "text"),
+        Field("InstantDelivery", "bool", False),
+        Field("Tags", "text"),
+        Field("Private", "bool", False),
+        Field("Guests", "ids", []),
+        Field("IncludeZoomInvite", "bool", False),
+        Field("ZoomEventData", "text"),
+    ),
+    filters={
+        "CommunityThread_Business": equals("BusinessId"),
+        "CommunityThread_CommunityGroup": equals("CommunityGroupId"),
+        "CommunityThread_User": equals("UserId"),
+        "CommunityThread_Coworker": equals("CoworkerId"),
+        "CommunityThread_Subject": contains("Subject"),
+        "CommunityThread_Message": contains("Message"),
+        "CommunityThread_InstantDelivery": equals("InstantDelivery"),
+        "CommunityThread_Tags": contains("Tags"),
+        "CommunityThread_Private": equals("Private"),
+        **date_range("CommunityThread", "CreatedOn"),
+        **date_range("CommunityThread", "UpdatedOn"),
+    },
+    first_id=54321001,
+    list_deltas={"Guests": ("AddedGuests", "RemovedGuests")},
+    derived={"LastMessageDate": lambda _record, _known: None},  # no replies: the sandbox has none
+)
+
+COLLECTIONS = (CHAT_ROOMS, COMMUNITY_GROUPS, COMMUNITY_THREADS)
