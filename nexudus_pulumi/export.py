@@ -459,6 +459,23 @@ def _new_entry(key: str, record: ExistingRecord, options: ExportOptions) -> Entr
     return Entry(key, record, fields, in_file=False, note=note)
 
 
+def link_references(plans: Sequence[ExportPlan]) -> None:
+    """A new entry whose field holds the id of a record exported under a key of the same stack
+    names that key instead (`group: makers`, not `communityGroupId: 65432101`): the stack then
+    holds the link, so a clone links to the clone's group, not the source's."""
+    keys = {plan.kind.map_name: {e.record.id: e.key for e in plan.entries} for plan in plans}
+    for plan in plans:
+        for setting, reference in plan.kind.references.items():
+            targets = keys.get(reference.map_name, {})
+            for entry in plan.entries:
+                key = targets.get(entry.fields.get(reference.field, 0))
+                if not entry.in_file and key is not None:  # in its place, for the same order
+                    entry.fields = {
+                        setting if name == reference.field else name: value
+                        for name, value in {**entry.fields, reference.field: key}.items()
+                    }
+
+
 # ----- writing it ---------------------------------------------------------------------------
 
 
@@ -679,6 +696,7 @@ def run_export(
         )
         for kind in options.kinds
     ]
+    link_references(plans)
     apply_plan(plans, stack_file, project, options)
     text = stack_file.dump()
     destination = "stdout" if to_stdout else _shown(stack_file.path, root)

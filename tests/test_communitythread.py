@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 import pytest
 import requests
+import yaml
 
 from nexudus_pulumi import CommunityGroup, CommunityThread, CommunityThreadProvider
 from nexudus_pulumi.communitythread import KIND
@@ -279,3 +280,27 @@ def test_export_keys_threads_by_subject(sandbox: Sandbox, tmp_path: Path) -> Non
     assert "subject: House rules" in text and "message: Be kind." in text
     assert "1 thread(s) of business 1001 written" in report.lines[-1]
     assert Counter(m for m, p, _ in sandbox.requests if p.startswith(THREADS))["POST"] == 0
+
+
+def test_export_names_a_threads_group_by_its_key(sandbox: Sandbox, tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: nexudus-rooms\nstackConfigDir: stacks\n")
+    (tmp_path / "stacks").mkdir()
+    group_id = make_group(sandbox)
+    rules = {"BusinessId": 1001, "UserId": 11, "Subject": "House rules", "Message": "Be kind."}
+    sandbox.stores[THREADS].insert({**rules, "CommunityGroupId": group_id}, "ui")
+    elsewhere = sandbox.groups.insert({"BusinessId": 1002, "UserId": 11, "Name": "Other"}, "ui")
+    sandbox.stores[THREADS].insert(
+        {**rules, "Subject": "Elsewhere", "CommunityGroupId": elsewhere}, "ui"
+    )
+    environ = {
+        "NEXUDUS_BASE_URL": sandbox.url,
+        "NEXUDUS_USERNAME": DEMO_USER,
+        "NEXUDUS_PASSWORD": DEMO_PASSWORD,
+    }
+    run_export(tmp_path, "prod", ExportOptions(business=1001), environ=environ)
+    config = yaml.safe_load((tmp_path / "stacks" / "Pulumi.prod.yaml").read_text())["config"]
+    threads = config["nexudus-rooms:threads"]
+    assert threads["house-rules"]["group"] == "makers"  # the stack holds the link
+    assert "communityGroupId" not in threads["house-rules"]
+    # a group the export does not write (another business) stays an id
+    assert threads["elsewhere"]["communityGroupId"] == elsewhere
