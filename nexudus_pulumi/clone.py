@@ -69,6 +69,8 @@ class CloneReport:
     """`rooms.events` -> (source business, clone business), for records with their own
     businessId."""
     secrets: int = 0
+    warnings: list[str] = field(default_factory=list)
+    """What the clone keeps that may still point at the source's records."""
     lines: list[str] = field(default_factory=list)
 
 
@@ -165,6 +167,13 @@ def _untie(
             old = _business(entry[BUSINESS], key)
             set_value(entry, BUSINESS, _same_style(entry[BUSINESS], mapping[old]))
             report.moved[f"{kind.map_name}.{key}"] = (old, mapping[old])
+        report.warnings += [
+            f"warning: {kind.map_name}.{key}.{reference.field} keeps {entry[reference.field]}, "
+            f"most likely a {reference.map_name} record of the source's business: name the "
+            f"clone's by its key instead ({setting}: <key of {reference.map_name}>)"
+            for setting, reference in kind.references.items()
+            if entry.get(reference.field) is not None
+        ]
 
 
 def _is_take_over_note(comment: str) -> bool:
@@ -292,6 +301,7 @@ def _pulumi(command: list[str], root: Path, purpose: str) -> str:
 def _summary(report: CloneReport, options: CloneOptions, path: Path, root: Path) -> list[str]:
     shown = path.relative_to(root) if path.is_relative_to(root) else path
     lines = [f"{key}: business {old} -> {new}" for key, (old, new) in sorted(report.moved.items())]
+    lines += report.warnings
     details = []
     if report.secrets:
         details.append(f"{report.secrets} secret(s) re-encrypted by Pulumi for {options.target}")

@@ -17,11 +17,13 @@ import requests
 import yaml
 
 from nexudus_pulumi import CommunityGroup, CommunityThread, CommunityThreadProvider
+from nexudus_pulumi.clone import CloneOptions, rewrite_config
 from nexudus_pulumi.communitythread import KIND
 from nexudus_pulumi.export import ExportOptions, run_export
 from nexudus_pulumi.program import declare_stack
 from nexudus_pulumi.provider import RecordOperationError
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
+from nexudus_pulumi.stackconfig import Project, StackFile
 from tests.conftest import Created, configure, create, sandbox_config
 
 THREADS = "/api/community/communitythreads"
@@ -304,3 +306,24 @@ def test_export_names_a_threads_group_by_its_key(sandbox: Sandbox, tmp_path: Pat
     assert "communityGroupId" not in threads["house-rules"]
     # a group the export does not write (another business) stays an id
     assert threads["elsewhere"]["communityGroupId"] == elsewhere
+
+
+def test_a_clone_says_which_thread_keeps_a_group_id(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: nexudus-rooms\nstackConfigDir: stacks\n")
+    (tmp_path / "stacks").mkdir()
+    welcome = {"subject": "Welcome", "message": "Hi", "userId": 11, "group": "makers"}
+    faq = {"subject": "FAQ", "message": "Ask", "userId": 11, "communityGroupId": 65432101}
+    source = {
+        "nexudus-rooms:businessId": 1001,
+        "nexudus-rooms:groups": {"makers": MAKERS},
+        "nexudus-rooms:threads": {"welcome": welcome, "faq": faq},
+    }
+    path = tmp_path / "stacks" / "Pulumi.prod.yaml"
+    path.write_text(yaml.safe_dump({"config": source}))
+    project = Project.find(tmp_path)
+    options = CloneOptions(source="prod", target="staging", business=1002)
+    report = rewrite_config(StackFile.load(path), project, options)
+    assert report.warnings == [
+        "warning: threads.faq.communityGroupId keeps 65432101, most likely a groups record of "
+        "the source's business: name the clone's by its key instead (group: <key of groups>)"
+    ]  # welcome names its group by key: the clone's own
