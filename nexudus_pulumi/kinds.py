@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import chatroom, communitygroup
+from . import chatroom, communitygroup, communitythread
 from .chatroom import ChatRoom as ChatRoom
 from .chatroom import ChatRoomProvider as ChatRoomProvider
 from .communitygroup import CommunityGroup as CommunityGroup
 from .communitygroup import CommunityGroupProvider as CommunityGroupProvider
+from .communitythread import CommunityThread as CommunityThread
+from .communitythread import CommunityThreadProvider as CommunityThreadProvider
 from .recordkind import RecordKind, tally
 
-KINDS: tuple[RecordKind[Any], ...] = (chatroom.KIND, communitygroup.KIND)
+KINDS: tuple[RecordKind[Any], ...] = (chatroom.KIND, communitygroup.KIND, communitythread.KIND)
 
 EXPORTED = tuple(
     cls.__name__ for kind in KINDS for cls in (kind.resource, kind.resource.provider_type)

@@ -3,7 +3,7 @@
 
 Stack config (`stacks/Pulumi.<stack>.yaml`):
 
-    nexudus-rooms:businessId: 1001          # the default business of every room and group
+    nexudus-rooms:businessId: 1001          # the default business of every record
     nexudus-rooms:rooms:
       lobby:                                # the key is the logical name: keep it stable
         name: Lobby

@@ -211,7 +211,7 @@ class RecordProvider(ResourceProvider):
         # no record can carry a marker with that id yet. What `importId` would adopt, or why it
         # may not, is known already, and the user reviews it now.
         previewable = is_new and unknown <= {"ownerTag"} and self._custody is not None
-        failures = self.custody.preview_adoption(inputs, self._label(props)) if previewable else []
+        failures = self.custody.adoption.preview(inputs, self._label(props)) if previewable else []
         if is_new and not failures:
             self._plan_writes(1, self._label(props))  # a POST, or an adoption's PUT
         if unknown:

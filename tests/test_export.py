@@ -725,8 +725,8 @@ NOTHING = program.Declared({})
 
 
 def test_protection_settings_become_resource_options_not_room_fields() -> None:
-    spec = {"name": "Lobby", "protect": True, "retainOnDelete": True, "importId": 5}
-    room: Any = program._declare(RECORDED_ROOMS, "lobby", spec, 1001, NOTHING, secret=False)
+    entry = {"name": "Lobby", "protect": True, "retainOnDelete": True, "importId": 5}
+    room: Any = program._declare(RECORDED_ROOMS, "lobby", entry, 1001, NOTHING, secret=False)
     assert room.opts.protect is True and room.opts.retain_on_delete is True
     assert "protect" not in room.inputs and "retain_on_delete" not in room.inputs
     plain_room: Any = program._declare(
@@ -801,7 +801,7 @@ def test_a_system_id_cannot_inject_a_key_into_the_stack_file(
         config = document["config"]
         assert set(config) == {"nexudus-rooms:businessId", "nexudus-rooms:rooms"}
         rooms = config["nexudus-rooms:rooms"]
-        assert {key: spec["importId"] for key, spec in rooms.items()} == {
+        assert {key: entry["importId"] for key, entry in rooms.items()} == {
             "lobby": lobby,
             "theirs": theirs,
             "synced": foreign,
@@ -851,8 +851,8 @@ def test_keys_and_values_yaml_1_1_reads_as_something_else_are_quoted(
     for document in read_both(path.read_text()):
         rooms = document["config"]["nexudus-rooms:rooms"]
         assert list(rooms) == [slug(name) or f"room-{room}"]
-        [spec] = rooms.values()
-        assert spec["name"] == name
+        [entry] = rooms.values()
+        assert entry["name"] == name
     if name.casefold() in {"y", "n", "yes", "no", "on", "off"}:  # booleans to Go's yaml.v2
         assert f'\n    "{name.casefold()}":\n      name: "{name}"\n' in path.read_text()
 

@@ -387,7 +387,7 @@ def test_an_empty_room_key_is_named(mocks: RecordingMocks, monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize(
-    ("spec", "named"),
+    ("entry", "named"),
     [
         ({"name": "A", "importId": float("inf")}, "nexudus-rooms:rooms.a.importId"),
         ({"name": "A", "users": [11, float("nan")]}, "nexudus-rooms:rooms.a.users[1]"),
@@ -395,9 +395,9 @@ def test_an_empty_room_key_is_named(mocks: RecordingMocks, monkeypatch: pytest.M
     ],
 )
 def test_a_number_that_is_not_finite_is_named(
-    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, spec: dict[str, Any], named: str
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, entry: dict[str, Any], named: str
 ) -> None:
-    message = run_error(monkeypatch, 1001, {"a": spec})
+    message = run_error(monkeypatch, 1001, {"a": entry})
     assert f"{named} must be a finite number" in message
 
 

@@ -2,7 +2,7 @@
 
 Deliberately independent of `nexudus_pulumi.models`: the provider validates what users declare,
 this validates what reaches the API, and tests compare the two. Each record type's rules are
-written from the Nexudus reference (see `specs.py`); this module holds only the shared checks.
+written from the Nexudus reference (see `collections.py`); this module holds only the shared checks.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""A local Nexudus: the ChatRoom and CommunityGroup endpoints, token and Basic auth, throttling
-and injected faults, answering as Nexudus really does (see docs/nexudus-api.md).
+"""A local Nexudus: the endpoints of every collection in `COLLECTIONS`, token and Basic auth,
+throttling and injected faults, answering as Nexudus really does (see docs/nexudus-api.md).
 
 It is what the demo and every test talk to, over real HTTP on loopback. Faults (`Faults`) and
 the readings of what the sources leave open (`Fidelity`) are plain attributes, so tests turn them
 on and off while the server runs. The handlers are generic: each collection is a
-`CollectionSpec` (see `specs.py`) with a `RecordStore`; nothing here is per record type.
+`Collection` (see `collections.py`) with a `RecordStore`; nothing here is per record type.
 
 By default: listings are a projection (the collection properties such as `Users` are absent;
 GET by id shows them); a PUT needs the whole record and resets what it is not sent; unknown
@@ -33,9 +33,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .collections import CHAT_ROOMS, COLLECTIONS, COMMUNITY_GROUPS, Collection, Filter
 from .fidelity import Fidelity
 from .limits import Limits, Throttle
-from .specs import CHAT_ROOMS, COLLECTIONS, COMMUNITY_GROUPS, CollectionSpec, Filter
 from .store import Database, RecordStore, now
 
 TOKEN_PATH = "/api/token"
@@ -43,8 +43,8 @@ DEMO_USER = "admin@example.com"
 DEMO_PASSWORD = "sandbox-demo-password"
 READER_USER = "reader@example.com"
 READER_PASSWORD = "sandbox-reader-password"
-ALL_ROLES = frozenset().union(*(spec.roles for spec in COLLECTIONS))
-READER_ROLES = frozenset(spec.role(a) for spec in COLLECTIONS for a in ("Read", "List"))
+ALL_ROLES = frozenset().union(*(collection.roles for collection in COLLECTIONS))
+READER_ROLES = frozenset(collection.role(a) for collection in COLLECTIONS for a in ("Read", "List"))
 DEFAULT_BUSINESSES = (1001, 1002, 1003)
 UI_USER = "manager@example.com"
 """Who out-of-band edits (`Sandbox.edit`, `add_member`) are made by: a person in the admin UI."""
@@ -154,9 +154,11 @@ class Sandbox:
         """User ids a group's `UserId` and `Members` must be among (room `Users` are not
         checked)."""
         database = Database(db)
-        self.stores = {spec.path: RecordStore(database, spec, self) for spec in COLLECTIONS}
+        self.stores = {
+            collection.path: RecordStore(database, collection, self) for collection in COLLECTIONS
+        }
         self.store = self.stores[CHAT_ROOMS.path]
-        """The chat rooms."""
+        """The chat rooms (named before there were groups; `stores[path]` for any collection)."""
         self.groups = self.stores[COMMUNITY_GROUPS.path]
         """The community groups."""
         self.token_lifetime = token_lifetime
@@ -271,7 +273,7 @@ class Sandbox:
         if current is None:
             return False
         changed = store.changes(current, fields)
-        membership_only = bool(changed) and changed <= set(store.spec.collections)
+        membership_only = bool(changed) and changed <= set(store.collection.collections)
         touch = self.fidelity.membership_bumps_updated_on or not membership_only
         return store.update(record_id, fields, user, touch=touch)
 
@@ -298,7 +300,7 @@ class Sandbox:
         record = store.get(record_id)
         if record is None:
             raise KeyError(f"no record {record_id} in {collection_path}")
-        members = store.spec.membership
+        members = store.collection.membership
         self.edit(
             collection_path, record_id, **{members: list(dict.fromkeys(change(record[members])))}
         )
@@ -488,7 +490,7 @@ class _Handler(BaseHTTPRequestHandler):
         }.get((method, record_id is not None))
         if action is None:
             return self._refuse(405, "The requested resource does not support this.", length)
-        if store.spec.role(action) not in sandbox.accounts[user].roles:
+        if store.collection.role(action) not in sandbox.accounts[user].roles:
             # Nexudus answers a missing role as it answers a bad token: 401 "Access Denied."
             return self._refuse(401, ACCESS_DENIED, length)
         body = self._body(length)
@@ -602,22 +604,22 @@ class _Handler(BaseHTTPRequestHandler):
         if verb == "created" and self.sandbox.fidelity.create_answers_record:
             value = record
         return self._envelope(
-            f"{store.spec.record} was successfully {verb}.", value, updated_on, user
+            f"{store.collection.record} was successfully {verb}.", value, updated_on, user
         )
 
     def _not_found(self) -> int:
         return self._send_text(404, "Not found")
 
     def _create(self, store: RecordStore, user: str, body: bytes) -> int:
-        sandbox, spec = self.sandbox, store.spec
-        fields, errors = spec.rules.validate(self._json(body), sandbox, for_update=False)
+        sandbox, collection = self.sandbox, store.collection
+        fields, errors = collection.rules.validate(self._json(body), sandbox, for_update=False)
         if errors:
             return self._rejected(errors)
         if sandbox.faults.commit_delay_ms:
             time.sleep(sandbox.faults.commit_delay_ms / 1000)
         record_id = store.insert(fields, user)
         with sandbox._lock:
-            sandbox.posts_by_record[spec.record] += 1
+            sandbox.posts_by_record[collection.record] += 1
         if sandbox.faults.roll(sandbox.faults.drop_after_commit_rate, "drop after commit"):
             return self._drop()
         if sandbox.faults.answer_delay_ms:
@@ -625,20 +627,20 @@ class _Handler(BaseHTTPRequestHandler):
         return self._written(store, "created", record_id, user)
 
     def _update(self, store: RecordStore, user: str, body: bytes) -> int:
-        spec = store.spec
+        collection = store.collection
         payload = self._json(body)
-        fields, errors = spec.rules.validate(payload, self.sandbox, for_update=True)
+        fields, errors = collection.rules.validate(payload, self.sandbox, for_update=True)
         if errors:
             return self._rejected(errors)
         record_id = payload["Id"]
         current = store.get(record_id)
         if current is None:
             return self._not_found()
-        self.sandbox.apply(store, record_id, self._put_fields(spec, fields, current), user)
+        self.sandbox.apply(store, record_id, self._put_fields(collection, fields, current), user)
         return self._written(store, "updated", record_id, user)
 
     def _put_fields(
-        self, spec: CollectionSpec, fields: dict[str, Any], current: dict[str, Any]
+        self, collection: Collection, fields: dict[str, Any], current: dict[str, Any]
     ) -> dict[str, Any]:
         """What a PUT writes. A field it is not sent goes back to its default when
         `fidelity.put_clears_omitted` (a client that sends only what changed wipes the rest),
@@ -646,10 +648,10 @@ class _Handler(BaseHTTPRequestHandler):
         stored list when none is sent."""
         clears = self.sandbox.fidelity.put_clears_omitted
         written = dict(fields)
-        for name in (*(f.name for f in spec.fields), "SystemId"):
-            if name not in written and name not in spec.list_deltas:
+        for name in (*(f.name for f in collection.fields), "SystemId"):
+            if name not in written and name not in collection.list_deltas:
                 written[name] = None if clears else current[name]
-        for name, (added_name, removed_name) in spec.list_deltas.items():
+        for name, (added_name, removed_name) in collection.list_deltas.items():
             added = written.pop(added_name, None) or []
             removed = set(written.pop(removed_name, None) or [])
             if name in written:
@@ -676,38 +678,40 @@ class _Handler(BaseHTTPRequestHandler):
             return self._not_found()
         return self._send(200, record)
 
-    def _listed(self, spec: CollectionSpec, record: dict[str, Any]) -> dict[str, Any]:
+    def _listed(self, collection: Collection, record: dict[str, Any]) -> dict[str, Any]:
         """A record as a listing shows it: without the collection properties, and without
         `SystemId` unless `fidelity.listing_system_id`."""
-        hidden = set(spec.collections)
+        hidden = set(collection.collections)
         if not self.sandbox.fidelity.listing_system_id:
             hidden.add("SystemId")
         return {k: v for k, v in record.items() if k not in hidden}
 
-    def _filters(self, spec: CollectionSpec) -> dict[str, Filter]:
+    def _filters(self, collection: Collection) -> dict[str, Filter]:
         """The query parameters search honours; any other is ignored (every record kept)."""
-        filters = dict(spec.filters)
+        filters = dict(collection.filters)
         if self.sandbox.fidelity.system_id_filter:
-            filters[f"{spec.record}_SystemId"] = lambda record, value: record["SystemId"] == value
+            filters[f"{collection.record}_SystemId"] = lambda record, value: (
+                record["SystemId"] == value
+            )
         return filters
 
     def _search(self, store: RecordStore, query: dict[str, list[str]]) -> int:
-        spec = store.spec
+        collection = store.collection
         q = {k: v[0] for k, v in query.items()}
         try:
             page = max(1, int(q.get("page", 1)))
             size = min(max(1, int(q.get("size", 25))), MAX_PAGE_SIZE)
         except ValueError:
             return self._rejected([("page", q.get("page"), "must be a number")])
-        tests = [(test, q[name]) for name, test in self._filters(spec).items() if name in q]
+        tests = [(test, q[name]) for name, test in self._filters(collection).items() if name in q]
         records = [r for r in store.all() if all(test(r, value) for test, value in tests)]
         order = q.get("orderBy", "Id")
         descending = q.get("dir", "").lower() in ("descending", "desc")
-        if order in spec.sortable:
+        if order in collection.sortable:
             records.sort(key=lambda r: (r[order] is None, r[order]), reverse=descending)
         total = len(records)
         start = (page - 1) * size
-        chunk = [self._listed(spec, r) for r in records[start : start + size]]
+        chunk = [self._listed(collection, r) for r in records[start : start + size]]
         pages = max(1, -(-total // size))
         return self._send(
             200,
