@@ -94,6 +94,7 @@ OUTPUT_DESCRIPTIONS = {
     "businessName": "the business's name (known after the first refresh)",
     "teamGuid": "Nexudus's GUID of the group's team (known after the first refresh)",
     "courseGuid": "Nexudus's GUID of the group's course (known after the first refresh)",
+    "lastMessageDate": "when the thread's last message was posted, as Nexudus reports it",
 }
 """Read-only fields (`READ_ONLY_FIELDS` of a model), as outputs. A new one needs a line here."""
 
@@ -244,6 +245,7 @@ def _type(kind: RecordKind[Any], field: str) -> str:
     schema = kind.model.model_json_schema(by_alias=True)["properties"][field]
     options = [o for o in schema.get("anyOf", [schema]) if o.get("type") != "null"]
     names = [_type_name(option) for option in options]
+    names = [f"{n} (a digit string is accepted)" if n == "integer id" else n for n in names]
     if names == ["string"] and "ISO 8601" in (refusal(kind.model, field, "x") or ""):
         return "ISO 8601 date-time"
     return " or ".join(names)
@@ -255,7 +257,7 @@ def _type_name(schema: dict[str, Any]) -> str:
     if schema.get("type") == "array":
         return f"list of {_type_name(schema.get('items', {}))}s"
     name = str(schema.get("type", "any"))
-    return "integer id (a digit string is accepted)" if name == "integer" else name
+    return "integer id" if name == "integer" else name
 
 
 def _default(kind: RecordKind[Any], field: str) -> str:

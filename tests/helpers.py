@@ -16,6 +16,7 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
 from nexudus_pulumi import ChatRoomProvider, CommunityGroupProvider
+from nexudus_pulumi.kinds import KINDS
 from nexudus_pulumi.models import refusal
 from nexudus_pulumi.provider import RecordProvider
 from nexudus_pulumi.recordkind import RecordKind
@@ -206,6 +207,16 @@ _BY_JSON_TYPE: dict[str, list[Any]] = {
     "integer": [12],
     "string": ["2026-11-26T09:00:00Z"],
 }
+
+
+def hand_edit(kind: RecordKind[Any], field: str, sandbox: Sandbox) -> Any:
+    """`other_value`, or for a field that holds another record's id (a thread's
+    `communityGroupId`) the id of such a record, made in `sandbox` behind the API's back."""
+    for reference in kind.references.values():
+        if reference.field == field:
+            target = next(k for k in KINDS if k.map_name == reference.map_name)
+            return records(sandbox, target).insert(api_record(target), "ui")
+    return other_value(kind, field)
 
 
 def _candidates(schema: dict[str, Any]) -> list[Any]:

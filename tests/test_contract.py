@@ -32,7 +32,7 @@ from tests.helpers import (
     create,
     declaration,
     example_of,
-    other_value,
+    hand_edit,
     provider_for,
     records,
     renamable,
@@ -297,7 +297,7 @@ def test_a_field_left_out_survives_refresh_and_updates(
     provider = provider_for(kind, sandbox)
     news = provider.check({}, declaration(kind, "first")).inputs
     created = create(provider, news)
-    value = other_value(kind, field)
+    value = hand_edit(kind, field, sandbox)
     [(_, by_hand)] = kind.model.to_api({field: value}, None).items()
     records(sandbox, kind).update(int(created.id), {api(field): by_hand}, "someone")
     olds = provider_for(kind, sandbox).read(created.id, created.outs).outs
