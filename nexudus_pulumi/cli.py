@@ -23,6 +23,7 @@ from .display import cut, visible
 from .errors import ConfigurationError, NexudusError
 from .export import ExportOptions, run_export
 from .kinds import KINDS
+from .models import api_name
 from .ownership import Marker
 from .probe import BURST_SIZE, REQUESTS, ProbeOptions, probe_command
 from .recordkind import RecordKind, said
@@ -116,7 +117,8 @@ def _list(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     header = "".join(f"{f:{CELL}}  " for f in _shown_fields(kind))
-    print(f"{'Id':>10}  {'Business':>8}  {header}{'Managed by':{OWNER}}  Name")
+    named = api_name(kind.model.NAME_FIELD)  # `Name`; a thread's `Subject`
+    print(f"{'Id':>10}  {'Business':>8}  {header}{'Managed by':{OWNER}}  {named}")
     for record in records:
         print(_row(kind, record))
     print(kind.count(len(records)))

@@ -16,7 +16,7 @@ import pytest
 import requests
 import yaml
 
-from nexudus_pulumi import CommunityGroup, CommunityThread, CommunityThreadProvider
+from nexudus_pulumi import CommunityGroup, CommunityThread, CommunityThreadProvider, cli
 from nexudus_pulumi.clone import CloneOptions, rewrite_config
 from nexudus_pulumi.communitythread import KIND
 from nexudus_pulumi.export import ExportOptions, run_export
@@ -323,3 +323,20 @@ def test_a_clone_says_which_thread_keeps_a_group_id(tmp_path: Path) -> None:
         "warning: threads.faq.communityGroupId keeps 65432101, most likely a groups record of "
         "the source's business: name the clone's by its key instead (group: <key of groups>)"
     ]  # welcome names its group by key: the clone's own
+
+
+def test_the_thread_listing_names_each_by_its_subject(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = {"BusinessId": 1001, "UserId": 11, "Subject": "House rules", "Message": "Be kind."}
+    sandbox.stores[THREADS].insert(rules, "ui")
+    for name, value in [
+        ("BASE_URL", sandbox.url),
+        ("USERNAME", DEMO_USER),
+        ("PASSWORD", DEMO_PASSWORD),
+    ]:
+        monkeypatch.setenv(f"NEXUDUS_{name}", value)
+    assert cli.main(["threads"]) == 0
+    header, row, total = capsys.readouterr().out.splitlines()
+    assert header.endswith("Subject") and row.endswith("House rules") and "Be kind." in row
+    assert total == "1 thread(s)"
