@@ -1,4 +1,5 @@
-"""The write floor: how long the API's limits alone make N writes take, whoever sends them."""
+"""The floors: how long the API's limits alone make N writes, or N reads, take, whoever sends
+them."""
 
 from __future__ import annotations
 
@@ -19,5 +20,18 @@ def write_floor(writes: int, limits: Limits) -> float:
         for per_window in (limits.writes_per_window, limits.requests_per_window):
             if k >= per_window:
                 at = max(at, sent[k - per_window] + limits.window_seconds)
+        sent.append(at)
+    return sent[-1] if sent else 0.0
+
+
+def read_floor(reads: int, limits: Limits) -> float:
+    """Seconds from the first read to the last, each going as early as the sandbox admits it:
+    one per `min_interval`, `requests_per_window` a window. 155 reads take 63.4 s; 300, 125.9 s.
+    """
+    sent: list[float] = []
+    for k in range(reads):
+        at = sent[-1] + limits.min_interval if sent else 0.0
+        if k >= limits.requests_per_window:
+            at = max(at, sent[k - limits.requests_per_window] + limits.window_seconds)
         sent.append(at)
     return sent[-1] if sent else 0.0
