@@ -91,16 +91,15 @@ def notes(args: argparse.Namespace, mode: Mode) -> list[str]:
         "membership changes do move `UpdatedOn`, on an unchanged account; `drift` is "
         "`preview --refresh --expect-no-changes` after a person added a member to one room, "
         "and is ok when it fails, naming the drift.",
-        "Read floor: the time from the first GET to the N-th when each is sent as early as the "
-        "sandbox admits it (120 requests per window, one per 100 ms).",
         "Requests are the sandbox's own count, by method and status; `per room` divides by N. "
         "409s name the limit that refused them (the sandbox knows; Nexudus does not say).",
         "Each step starts with a fresh minute of the account, as the write floor assumes: on a "
         "real account a `destroy` right after an `up` would first wait for the up's writes to "
         "leave the minute (a pace file shared by both runs makes it wait instead of taking 409s).",
-        "Write floor: the time from the first write to the N-th when each is sent as early as "
-        "the sandbox's sliding windows admit it (60 writes and 120 requests per window, one "
-        "request per 100 ms).",
+        "Floors: the time from a step's first request to its last when each is sent as early "
+        "as the sandbox's sliding windows admit it (60 writes and 120 requests per window, one "
+        "request per 100 ms): `up` N writes, `refresh` N reads, `destroy` N reads and N writes "
+        "(each delete reads its record first). Listings and the token request are left out.",
         "State: compact JSON of each room's entry in `pulumi stack export` after `up`; "
         "peak RSS: the largest VmHWM of a `python -m pulumi.dynamic` process (provider) and "
         "of the `pulumi` process (engine) over the steps.",

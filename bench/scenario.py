@@ -15,7 +15,7 @@ from nexudus_pulumi.sandbox.limits import Throttle
 from nexudus_pulumi.sandbox.server import TOKEN_PATH
 from nexudus_pulumi.sandbox.specs import CHAT_ROOMS
 
-from .floor import read_floor, write_floor
+from .floor import step_floors
 from .project import Program, Project
 
 PUBLISHED = Limits()
@@ -116,9 +116,8 @@ class Result:
     mode: str
     rooms: int
     program: str
-    floor_seconds: float | None
-    read_floor_seconds: float | None = None
-    """How long the API's limits alone make N reads (one GET per room) take."""
+    floors: dict[str, float]
+    """Step -> how long the API's limits alone make its requests take (none without limits)."""
     steps: list[Step] = field(default_factory=list)
     state: dict[str, float] = field(default_factory=dict)
     """Bytes per room after `up`: the whole entry, its `stackTrace` and its `__provider` blobs
@@ -143,9 +142,8 @@ def declared_rooms(count: int) -> dict[str, dict[str, Any]]:
 
 
 def run_scenario(mode: Mode, rooms: int, program: Program, engine: Path, memory_cap: int) -> Result:
-    floor = write_floor(rooms, mode.limits) if mode.limited else None
-    reads = read_floor(rooms, mode.limits) if mode.limited else None
-    result = Result(mode.name, rooms, program.label, floor, reads)
+    floors = step_floors(rooms, mode.limits) if mode.limited else {}
+    result = Result(mode.name, rooms, program.label, floors)
     faults = Faults(latency_ms=mode.latency_ms)
     with (
         tempfile.TemporaryDirectory(prefix="nexudus-bench-") as workdir,
