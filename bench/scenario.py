@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from nexudus_pulumi.sandbox import Faults, Limits, Sandbox
+from nexudus_pulumi.sandbox.collections import CHAT_ROOMS
 from nexudus_pulumi.sandbox.limits import Throttle
 from nexudus_pulumi.sandbox.server import TOKEN_PATH
-from nexudus_pulumi.sandbox.specs import CHAT_ROOMS
 
 from .floor import step_floors
 from .project import Program, Project

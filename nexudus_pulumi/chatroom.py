@@ -1,7 +1,7 @@
 """The Nexudus ChatRoom record as a Pulumi resource.
 
 Nexudus marks ChatRoom deprecated in favour of CommunityThread and CommunityGroup; the program
-warns about it once per run (see `program.py`).
+warns about it once per run, in the words of `KIND.deprecation`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pydantic import Field
 
 from .models import IdSet, Name, RecordId, RecordInputs, Timestamp
 from .provider import RecordProvider, RecordSpec
+from .recordkind import RecordKind
 from .resource import RecordResource
 
 
@@ -83,3 +84,18 @@ class ChatRoom(RecordResource, module="nexudus", name="ChatRoom"):
             "take_over": take_over,
         }
         super().__init__(resource_name, props, opts)
+
+
+KIND: RecordKind[ChatRoom] = RecordKind(
+    ChatRoom,
+    "rooms",
+    "room",
+    pinned=frozenset({"active"}),
+    on_request=frozenset({"lastAgentVisit"}),
+    deprecation=(
+        "Nexudus marks the ChatRoom API as deprecated; plan a move to "
+        f"{SUCCESSOR}. This stack's rooms keep working until Nexudus removes it."
+    ),
+    example={"name": "Lobby", "active": True},
+    synonyms={"members": "users"},
+)

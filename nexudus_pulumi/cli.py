@@ -1,4 +1,5 @@
-"""`nexudus-pulumi`: run the local sandbox, or list the rooms a Nexudus account holds."""
+"""`nexudus-pulumi`: run the local sandbox; list, export or clone the records of each kind
+(`kinds.KINDS`) a Nexudus account holds."""
 
 from __future__ import annotations
 
@@ -14,14 +15,18 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from pydantic.alias_generators import to_snake
+
 from .client import NexudusClient
 from .clone import CloneOptions, parse_business_map, run_clone
 from .display import cut, visible
 from .errors import ConfigurationError, NexudusError
 from .export import ExportOptions, run_export
-from .kinds import KINDS, RecordKind
+from .kinds import KINDS
+from .models import api_name
 from .ownership import Marker
 from .probe import BURST_SIZE, REQUESTS, ProbeOptions, probe_command
+from .recordkind import RecordKind, said
 from .sandbox import (
     DEMO_PASSWORD,
     DEMO_USER,
@@ -100,7 +105,7 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    """Print the rooms or groups Nexudus holds, with the credentials from the NEXUDUS_*
+    """Print the records of one kind Nexudus holds, with the credentials from the NEXUDUS_*
     variables or, with --stack, from that stack's config first (as `pulumi up` would)."""
     kind: RecordKind[Any] = args.kind
     try:
@@ -112,13 +117,16 @@ def _list(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     header = "".join(f"{f:{CELL}}  " for f in _shown_fields(kind))
-    print(f"{'Id':>10}  {'Business':>8}  {header}{'Managed by':{OWNER}}  Name")
+    named = api_name(kind.model.NAME_FIELD)  # `Name`; a thread's `Subject`
+    print(f"{'Id':>10}  {'Business':>8}  {header}{'Managed by':{OWNER}}  {named}")
     for record in records:
         print(_row(kind, record))
-    print(f"{len(records)} {kind.noun}(s)")
+    print(kind.count(len(records)))
     return 0
 
 
+RECORDS = said([kind.plural for kind in KINDS])
+"""`rooms, groups and threads`: what export and clone handle, in help texts."""
 CELL = 20
 """Width of a listed field: a timestamp fits."""
 OWNER = 30
@@ -127,7 +135,7 @@ NAME = 60
 
 
 def _shown_fields(kind: RecordKind[Any]) -> list[str]:
-    return [f for f in kind.fields if f not in ("businessId", "name")]
+    return [f for f in kind.fields if f not in ("businessId", kind.model.NAME_FIELD)]
 
 
 def _row(kind: RecordKind[Any], record: dict[str, Any]) -> str:
@@ -138,7 +146,7 @@ def _row(kind: RecordKind[Any], record: dict[str, Any]) -> str:
     marker = Marker.parse(record.get("SystemId"))
     owner = _cell(marker.path, OWNER) if marker is not None else "-"
     cells = "".join(f"{_cell(view[f]):{CELL}}  " for f in _shown_fields(kind))
-    name = _cell(view["name"], NAME) or "(unnamed)"
+    name = _cell(view[kind.model.NAME_FIELD], NAME) or "(unnamed)"
     ids = f"{_cell(record['Id'], 10):>10}  {_cell(view['businessId'], 8):>8}"
     return f"{ids}  {cells}{owner:{OWNER}}  {name}"
 
@@ -151,15 +159,20 @@ def _cell(value: Any, width: int = CELL) -> str:
     return cut(visible(text), width)
 
 
+def _on_request() -> list[tuple[RecordKind[Any], str]]:
+    """The fields export writes only when asked, each with its kind: one flag each."""
+    return [(kind, name) for kind in KINDS for name in sorted(kind.on_request)]
+
+
 def _export(args: argparse.Namespace) -> int:
-    """Write the rooms and groups of a business into a stack's config, each with the importId
+    """Write the records of a business into a stack's config, each with the importId
     adopting it."""
     only = set(args.only or [kind.map_name for kind in KINDS])
     options = ExportOptions(
         business=args.business,
         protect=args.protect,
         include_owned=args.include_owned,
-        with_fields=frozenset({"lastAgentVisit"} if args.last_agent_visit else ()),
+        with_fields=frozenset(name for _, name in _on_request() if getattr(args, to_snake(name))),
         kinds=tuple(kind for kind in KINDS if kind.map_name in only),
         keep_unmatched=args.keep_unmatched,
     )
@@ -182,7 +195,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _clone(args: argparse.Namespace) -> int:
-    """Make a new stack with another stack's rooms and groups, in another business."""
+    """Make a new stack with another stack's records, in another business."""
     try:
         options = CloneOptions(
             source=args.source,
@@ -359,10 +372,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     export = commands.add_parser(
         "export",
-        help="write a business's existing rooms and groups into a stack's config, to adopt them",
+        help=f"write a business's existing {RECORDS} into a stack's config, to adopt them",
         description="Run in the project's root, with NEXUDUS_* credentials. Writes "
-        "stacks/Pulumi.STACK.yaml: the business, and one entry per existing room and community "
-        "group, with its importId; `pulumi up` then adopts them without creating any record "
+        "stacks/Pulumi.STACK.yaml: the business, and one entry per existing record "
+        f"({RECORDS}), with its importId; `pulumi up` then adopts them without creating any record "
         "(Pulumi still counts each adoption as `+ created`: it creates the resource's state).",
     )
     export.add_argument("--business", type=int, required=True, help="the Nexudus business id")
@@ -377,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument(
         "--keep-unmatched",
         action="store_true",
-        help="with --force, keep the keys that match no record (rooms or groups written by "
+        help=f"with --force, keep the keys that match no record ({RECORDS} written by "
         "hand, still to be created) instead of removing them",
     )
     export.add_argument(
@@ -393,27 +406,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-protect",
         dest="protect",
         action="store_false",
-        help="do not write `protect: true` on the rooms and groups (written by default)",
+        help=f"do not write `protect: true` on the {RECORDS} (written by default)",
     )
     export.add_argument(
         "--include-owned",
         action="store_true",
-        help="also write rooms and groups another stack or integration manages (a SystemId "
+        help=f"also write {RECORDS} another stack or integration manages (a SystemId "
         "of theirs), with `takeOver: true`: `pulumi up` then makes them this stack's",
     )
-    export.add_argument(
-        "--last-agent-visit",
-        action="store_true",
-        help="also write each room's lastAgentVisit (left to Nexudus by default)",
-    )
+    for kind, name in _on_request():  # `lastAgentVisit` is --last-agent-visit
+        export.add_argument(
+            f"--{to_snake(name).replace('_', '-')}",
+            action="store_true",
+            help=f"also write each {kind.noun}'s {name} (left to Nexudus by default)",
+        )
     export.set_defaults(run=_export)
 
     clone = commands.add_parser(
         "clone",
-        help="make a new stack with another stack's rooms and groups, in another business",
+        help=f"make a new stack with another stack's {RECORDS}, in another business",
         description="Run in the project's root, with the pulumi CLI on PATH and the backend and "
         "passphrase of the source stack. Creates TARGET (Pulumi re-encrypts the secrets) and "
-        "writes its config: the same rooms and groups, without importId, in the new business.",
+        f"writes its config: the same {RECORDS}, without importId, in the new business.",
     )
     clone.add_argument("--from", dest="source", required=True, help="the stack to copy")
     clone.add_argument("--to", dest="target", required=True, help="the new stack")
@@ -422,13 +436,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--map-business",
         action="append",
         metavar="OLD=NEW",
-        help="where rooms and groups that set their own businessId OLD go (OLD=OLD keeps it); "
-        "repeatable",
+        help=f"where {RECORDS} that set their own businessId OLD go (OLD=OLD keeps it); repeatable",
     )
     clone.add_argument(
         "--keep-protect",
         action="store_true",
-        help="keep the rooms' and groups' protect and retainOnDelete",
+        help="keep the records' protect and retainOnDelete",
     )
     clone.add_argument("--secrets-provider", help="for the new stack (default: Pulumi's)")
     clone.set_defaults(run=_clone)

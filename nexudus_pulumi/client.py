@@ -247,6 +247,309 @@ class _WatchedAdapter(HTTPAdapter):
         return manager
 
 
+def _pace_file_error(settings: Settings, exc: PaceFileError) -> ConfigurationError:
+    name = dict(settings.sources).get("pace_file") or settings.name_of("pace_file")
+    return ConfigurationError(f"invalid Nexudus settings: {name}: {exc}")
+
+
+class _Transport:
+    """One request and everything around it, for every thread of a client: the pacer's turn,
+    the operation's deadline, the whole answer read within the timeout, no redirect followed,
+    throttling waited out as Nexudus asks, failures retried with backoff."""
+
+    def __init__(self, settings: Settings, session: requests.Session, pacer: Pacer) -> None:
+        self.settings = settings
+        self.session = session
+        self.pacer = pacer
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        deadline: _Deadline,
+        headers: Mapping[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+        data: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> _Answer:
+        """One request and its whole answer, within `timeout_seconds` of wall-clock time (or
+        what is left of the operation's deadline), never following a redirect."""
+        url = self.settings.base_url + path
+        seconds = max(min(self.settings.timeout_seconds, deadline.remaining()), 0.001)
+        with _Exchange(seconds) as exchange:
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    json=json,
+                    data=data,
+                    params=params,
+                    timeout=seconds,
+                    allow_redirects=False,
+                    stream=True,
+                )
+                with contextlib.closing(response):
+                    content = _read_capped(response, f"{method} {url}")
+            except requests.RequestException as exc:
+                if exchange.expired:
+                    raise requests.ReadTimeout(f"no complete answer within {seconds:g} s") from exc
+                raise
+        return _Answer(url, response.status_code, response.headers, content)
+
+    def take_turn(self, method: str, path: str, deadline: _Deadline, *, write: bool) -> None:
+        """Wait for the pacer's turn, or fail at once if it comes after the deadline."""
+        try:
+            self.pacer.wait_turn(write=write, max_wait=max(deadline.remaining(), 0.0))
+        except TurnTooFar as far:
+            raise ThrottledError(self._too_far(far, method, path, deadline)) from None
+        except PaceFileError as exc:
+            raise _pace_file_error(self.settings, exc) from None
+
+    def _too_far(self, far: TurnTooFar, method: str, path: str, deadline: _Deadline) -> str:
+        settings = self.settings
+        until = datetime.now(UTC) + timedelta(seconds=far.wait)
+        seen_by = (
+            f"this machine's processes sharing {settings.name_of('pace_file')}"
+            if settings.pace_file
+            else "this process"
+        )
+        if far.limit == "writes_per_day":
+            return (
+                f"{method} {path} is refused before it is sent: the daily quota of "
+                f"{settings.writes_per_day:,} writes ({settings.name_of('writes_per_day')}) is "
+                f"used up by the writes {seen_by} sent in the last 24 hours; the next write is "
+                f"possible after {until:%Y-%m-%d %H:%M} UTC (in {_duration(far.wait)}). Run "
+                "again then, or set the key to the account's real quota if it is higher"
+            )
+        if far.limit == "requests_per_hour":
+            what = f"the hourly quota of 5,000 requests is used up by the requests {seen_by} sent"
+        elif far.limit == "pause":
+            what = "Nexudus asked every request of the account to wait (throttling)"
+        else:
+            what = f"the pace of {settings.name_of(far.limit)} holds it back"
+        return (
+            f"{method} {path} would have to wait {_duration(far.wait)}: {what}; that is past the "
+            f"{deadline.seconds:g} s deadline ({settings.name_of('deadline_seconds')}). Run again "
+            f"after {until:%Y-%m-%d %H:%M} UTC, or raise the deadline above {far.wait:.0f}"
+        )
+
+    def check_deadline(self, method: str, path: str, deadline: _Deadline) -> None:
+        if deadline.remaining() <= 0:
+            raise TransientError(
+                f"{method} {self.settings.base_url}{path} did not finish within the "
+                f"{deadline.seconds:g} s deadline of one operation "
+                f"({self.settings.name_of('deadline_seconds')})"
+            )
+
+    def redirect_refused(self, method: str, answer: _Answer) -> RedirectRefusedError:
+        target = _origin(urljoin(answer.url, answer.headers.get("Location", "")))
+        return RedirectRefusedError(
+            f"{method} {answer.url} answered HTTP {answer.status_code}, a redirect to {target}: "
+            f"the provider sends credentials only to {self.settings.base_url} and follows no "
+            f"redirect; if the API has moved, set {self.settings.name_of('base_url')} to its "
+            "new address"
+        )
+
+    def wait_throttled(self, answer: _Answer, deadline: _Deadline, method: str, path: str) -> None:
+        """Wait as long as a 409/429 asks, or fail saying which limit bites and what can help."""
+        wait, asked = _retry_after(answer)
+        status = answer.status_code
+        settings = self.settings
+        write = method in WRITE_METHODS
+        if wait > QUOTA_WAIT_SECONDS:
+            quota = _quota(wait, write=write, writes_per_day=settings.writes_per_day)
+            if wait > deadline.remaining():
+                until = datetime.now(UTC) + timedelta(seconds=wait)
+                raise ThrottledError(
+                    f"Nexudus asks to wait {_duration(wait)} before {method} {path} (HTTP "
+                    f"{status}, {asked}): {quota} of the account is used up. Lowering "
+                    f"{settings.name_of('writes_per_minute')} or "
+                    f"{settings.name_of('requests_per_minute')} cannot help; run again after "
+                    f"{until:%Y-%m-%d %H:%M} UTC, or raise {settings.name_of('deadline_seconds')} "
+                    f"(now {deadline.seconds:.0f} s) above {wait:.0f} to wait it out"
+                )
+            log.info(
+                "throttled on %s %s: %s is used up; waiting %s as Nexudus asks",
+                method,
+                path,
+                quota,
+                _duration(wait),
+            )
+        elif wait > deadline.remaining():
+            limit, knob = (
+                ("60 writes a minute", "writes_per_minute")
+                if write
+                else ("120 requests a minute", "requests_per_minute")
+            )
+            raise ThrottledError(
+                f"Nexudus kept throttling {method} {path} (HTTP {status}, {asked}) for longer "
+                f"than the {deadline.seconds:.0f} s deadline of one request "
+                f"({settings.name_of('deadline_seconds')}): the account's limit of {limit} bites, "
+                "shared with every other client of the account. Lower "
+                f"{settings.name_of(knob)} (now {getattr(settings, knob)}) or raise "
+                f"{settings.name_of('deadline_seconds')}"
+            )
+        else:
+            log.info("throttled on %s %s; waiting %.1f s", method, path, wait)
+        self.pacer.pause(wait)
+
+    def backoff_or_raise(
+        self, method: str, path: str, failure: _Failure, failures: int, deadline: _Deadline
+    ) -> None:
+        if failure.permanent:
+            raise TransientError(
+                self._gave_up(method, path, failure, "not retried: it cannot heal")
+            )
+        self.check_deadline(method, path, deadline)
+        if failures > self.settings.max_retries:
+            raise TransientError(self._gave_up(method, path, failure, f"{failures} tries"))
+        delay = self.backoff_delay(failures)
+        if delay > deadline.remaining():
+            out_of = f"{failures} tries within the {deadline.seconds:.0f} s deadline"
+            raise TransientError(self._gave_up(method, path, failure, out_of))
+        log.info("%s on %s %s; retry %d in %.2f s", failure.reason, method, path, failures, delay)
+        time.sleep(delay)
+
+    def _gave_up(self, method: str, path: str, failure: _Failure, out_of: str) -> str:
+        settings = self.settings
+        outcome = out_of if failure.permanent else f"gave up after {out_of}"
+        if failure.network:
+            return (
+                f"cannot reach Nexudus at {settings.base_url} ({settings.origin('base_url')}): "
+                f"{failure.reason}; {method} {path} {outcome}"
+            )
+        return (
+            f"{method} {settings.base_url}{path} failed after {out_of}, last: "
+            f"{failure.reason}{failure.detail}"
+        )
+
+    def backoff_delay(self, attempt: int) -> float:
+        """Exponential backoff with full jitter, so retrying clients spread out."""
+        ceiling = self.settings.backoff_base_ms / 1000 * 2**attempt
+        return random.uniform(0, min(BACKOFF_CAP_SECONDS, ceiling))
+
+
+class _Credentials:
+    """The `Authorization` of every request of a client: the settings' pre-issued token, or a
+    bearer token obtained with the username and password (refreshed, renewed after a 401), or
+    Basic where Nexudus does not offer /api/token. A refusal is kept: every later call fails at
+    once with it, so a stack of many records makes one failed login, not one per record."""
+
+    def __init__(self, settings: Settings, transport: _Transport) -> None:
+        self.settings = settings
+        self.transport = transport
+        self._lock = threading.Lock()
+        self.token: _Token | None = None
+        self._use_basic = False
+        self.refused: AuthenticationError | None = None
+
+    def authorization(self, deadline: _Deadline) -> str:
+        if self.refused is not None:
+            raise self.refused
+        settings = self.settings
+        if settings.token is not None:
+            return "Bearer " + settings.token.get_secret_value()
+        if settings.username is None or settings.password is None:
+            raise AuthenticationError(f"no Nexudus credentials: {settings.credentials_hint()}")
+        with self._lock:
+            if self.refused is not None:  # refused while this thread waited for the lock
+                raise self.refused
+            token = self.token
+            if not self._use_basic and (token is None or time.monotonic() >= token.expires_at):
+                token = self.token = self._obtain_token(token, deadline)
+            if self._use_basic or token is None:
+                return _basic_authorization(settings.username, settings.password.get_secret_value())
+            return "Bearer " + token.access
+
+    def refusal(self, what: str) -> AuthenticationError:
+        """Nexudus said no to our credentials: name which ones and where they came from."""
+        settings = self.settings
+        advice = "check them"
+        if settings.token is not None:
+            advice = "check it"
+            if settings.from_environment("token"):
+                advice += f", or unset {KEY_OF['token'].env_var} if it is a leftover"
+        elif settings.stack_config:
+            advice += "; an account with two-factor authentication needs nexudus:token instead"
+        return AuthenticationError(
+            f"Nexudus authentication failed at {settings.base_url}: {what}. The provider used "
+            f"{settings.credentials_origin()}: {advice}"
+        )
+
+    def _obtain_token(self, previous: _Token | None, deadline: _Deadline) -> _Token | None:
+        """Get a bearer token (refreshing when we can); `None` means use Basic from now on."""
+        assert self.settings.username is not None and self.settings.password is not None
+        forms: list[dict[str, str]] = []
+        if previous is not None and previous.refresh:
+            forms.append({"grant_type": "refresh_token", "refresh_token": previous.refresh})
+        forms.append(
+            {
+                "grant_type": "password",
+                "username": self.settings.username,
+                "password": self.settings.password.get_secret_value(),
+            }
+        )
+        answer: _Answer | None = None
+        for form in forms:
+            answer = self._post_token_form(form, deadline)
+            if answer is None:
+                self._use_basic = True
+                return None
+            if answer.status_code == 200:
+                return _token_from(answer)
+        assert answer is not None
+        self.refused = self.refusal(
+            f"POST {TOKEN_PATH} answered HTTP {answer.status_code}{_token_error(answer)}"
+        )
+        raise self.refused
+
+    def _post_token_form(self, form: dict[str, str], deadline: _Deadline) -> _Answer | None:
+        """POST /api/token (form-encoded), waiting out throttling and retrying a connection
+        that failed; `None` if Nexudus does not offer the endpoint (404) or it is failing (5xx).
+        A redirect is refused: the form holds the password.
+        """
+        failures = 0
+        while True:
+            self.transport.check_deadline("POST", TOKEN_PATH, deadline)
+            self.transport.take_turn(
+                "POST", TOKEN_PATH, deadline, write=False
+            )  # not a record write
+            try:
+                answer = self.transport.exchange("POST", TOKEN_PATH, deadline=deadline, data=form)
+            except requests.RequestException as exc:
+                failures += 1
+                failure = _network_failure(exc, self.settings)
+                self.transport.backoff_or_raise("POST", TOKEN_PATH, failure, failures, deadline)
+                continue
+            status = answer.status_code
+            log.debug("POST %s -> %s", TOKEN_PATH, status)
+            if 300 <= status < 400:
+                raise self.transport.redirect_refused("POST", answer)
+            if status in THROTTLE_STATUSES:
+                self.transport.wait_throttled(answer, deadline, "POST", TOKEN_PATH)
+                continue
+            if status == 404 or status >= 500:
+                log.info(
+                    "POST %s answered HTTP %d (%s); using Basic authentication",
+                    TOKEN_PATH,
+                    status,
+                    "not offered here" if status == 404 else "failing",
+                )
+                return None
+            return answer
+
+    def can_renew(self) -> bool:
+        return self.settings.token is None and not self._use_basic
+
+    def expire_token(self) -> None:
+        """Treat our token as expired, so the next request renews it (refresh grant first)."""
+        with self._lock:
+            if self.token is not None:
+                self.token.expires_at = float("-inf")
+
+
 class NexudusClient:
     """One per provider process: a pooled session, one token and one pacer shared by all threads."""
 
@@ -258,7 +561,7 @@ class NexudusClient:
         for prefix in ("http://", "https://"):
             self._session.mount(prefix, _WatchedAdapter())
         try:
-            self._pacer = Pacer(
+            pacer = Pacer(
                 min_interval=settings.min_interval_ms / 1000,
                 requests_per_minute=settings.requests_per_minute,
                 writes_per_minute=settings.writes_per_minute,
@@ -267,13 +570,9 @@ class NexudusClient:
                 account=_account_key(settings),
             )
         except PaceFileError as exc:
-            raise self._pace_file_error(exc) from None
-        self._auth_lock = threading.Lock()
-        self._token: _Token | None = None
-        self._use_basic = False
-        self._refused: AuthenticationError | None = None
-        """Set once Nexudus refused our credentials: every later call fails at once with it,
-        so a stack of many rooms makes one failed login, not one per room."""
+            raise _pace_file_error(settings, exc) from None
+        self._transport = _Transport(settings, self._session, pacer)
+        self._credentials = _Credentials(settings, self._transport)
         self._verify_lock = threading.Lock()
         self._verified = False
         self._verify_error: NexudusError | None = None
@@ -314,8 +613,8 @@ class NexudusClient:
             self._verified = True
 
     def _probe(self, probe_path: str) -> None:
-        self._authorization(_Deadline(self.settings.deadline_seconds))
-        if self._token is not None:
+        self._credentials.authorization(_Deadline(self.settings.deadline_seconds))
+        if self._credentials.token is not None:
             return  # the token endpoint accepted the username and password
         try:
             self._call("GET", probe_path, params={"page": 1, "size": 1})
@@ -347,7 +646,11 @@ class NexudusClient:
         """One GET sent at once, outside the pacer, without retries or throttle handling: for
         `nexudus-pulumi probe` alone, which meets the account's limit on purpose to see how
         Nexudus answers it."""
-        headers = {"Authorization": self._authorization(_Deadline(self.settings.deadline_seconds))}
+        headers = {
+            "Authorization": self._credentials.authorization(
+                _Deadline(self.settings.deadline_seconds)
+            )
+        }
         return self._session.get(
             self.settings.base_url + path,
             params=params,
@@ -417,7 +720,7 @@ class NexudusClient:
     def writes_left_today(self) -> int:
         """Writes the daily quota (`writes_per_day`) still allows, as far as this process (or
         every process sharing its pace file) has seen: for a plan that needs more."""
-        return self._pacer.writes_left_today()
+        return self._transport.pacer.writes_left_today()
 
     def plan_writes(self, step: str, count: int) -> tuple[int, int]:
         """Count the `count` writes one step of this run (a resource's create, update or
@@ -446,7 +749,7 @@ class NexudusClient:
         failures = 0
         renewed = False
         while True:
-            self._check_deadline(method, path, deadline)
+            self._transport.check_deadline(method, path, deadline)
             try:
                 answer = self._send(method, path, json=json, params=params, deadline=deadline)
             except requests.RequestException as exc:
@@ -458,14 +761,14 @@ class NexudusClient:
                         answered=False,
                     ) from None
                 failures += 1
-                self._backoff_or_raise(method, path, failure, failures, deadline)
+                self._transport.backoff_or_raise(method, path, failure, failures, deadline)
                 continue
 
             status = answer.status_code
             if 300 <= status < 400:
-                raise self._redirect_refused(method, answer)
+                raise self._transport.redirect_refused(method, answer)
             if status in THROTTLE_STATUSES:
-                self._wait_throttled(answer, deadline, method, path)
+                self._transport.wait_throttled(answer, deadline, method, path)
                 continue
             if status >= 500:
                 reason = f"HTTP {status} from Nexudus"
@@ -477,19 +780,22 @@ class NexudusClient:
                         answered=True,
                     )
                 failures += 1
-                self._backoff_or_raise(method, path, _Failure(reason, said), failures, deadline)
+                self._transport.backoff_or_raise(
+                    method, path, _Failure(reason, said), failures, deadline
+                )
                 continue
             if status == 401:
-                if not renewed and self._can_renew():
+                if not renewed and self._credentials.can_renew():
                     renewed = True
-                    self._expire_token()
+                    self._credentials.expire_token()
                     continue
                 if renewed or self._accepted:
                     # The credentials were accepted (a fresh token, an earlier answer): Nexudus
                     # answers 401 "Access Denied." for a missing role or an account limit too.
                     raise AuthorizationError(method, path, _verb(method, path), status)
-                self._refused = self._refusal(f"{method} {path} answered HTTP 401")
-                raise self._refused
+                credentials = self._credentials
+                credentials.refused = credentials.refusal(f"{method} {path} answered HTTP 401")
+                raise credentials.refused
             if status == 403:
                 raise AuthorizationError(method, path, _verb(method, path))
             if status == 404:
@@ -506,289 +812,17 @@ class NexudusClient:
         params: Mapping[str, Any] | None,
         deadline: _Deadline,
     ) -> _Answer:
-        headers = {"Authorization": self._authorization(deadline)}
-        self._take_turn(method, path, deadline, write=method in WRITE_METHODS)
-        answer = self._exchange(
+        headers = {"Authorization": self._credentials.authorization(deadline)}
+        self._transport.take_turn(method, path, deadline, write=method in WRITE_METHODS)
+        answer = self._transport.exchange(
             method, path, deadline=deadline, headers=headers, json=json, params=params
         )
         log.debug("%s %s -> %s", method, path, answer.status_code)
         return answer
 
-    def _exchange(
-        self,
-        method: str,
-        path: str,
-        *,
-        deadline: _Deadline,
-        headers: Mapping[str, str] | None = None,
-        json: dict[str, Any] | None = None,
-        data: Mapping[str, str] | None = None,
-        params: Mapping[str, Any] | None = None,
-    ) -> _Answer:
-        """One request and its whole answer, within `timeout_seconds` of wall-clock time (or
-        what is left of the operation's deadline), never following a redirect."""
-        url = self.settings.base_url + path
-        seconds = max(min(self.settings.timeout_seconds, deadline.remaining()), 0.001)
-        with _Exchange(seconds) as exchange:
-            try:
-                response = self._session.request(
-                    method,
-                    url,
-                    headers=headers,
-                    json=json,
-                    data=data,
-                    params=params,
-                    timeout=seconds,
-                    allow_redirects=False,
-                    stream=True,
-                )
-                with contextlib.closing(response):
-                    content = _read_capped(response, f"{method} {url}")
-            except requests.RequestException as exc:
-                if exchange.expired:
-                    raise requests.ReadTimeout(f"no complete answer within {seconds:g} s") from exc
-                raise
-        return _Answer(url, response.status_code, response.headers, content)
-
-    def _take_turn(self, method: str, path: str, deadline: _Deadline, *, write: bool) -> None:
-        """Wait for the pacer's turn, or fail at once if it comes after the deadline."""
-        try:
-            self._pacer.wait_turn(write=write, max_wait=max(deadline.remaining(), 0.0))
-        except TurnTooFar as far:
-            raise ThrottledError(self._too_far(far, method, path, deadline)) from None
-        except PaceFileError as exc:
-            raise self._pace_file_error(exc) from None
-
-    def _too_far(self, far: TurnTooFar, method: str, path: str, deadline: _Deadline) -> str:
-        settings = self.settings
-        until = datetime.now(UTC) + timedelta(seconds=far.wait)
-        seen_by = (
-            f"this machine's processes sharing {settings.name_of('pace_file')}"
-            if settings.pace_file
-            else "this process"
-        )
-        if far.limit == "writes_per_day":
-            return (
-                f"{method} {path} is refused before it is sent: the daily quota of "
-                f"{settings.writes_per_day:,} writes ({settings.name_of('writes_per_day')}) is "
-                f"used up by the writes {seen_by} sent in the last 24 hours; the next write is "
-                f"possible after {until:%Y-%m-%d %H:%M} UTC (in {_duration(far.wait)}). Run "
-                "again then, or set the key to the account's real quota if it is higher"
-            )
-        if far.limit == "requests_per_hour":
-            what = f"the hourly quota of 5,000 requests is used up by the requests {seen_by} sent"
-        elif far.limit == "pause":
-            what = "Nexudus asked every request of the account to wait (throttling)"
-        else:
-            what = f"the pace of {settings.name_of(far.limit)} holds it back"
-        return (
-            f"{method} {path} would have to wait {_duration(far.wait)}: {what}; that is past the "
-            f"{deadline.seconds:g} s deadline ({settings.name_of('deadline_seconds')}). Run again "
-            f"after {until:%Y-%m-%d %H:%M} UTC, or raise the deadline above {far.wait:.0f}"
-        )
-
-    def _pace_file_error(self, exc: PaceFileError) -> ConfigurationError:
-        name = dict(self.settings.sources).get("pace_file") or self.settings.name_of("pace_file")
-        return ConfigurationError(f"invalid Nexudus settings: {name}: {exc}")
-
-    def _check_deadline(self, method: str, path: str, deadline: _Deadline) -> None:
-        if deadline.remaining() <= 0:
-            raise TransientError(
-                f"{method} {self.settings.base_url}{path} did not finish within the "
-                f"{deadline.seconds:g} s deadline of one operation "
-                f"({self.settings.name_of('deadline_seconds')})"
-            )
-
-    def _redirect_refused(self, method: str, answer: _Answer) -> RedirectRefusedError:
-        target = _origin(urljoin(answer.url, answer.headers.get("Location", "")))
-        return RedirectRefusedError(
-            f"{method} {answer.url} answered HTTP {answer.status_code}, a redirect to {target}: "
-            f"the provider sends credentials only to {self.settings.base_url} and follows no "
-            f"redirect; if the API has moved, set {self.settings.name_of('base_url')} to its "
-            "new address"
-        )
-
-    def _wait_throttled(self, answer: _Answer, deadline: _Deadline, method: str, path: str) -> None:
-        """Wait as long as a 409/429 asks, or fail saying which limit bites and what can help."""
-        wait, asked = _retry_after(answer)
-        status = answer.status_code
-        settings = self.settings
-        write = method in WRITE_METHODS
-        if wait > QUOTA_WAIT_SECONDS:
-            quota = _quota(wait, write=write, writes_per_day=settings.writes_per_day)
-            if wait > deadline.remaining():
-                until = datetime.now(UTC) + timedelta(seconds=wait)
-                raise ThrottledError(
-                    f"Nexudus asks to wait {_duration(wait)} before {method} {path} (HTTP "
-                    f"{status}, {asked}): {quota} of the account is used up. Lowering "
-                    f"{settings.name_of('writes_per_minute')} or "
-                    f"{settings.name_of('requests_per_minute')} cannot help; run again after "
-                    f"{until:%Y-%m-%d %H:%M} UTC, or raise {settings.name_of('deadline_seconds')} "
-                    f"(now {deadline.seconds:.0f} s) above {wait:.0f} to wait it out"
-                )
-            log.info(
-                "throttled on %s %s: %s is used up; waiting %s as Nexudus asks",
-                method,
-                path,
-                quota,
-                _duration(wait),
-            )
-        elif wait > deadline.remaining():
-            limit, knob = (
-                ("60 writes a minute", "writes_per_minute")
-                if write
-                else ("120 requests a minute", "requests_per_minute")
-            )
-            raise ThrottledError(
-                f"Nexudus kept throttling {method} {path} (HTTP {status}, {asked}) for longer "
-                f"than the {deadline.seconds:.0f} s deadline of one request "
-                f"({settings.name_of('deadline_seconds')}): the account's limit of {limit} bites, "
-                "shared with every other client of the account. Lower "
-                f"{settings.name_of(knob)} (now {getattr(settings, knob)}) or raise "
-                f"{settings.name_of('deadline_seconds')}"
-            )
-        else:
-            log.info("throttled on %s %s; waiting %.1f s", method, path, wait)
-        self._pacer.pause(wait)
-
-    def _backoff_or_raise(
-        self, method: str, path: str, failure: _Failure, failures: int, deadline: _Deadline
-    ) -> None:
-        if failure.permanent:
-            raise TransientError(
-                self._gave_up(method, path, failure, "not retried: it cannot heal")
-            )
-        self._check_deadline(method, path, deadline)
-        if failures > self.settings.max_retries:
-            raise TransientError(self._gave_up(method, path, failure, f"{failures} tries"))
-        delay = self.backoff_delay(failures)
-        if delay > deadline.remaining():
-            out_of = f"{failures} tries within the {deadline.seconds:.0f} s deadline"
-            raise TransientError(self._gave_up(method, path, failure, out_of))
-        log.info("%s on %s %s; retry %d in %.2f s", failure.reason, method, path, failures, delay)
-        time.sleep(delay)
-
-    def _gave_up(self, method: str, path: str, failure: _Failure, out_of: str) -> str:
-        settings = self.settings
-        outcome = out_of if failure.permanent else f"gave up after {out_of}"
-        if failure.network:
-            return (
-                f"cannot reach Nexudus at {settings.base_url} ({settings.origin('base_url')}): "
-                f"{failure.reason}; {method} {path} {outcome}"
-            )
-        return (
-            f"{method} {settings.base_url}{path} failed after {out_of}, last: "
-            f"{failure.reason}{failure.detail}"
-        )
-
     def backoff_delay(self, attempt: int) -> float:
         """Exponential backoff with full jitter, so retrying clients spread out."""
-        ceiling = self.settings.backoff_base_ms / 1000 * 2**attempt
-        return random.uniform(0, min(BACKOFF_CAP_SECONDS, ceiling))
-
-    # ----- authentication ----------------------------------------------------------------
-
-    def _authorization(self, deadline: _Deadline) -> str:
-        if self._refused is not None:
-            raise self._refused
-        settings = self.settings
-        if settings.token is not None:
-            return "Bearer " + settings.token.get_secret_value()
-        if settings.username is None or settings.password is None:
-            raise AuthenticationError(f"no Nexudus credentials: {settings.credentials_hint()}")
-        with self._auth_lock:
-            if self._refused is not None:  # refused while this thread waited for the lock
-                raise self._refused
-            token = self._token
-            if not self._use_basic and (token is None or time.monotonic() >= token.expires_at):
-                token = self._token = self._obtain_token(token, deadline)
-            if self._use_basic or token is None:
-                return _basic_authorization(settings.username, settings.password.get_secret_value())
-            return "Bearer " + token.access
-
-    def _refusal(self, what: str) -> AuthenticationError:
-        """Nexudus said no to our credentials: name which ones and where they came from."""
-        settings = self.settings
-        advice = "check them"
-        if settings.token is not None:
-            advice = "check it"
-            if settings.from_environment("token"):
-                advice += f", or unset {KEY_OF['token'].env_var} if it is a leftover"
-        elif settings.stack_config:
-            advice += "; an account with two-factor authentication needs nexudus:token instead"
-        return AuthenticationError(
-            f"Nexudus authentication failed at {settings.base_url}: {what}. The provider used "
-            f"{settings.credentials_origin()}: {advice}"
-        )
-
-    def _obtain_token(self, previous: _Token | None, deadline: _Deadline) -> _Token | None:
-        """Get a bearer token (refreshing when we can); `None` means use Basic from now on."""
-        assert self.settings.username is not None and self.settings.password is not None
-        forms: list[dict[str, str]] = []
-        if previous is not None and previous.refresh:
-            forms.append({"grant_type": "refresh_token", "refresh_token": previous.refresh})
-        forms.append(
-            {
-                "grant_type": "password",
-                "username": self.settings.username,
-                "password": self.settings.password.get_secret_value(),
-            }
-        )
-        answer: _Answer | None = None
-        for form in forms:
-            answer = self._post_token_form(form, deadline)
-            if answer is None:
-                self._use_basic = True
-                return None
-            if answer.status_code == 200:
-                return _token_from(answer)
-        assert answer is not None
-        self._refused = self._refusal(
-            f"POST {TOKEN_PATH} answered HTTP {answer.status_code}{_token_error(answer)}"
-        )
-        raise self._refused
-
-    def _post_token_form(self, form: dict[str, str], deadline: _Deadline) -> _Answer | None:
-        """POST /api/token (form-encoded), waiting out throttling and retrying a connection
-        that failed; `None` if Nexudus does not offer the endpoint (404) or it is failing (5xx).
-        A redirect is refused: the form holds the password.
-        """
-        failures = 0
-        while True:
-            self._check_deadline("POST", TOKEN_PATH, deadline)
-            self._take_turn("POST", TOKEN_PATH, deadline, write=False)  # not a record write
-            try:
-                answer = self._exchange("POST", TOKEN_PATH, deadline=deadline, data=form)
-            except requests.RequestException as exc:
-                failures += 1
-                failure = _network_failure(exc, self.settings)
-                self._backoff_or_raise("POST", TOKEN_PATH, failure, failures, deadline)
-                continue
-            status = answer.status_code
-            log.debug("POST %s -> %s", TOKEN_PATH, status)
-            if 300 <= status < 400:
-                raise self._redirect_refused("POST", answer)
-            if status in THROTTLE_STATUSES:
-                self._wait_throttled(answer, deadline, "POST", TOKEN_PATH)
-                continue
-            if status == 404 or status >= 500:
-                log.info(
-                    "POST %s answered HTTP %d (%s); using Basic authentication",
-                    TOKEN_PATH,
-                    status,
-                    "not offered here" if status == 404 else "failing",
-                )
-                return None
-            return answer
-
-    def _can_renew(self) -> bool:
-        return self.settings.token is None and not self._use_basic
-
-    def _expire_token(self) -> None:
-        """Treat our token as expired, so the next request renews it (refresh grant first)."""
-        with self._auth_lock:
-            if self._token is not None:
-                self._token.expires_at = float("-inf")
+        return self._transport.backoff_delay(attempt)
 
 
 @dataclass(frozen=True)

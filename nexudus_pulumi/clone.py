@@ -1,13 +1,13 @@
-"""`nexudus-pulumi clone`: a new stack with another stack's rooms and groups, in another business.
+"""`nexudus-pulumi clone`: a new stack with another stack's records, in another business.
 
 The new stack is made by `pulumi stack init TARGET --copy-config-from SOURCE`, so that Pulumi
 itself re-encrypts every secret for it (secrets are encrypted per stack). Pulumi writes that copy
 without the source's comments and order, so the target's file is then written from the source's
 own file, with the target's ciphertexts and salt put in. What would tie the clone to the source's
-records is taken out: `importId` (adopting the source's rooms or groups), `takeOver`, and by
+records is taken out: `importId` (adopting the source's records), `takeOver`, and by
 default `protect`/`retainOnDelete`; every business is said explicitly, the stack's by `--business`
 and a record's own by `--map-business OLD=NEW`, so nothing is created in the source's business by
-accident. Every map of `kinds.KINDS` (`rooms`, `groups`) is treated alike.
+accident. Every map of `kinds.KINDS` (`rooms`, `groups`, `threads`) is treated alike.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .errors import NexudusError
 from .export import TAKE_OVER_KEY, TAKE_OVER_NOTES
-from .kinds import BUSINESS, KINDS, RecordKind
+from .kinds import KINDS, tally_all
+from .recordkind import BUSINESS, RecordKind
 from .stackconfig import (
     SECRETS_KEYS,
     Project,
@@ -68,6 +69,8 @@ class CloneReport:
     """`rooms.events` -> (source business, clone business), for records with their own
     businessId."""
     secrets: int = 0
+    warnings: list[str] = field(default_factory=list)
+    """What the clone keeps that may still point at the source's records."""
     lines: list[str] = field(default_factory=list)
 
 
@@ -115,12 +118,12 @@ def rewrite_config(stack_file: StackFile, project: Project, options: CloneOption
 
     unmapped: dict[int, list[str]] = {}
     for kind, records in maps.items():
-        for key, spec in records.items():
+        for key, entry in records.items():
             where = f"{project.key(kind.map_name)}.{key}"
-            if not isinstance(spec, CommentedMap):
+            if not isinstance(entry, CommentedMap):
                 raise CloneError(f"{stack_file.path}: {where} must be a mapping of settings")
-            if spec.get(BUSINESS) is not None:
-                own = _business(spec[BUSINESS], f"{where}.{BUSINESS}")
+            if entry.get(BUSINESS) is not None:
+                own = _business(entry[BUSINESS], f"{where}.{BUSINESS}")
                 if own not in mapping:
                     unmapped.setdefault(own, []).append(f"{kind.map_name}.{key}")
     if unmapped:
@@ -151,19 +154,26 @@ def _untie(
 ) -> None:
     """Take out what ties each record to the source's, and move its own business."""
     dropped = TIES if options.keep_protect else (*TIES, *PROTECTION)
-    for key, spec in records.items():
-        if any(name in spec for name in TIES):
+    for key, entry in records.items():
+        if any(name in entry for name in TIES):
             report.untied += 1
-        if not options.keep_protect and any(name in spec for name in PROTECTION):
+        if not options.keep_protect and any(name in entry for name in PROTECTION):
             report.unprotected += 1
-        if TAKE_OVER_KEY in spec:
+        if TAKE_OVER_KEY in entry:
             remove_notes_above(records, key, _is_take_over_note)
         for name in dropped:
-            put_after(records, key, remove_key(spec, name))
-        if spec.get(BUSINESS) is not None:
-            old = _business(spec[BUSINESS], key)
-            set_value(spec, BUSINESS, _same_style(spec[BUSINESS], mapping[old]))
+            put_after(records, key, remove_key(entry, name))
+        if entry.get(BUSINESS) is not None:
+            old = _business(entry[BUSINESS], key)
+            set_value(entry, BUSINESS, _same_style(entry[BUSINESS], mapping[old]))
             report.moved[f"{kind.map_name}.{key}"] = (old, mapping[old])
+        report.warnings += [
+            f"warning: {kind.map_name}.{key}.{reference.field} keeps {entry[reference.field]}, "
+            f"most likely a {reference.map_name} record of the source's business: name the "
+            f"clone's by its key instead ({setting}: <key of {reference.map_name}>)"
+            for setting, reference in kind.references.items()
+            if entry.get(reference.field) is not None
+        ]
 
 
 def _is_take_over_note(comment: str) -> bool:
@@ -291,6 +301,7 @@ def _pulumi(command: list[str], root: Path, purpose: str) -> str:
 def _summary(report: CloneReport, options: CloneOptions, path: Path, root: Path) -> list[str]:
     shown = path.relative_to(root) if path.is_relative_to(root) else path
     lines = [f"{key}: business {old} -> {new}" for key, (old, new) in sorted(report.moved.items())]
+    lines += report.warnings
     details = []
     if report.secrets:
         details.append(f"{report.secrets} secret(s) re-encrypted by Pulumi for {options.target}")
@@ -298,7 +309,7 @@ def _summary(report: CloneReport, options: CloneOptions, path: Path, root: Path)
         details.append(f"importId/takeOver removed from {report.untied}")
     if report.unprotected:
         details.append(f"protect/retainOnDelete removed from {report.unprotected}")
-    counts = " and ".join(f"{report.counts.get(kind.map_name, 0)} {kind.noun}(s)" for kind in KINDS)
+    counts = tally_all(report.counts)
     lines.append(
         f"{options.target} cloned from {options.source} into {shown}: {counts} "
         f"for business {options.business}" + (f" ({'; '.join(details)})" if details else "")

@@ -15,6 +15,7 @@ from pydantic import BeforeValidator, Field
 
 from .models import IdSet, Name, RecordId, RecordInputs
 from .provider import RecordProvider, RecordSpec
+from .recordkind import RecordKind
 from .resource import RecordResource
 
 
@@ -110,3 +111,12 @@ class CommunityGroup(RecordResource, module="nexudus", name="CommunityGroup"):
             "take_over": take_over,
         }
         super().__init__(resource_name, inputs, opts)
+
+
+KIND: RecordKind[CommunityGroup] = RecordKind(
+    CommunityGroup,
+    "groups",
+    "group",
+    example={"name": "Makers", "userId": 11, "groupAccess": "public"},
+    synonyms={"users": "members"},
+)

@@ -15,7 +15,7 @@ The rules, for every record type:
   `retainOnDelete` or adopted earlier carries the marker too. After a POST whose answer was
   lost, the record is searched for until a slow commit would have landed.
 - **One record, one key.** Two keys adopting one id, or an `importId` another key of the stack
-  holds, fail at preview, naming both.
+  holds, fail at preview, naming both (`adoption.Adoption`, which adopts `importId`).
 """
 
 from __future__ import annotations
@@ -26,14 +26,13 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pulumi.dynamic import CheckFailure
-
+from .adoption import Adoption
 from .client import NexudusClient
-from .errors import NexudusError, NotFoundError, NotOursError, OutcomeUnknownError
+from .errors import NotFoundError, NotOursError, OutcomeUnknownError
 from .errors import RecordOperationError as OperationError
 from .listing import AccountListing, Snapshot
 from .models import RecordInputs, api_name
-from .ownership import Marker, describe_owner, foreign_owner
+from .ownership import Marker, foreign_owner
 
 if TYPE_CHECKING:
     from .provider import RecordSpec
@@ -77,8 +76,8 @@ class Custody:
         calls neither `diff` nor `check` with the old inputs, so its create takes the record it
         replaces for such a leftover; the delete of the original that follows, the same id,
         must then leave it alone."""
-        self._import_keys: dict[int, str] = {}
-        """importId -> the resource declaring it in this run: one record, one key."""
+        self.adoption = Adoption(self)
+        """`importId`: what a declaration adopts, at preview and at `up`."""
 
     @property
     def model(self) -> type[RecordInputs]:
@@ -121,7 +120,7 @@ class Custody:
         if snapshot.carries_system_id:
             candidates = snapshot.marked(marker)
         else:
-            candidates = snapshot.namesakes(business, name)
+            candidates = snapshot.namesakes(business, name, api_name(self.model.NAME_FIELD))
         found = []
         for candidate in candidates:
             if int(candidate["Id"]) in exclude:
@@ -135,7 +134,8 @@ class Custody:
         """Ids of other records carrying the marker of `record`'s resource (the drift check)."""
         snapshot = self.listing.get()
         itself = frozenset({int(record["Id"])})
-        others = self.marked(marker, record.get("BusinessId"), record.get("Name"), snapshot, itself)
+        name = record.get(api_name(self.model.NAME_FIELD))
+        others = self.marked(marker, record.get("BusinessId"), name, snapshot, itself)
         return [int(other["Id"]) for other in others]
 
     def _lookup_snapshot(self) -> Snapshot:
@@ -217,7 +217,7 @@ class Custody:
         if inputs.import_id is not None:
             record = self.fetch(inputs.import_id)
             if record is None or marker is None or not marker.marks(record):
-                return self._adopt_import(inputs, record, label)
+                return self.adoption.adopt(inputs, record, label)
             # already this resource's: a replacement (a business change), not an adoption
         if marker is None:
             return self._post(inputs, label, set())
@@ -328,110 +328,3 @@ class Custody:
             )
             time.sleep(min(pause, remaining))
             pause = min(pause * 2, LOST_ANSWER_MAX_WAIT_SECONDS)
-
-    # ----- adopting -------------------------------------------------------------------------------
-
-    def _adopt_import(
-        self, inputs: RecordInputs, record: dict[str, Any] | None, label: str
-    ) -> Outcome:
-        """Adopt `importId` (`record`, as just read by id) after the checks preview made."""
-        refusal = self._adoption_refusal(inputs, record)
-        if refusal is not None:
-            raise OperationError(f"{label}: {refusal}")
-        assert record is not None
-        before = self.model.live_view(record)
-        outcome = self.write_declared(inputs, record)
-        plan = changes(before, outcome.fields)
-        log.info(
-            "%s: adopted existing id %s%s",
-            label,
-            record["Id"],
-            f"; changed {plan}" if plan else "; its fields already matched",
-        )
-        return outcome
-
-    def preview_adoption(self, inputs: RecordInputs, label: str) -> list[CheckFailure]:
-        """At preview, before anything is sent: which record `importId` adopts and what it
-        will change, or why it may not. The same checks as `up`, on one GET."""
-        import_id = inputs.import_id
-        if import_id is None:
-            return []
-        with self._lock:
-            first = self._import_keys.setdefault(import_id, label)
-        if first != label:
-            return [
-                CheckFailure(
-                    "importId",
-                    f"importId {import_id} is also declared by {first}: a record has one key. "
-                    "Keep importId on one of them",
-                )
-            ]
-        if not self.client.settings.has_credentials:
-            return []
-        try:
-            record = self.fetch(import_id)
-        except NexudusError as exc:
-            return [CheckFailure("importId", f"cannot look up id {import_id}: {exc}")]
-        if record is not None and inputs.marker is not None and inputs.marker.marks(record):
-            return []  # already this resource's: nothing to adopt
-        refusal = self._adoption_refusal(inputs, record)
-        if refusal is not None:
-            return [CheckFailure("importId", refusal)]
-        assert record is not None
-        plan = changes(self.model.live_view(record), inputs.declared())
-        log.info(
-            "%s: will adopt existing id %s instead of creating one; %s",
-            label,
-            record["Id"],
-            f"it will change {plan}" if plan else "its fields already match",
-        )
-        return []
-
-    def _adoption_refusal(self, inputs: RecordInputs, record: dict[str, Any] | None) -> str | None:
-        """Why `importId` may not take this record, or None when it may."""
-        import_id = inputs.import_id
-        if record is None:
-            return (
-                f"importId {import_id}: no {self.noun} with that id exists in Nexudus (a typo?). "
-                "If this stack adopted it earlier and it was deleted since, remove importId: the "
-                f"next `pulumi up` creates a new {self.noun}"
-            )
-        if inputs.marker is not None and inputs.marker.marks(record):
-            return None
-        theirs = Marker.parse(record.get("SystemId"))
-        ours = inputs.marker
-        if (
-            theirs is not None
-            and ours is not None
-            and theirs.stack_id == ours.stack_id
-            and not inputs.take_over
-        ):
-            return (
-                f"importId {import_id}: that {self.noun} is held by the key {theirs.key!r} of this "
-                f"stack, and a record has one key. If you renamed {theirs.key!r}, remove importId "
-                f"and declare aliases: [{theirs.key}] on the new key, so Pulumi moves the "
-                "resource instead of adopting it twice"
-            )
-        owner = describe_owner(record.get("SystemId"))
-        if owner is not None and not inputs.take_over:
-            return (
-                f"importId {import_id}: that {self.noun} is managed by {owner}, and a record has "
-                "one owner. Remove importId, or set takeOver: true on this resource to take it "
-                "over (its marker is rewritten; the other owner then no longer manages it)"
-            )
-        before, declared = self.model.live_view(record), inputs.declared()
-        for name in sorted(self.spec.replace_on):
-            if name in declared and before.get(name) != declared[name]:
-                return (
-                    f"cannot adopt id {import_id}: its {name} is {before.get(name)!r}, the "
-                    f"declaration says {declared[name]!r}, and {name} cannot change in place; "
-                    f"declare {name}: {before.get(name)!r} or remove importId"
-                )
-        return None
-
-
-def changes(before: dict[str, Any], after: dict[str, Any]) -> str:
-    """`name 'Old' -> 'New', active False -> True`: what a write will change, for people."""
-    return ", ".join(
-        f"{k} {before.get(k)!r} -> {v!r}" for k, v in after.items() if before.get(k) != v
-    )

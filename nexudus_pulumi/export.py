@@ -1,10 +1,11 @@
-"""`nexudus-pulumi export`: a business's existing rooms and groups written into a stack's config.
+"""`nexudus-pulumi export`: a business's existing records, of every kind, written into a stack's
+config.
 
 The model is `pulumi import` and Terraform's generated import blocks: declarations generated from
 what exists, each with the `importId` that adopts it, reviewed, then applied with no change.
 Records another stack manages are not offered for adoption unless asked (`--include-owned`), and
 every written record is protected by default, so a mistaken `destroy` cannot delete production
-rooms or groups.
+records.
 
 Every record type goes through the same code (`kinds.KINDS`): a record is what its model's
 `live_view` reads from the API, and what is written is decided field by field from the model's
@@ -27,9 +28,10 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from .client import NexudusClient
 from .display import cut, quoted, visible
 from .errors import ApiRejectedError, AuthorizationError, NexudusError, NotFoundError
-from .kinds import BUSINESS, KINDS, RecordKind
+from .kinds import KINDS
 from .models import refusal
 from .ownership import Marker
+from .recordkind import BUSINESS, RecordKind, tally
 from .settings import Settings
 from .stackconfig import (
     Project,
@@ -109,7 +111,7 @@ class ExistingRecord:
 
     @property
     def name(self) -> str | None:
-        name = self.fields.get("name")
+        name = self.fields.get(self.kind.model.NAME_FIELD)
         return name if isinstance(name, str) and name else None
 
     @property
@@ -340,8 +342,8 @@ def managed_fields(
 def _import_ids(kind: RecordKind[Any], declared: Mapping[str, Any]) -> dict[int, str]:
     """importId -> key of the records already declared; one record may not have two keys."""
     seen: dict[int, str] = {}
-    for key, spec in declared.items():
-        value = spec.get(IMPORT_KEY) if isinstance(spec, Mapping) else None
+    for key, entry in declared.items():
+        value = entry.get(IMPORT_KEY) if isinstance(entry, Mapping) else None
         if value is None or is_encrypted(value):
             continue
         try:
@@ -404,13 +406,13 @@ def plan_export(
             fields = managed_fields(record, options.business, options)
             if record.claimed_elsewhere(own_prefix):
                 fields[TAKE_OVER_KEY] = True
-            spec = declared[key] if isinstance(declared[key], Mapping) else {}
-            encrypted = tuple(name for name, value in spec.items() if is_encrypted(value))
+            written = declared[key] if isinstance(declared[key], Mapping) else {}
+            encrypted = tuple(name for name, value in written.items() if is_encrypted(value))
             plan.entries.append(Entry(key, record, fields, in_file=True, encrypted=encrypted))
         elif record.id in new_keys:
             plan.entries.append(_new_entry(new_keys[record.id], record, options))
     kept = {entry.key for entry in plan.entries}
-    plan.encrypted = [key for key, spec in declared.items() if is_encrypted(spec)]
+    plan.encrypted = [key for key, entry in declared.items() if is_encrypted(entry)]
     unmatched = [
         key
         for key in declared
@@ -431,11 +433,11 @@ def is_encrypted(value: Any) -> bool:
     return isinstance(value, Mapping) and set(value) == {SECURE}
 
 
-def _in_business(spec: Any, options: ExportOptions) -> bool:
+def _in_business(entry: Any, options: ExportOptions) -> bool:
     """Whether a declared record lives in the exported business: one declared elsewhere (its
     own `businessId`) matches none of the business's records, yet removing its key would make
     the next `up` delete it."""
-    business = spec.get(BUSINESS) if isinstance(spec, Mapping) else None
+    business = entry.get(BUSINESS) if isinstance(entry, Mapping) else None
     return business is None or str(business) == str(options.business)
 
 
@@ -455,6 +457,23 @@ def _new_entry(key: str, record: ExistingRecord, options: ExportOptions) -> Entr
         note = f"SystemId {quoted(record.system_id)} was set by another integration: "
         note += TAKE_OVER_NOTES[1]
     return Entry(key, record, fields, in_file=False, note=note)
+
+
+def link_references(plans: Sequence[ExportPlan]) -> None:
+    """A new entry whose field holds the id of a record exported under a key of the same stack
+    names that key instead (`group: makers`, not `communityGroupId: 65432101`): the stack then
+    holds the link, so a clone links to the clone's group, not the source's."""
+    keys = {plan.kind.map_name: {e.record.id: e.key for e in plan.entries} for plan in plans}
+    for plan in plans:
+        for setting, reference in plan.kind.references.items():
+            targets = keys.get(reference.map_name, {})
+            for entry in plan.entries:
+                key = targets.get(entry.fields.get(reference.field, 0))
+                if not entry.in_file and key is not None:  # in its place, for the same order
+                    entry.fields = {
+                        setting if name == reference.field else name: value
+                        for name, value in {**entry.fields, reference.field: key}.items()
+                    }
 
 
 # ----- writing it ---------------------------------------------------------------------------
@@ -521,39 +540,41 @@ def _fill_map(
     order = (*plan.kind.fields, *ADOPTION_KEYS)
     for entry in plan.entries:
         if not entry.in_file:
-            spec = CommentedMap((k, _yaml_value(v)) for k, v in entry.fields.items())
+            yaml_entry = CommentedMap((k, _yaml_value(v)) for k, v in entry.fields.items())
             indent = 2 * stack_file.indent
-            append_key(records, _yaml_text(entry.key), spec, comment=entry.note, indent=indent)
+            append_key(
+                records, _yaml_text(entry.key), yaml_entry, comment=entry.note, indent=indent
+            )
             continue
-        spec = records[entry.key]
-        if not isinstance(spec, CommentedMap):
-            spec = CommentedMap()
-            set_value(records, entry.key, spec)
+        yaml_entry = records[entry.key]
+        if not isinstance(yaml_entry, CommentedMap):
+            yaml_entry = CommentedMap()
+            set_value(records, entry.key, yaml_entry)
         for name in options.written(plan.kind):
             if name in entry.encrypted or entry.record.refusal(name):
                 continue  # a secret stays as it is; a refused value is the user's to decide
             if name in entry.fields:
-                _set_field(spec, order, name, entry.fields[name])
-            elif name in spec:
+                _set_field(yaml_entry, order, name, entry.fields[name])
+            elif name in yaml_entry:
                 # declared in the file: still managed, at what Nexudus holds (its default)
                 value = entry.record.declared(name)
                 if value is None:
-                    remove_key(spec, name)
+                    remove_key(yaml_entry, name)
                 else:
-                    _set_field(spec, order, name, value)
+                    _set_field(yaml_entry, order, name, value)
         if TAKE_OVER_KEY in entry.fields and TAKE_OVER_KEY not in entry.encrypted:
-            _set_field(spec, order, TAKE_OVER_KEY, entry.fields[TAKE_OVER_KEY])
+            _set_field(yaml_entry, order, TAKE_OVER_KEY, entry.fields[TAKE_OVER_KEY])
 
 
-def _set_field(spec: CommentedMap, order: Sequence[str], name: str, value: Any) -> None:
+def _set_field(yaml_entry: CommentedMap, order: Sequence[str], name: str, value: Any) -> None:
     """Set a field in place, or add it where export would have written it."""
-    if name in spec:
-        if plain(spec[name]) != value:
-            set_value(spec, name, _yaml_value(value))
+    if name in yaml_entry:
+        if plain(yaml_entry[name]) != value:
+            set_value(yaml_entry, name, _yaml_value(value))
         return
     later = order[order.index(name) + 1 :]
-    positions = [i for i, key in enumerate(spec) if key in later]
-    insert_key(spec, positions[0] if positions else len(spec), name, _yaml_value(value))
+    positions = [i for i, key in enumerate(yaml_entry) if key in later]
+    insert_key(yaml_entry, positions[0] if positions else len(yaml_entry), name, _yaml_value(value))
 
 
 def fetch_records(
@@ -638,7 +659,7 @@ def run_export(
     full = [(kind, len(keys)) for kind, keys in declared.items() if keys]
     if full and not force and not to_stdout:
         maps = " and ".join(
-            f"{count} {kind.noun}(s) in {project.key(kind.map_name)}" for kind, count in full
+            f"{kind.count(number)} in {project.key(kind.map_name)}" for kind, number in full
         )
         raise ExportError(
             f"{_shown(stack_file.path, root)} already declares {maps}: --force merges the "
@@ -675,6 +696,7 @@ def run_export(
         )
         for kind in options.kinds
     ]
+    link_references(plans)
     apply_plan(plans, stack_file, project, options)
     text = stack_file.dump()
     destination = "stdout" if to_stdout else _shown(stack_file.path, root)
@@ -694,7 +716,7 @@ def _report(plans: Sequence[ExportPlan], options: ExportOptions, destination: st
     entries = [entry for plan in plans for entry in plan.entries]
     skipped = sum(len(plan.skipped) for plan in plans)
     kept = sum(1 for e in entries if e.in_file)
-    counts = " and ".join(f"{len(plan.entries)} {plan.kind.noun}(s)" for plan in plans)
+    counts = tally((plan.kind, len(plan.entries)) for plan in plans)
     summary = f"{counts} of business {options.business} written to {destination}"
     details = []
     if kept:

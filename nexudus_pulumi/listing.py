@@ -44,13 +44,14 @@ class Snapshot:
         """Records whose listed `SystemId` names the same resource as `marker`, oldest first."""
         return [self.records[i] for i in sorted(self.records) if marker.marks(self.records[i])]
 
-    def namesakes(self, business: int, name: Any) -> list[dict[str, Any]]:
-        """Records of the business with this name, oldest first: where a listing without
-        `SystemId` leaves a marked record to be found."""
+    def namesakes(self, business: int, name: Any, name_field: str = "Name") -> list[dict[str, Any]]:
+        """Records of the business with this name (in `name_field`: `Subject` for a thread),
+        oldest first: where a listing without `SystemId` leaves a marked record to be found."""
         return [
-            self.records[i]
+            record
             for i in sorted(self.records)
-            if self.records[i].get("BusinessId") == business and self.records[i].get("Name") == name
+            if (record := self.records[i]).get("BusinessId") == business
+            and record.get(name_field) == name
         ]
 
 

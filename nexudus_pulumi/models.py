@@ -36,6 +36,10 @@ from pydantic.alias_generators import to_camel
 from .display import visible
 from .ownership import Marker
 
+STEERING = frozenset({"ownerTag", "importId", "takeOver"})
+"""The steering inputs: they steer the provider (who owns the record, what to adopt) but are no
+part of the record, so they are never sent as fields nor compared as drift."""
+
 MAX_ID = 2**31 - 1
 """Nexudus ids are .NET 32-bit ints."""
 
@@ -164,7 +168,7 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
-def _not_blank(value: str) -> str:
+def not_blank(value: str) -> str:
     """The API refuses a blank required name, and keeps a blank optional one, which no one can
     tell from another in a list; say so at preview, not after a POST."""
     if not value.strip():
@@ -180,7 +184,7 @@ def _not_too_long(value: str) -> str:
 
 Name = Annotated[
     str,
-    AfterValidator(_not_blank),
+    AfterValidator(not_blank),
     AfterValidator(_not_a_yaml_timestamp),
     AfterValidator(_no_control_characters),
     AfterValidator(_not_too_long),
@@ -221,23 +225,22 @@ class RecordInputs(BaseModel):
         "IsNew",
         "SystemId",
     )
-    BOOKKEEPING: ClassVar[frozenset[str]] = frozenset({"ownerTag", "importId", "takeOver"})
-    """Inputs that steer the provider but are not part of the record: never sent as fields."""
     API_CODES: ClassVar[dict[str, dict[str, int]]] = {}
     """Inputs declared by name but sent as the API's integer codes: field -> name -> code."""
     BUSINESS_FILTER: ClassVar[str]
     """The search filter selecting one business's records (`ChatRoom_Business`)."""
     NAME_FILTER: ClassVar[str]
     """The search filter on the record's name (`ChatRoom_Name`)."""
+    NAME_FIELD: ClassVar[str] = "name"
+    """The field that names a record for people (`name`; a thread's `subject`): labels,
+    listings, export's keys, and the search for a create whose answer was lost."""
 
     # ----- the record's fields -----------------------------------------------------------
 
     @classmethod
     def record_fields(cls) -> tuple[str, ...]:
         """The record's own fields, camelCase (`businessId`, `name`, ...)."""
-        return tuple(
-            to_camel(name) for name in cls.model_fields if to_camel(name) not in cls.BOOKKEEPING
-        )
+        return tuple(to_camel(name) for name in cls.model_fields if to_camel(name) not in STEERING)
 
     @classmethod
     def output_names(cls) -> tuple[str, ...]:
@@ -255,17 +258,17 @@ class RecordInputs(BaseModel):
     def listed_name(self) -> Any:
         """The declared `name`, as a listing shows it: where listings carry no `SystemId`, the
         records a create may have left are found among those of the same business and name."""
-        return getattr(self, "name", None)
+        return self.declared().get(self.NAME_FIELD)
 
     def declared(self) -> dict[str, Any]:
         """The record fields the user declared, camelCase, normalised: what is managed."""
         data = self.model_dump(by_alias=True, exclude_unset=True)
-        return {k: v for k, v in data.items() if k not in self.BOOKKEEPING}
+        return {k: v for k, v in data.items() if k not in STEERING}
 
     def with_defaults(self) -> dict[str, Any]:
         """Every record field: declared values, the API's defaults for the rest."""
         data = self.model_dump(by_alias=True)
-        return {k: v for k, v in data.items() if k not in self.BOOKKEEPING}
+        return {k: v for k, v in data.items() if k not in STEERING}
 
     # ----- to and from the API -----------------------------------------------------------
 
@@ -303,7 +306,7 @@ class RecordInputs(BaseModel):
     def lookup_filters(self) -> dict[str, Any]:
         """Search filters that find the record this declaration would create (lost answers)."""
         filters: dict[str, Any] = {self.BUSINESS_FILTER: self.business}
-        name = getattr(self, "name", None)
+        name = self.listed_name
         if name:
             filters[self.NAME_FILTER] = name
         return filters

@@ -1,8 +1,9 @@
-"""The Pulumi program: the stack's config turned into one resource per declared room and group.
+"""The Pulumi program: the stack's config turned into one resource per entry of each stack map
+(`rooms`, `groups`, `threads`: one map per record type of `kinds.KINDS`).
 
 Stack config (`stacks/Pulumi.<stack>.yaml`):
 
-    nexudus-rooms:businessId: 1001          # the default business of every room and group
+    nexudus-rooms:businessId: 1001          # the default business of every record
     nexudus-rooms:rooms:
       lobby:                                # the key is the logical name: keep it stable
         name: Lobby
@@ -18,11 +19,18 @@ Stack config (`stacks/Pulumi.<stack>.yaml`):
         userId: 11                          # the group's administrator
         groupAccess: public                 # restricted (the API's default), public, private
         members: [12, 13]
+    nexudus-rooms:threads:                  # CommunityThread, a discussion in a group
+      makers-welcome:
+        subject: Welcome
+        message: Read this first.
+        userId: 11                          # the author
+        group: makers                       # the group's key above: its id, once it exists
 
-The program checks what only it can see, all at once and before any resource is declared: the
-`nexudus:*` settings, keys it does not know (with the nearest known one), and records without a
-business. Values are passed through unchanged: the provider's `check` validates them, so a bad
-one stops `pulumi preview` with the property's name before any API call.
+A map the stack does not set is empty. The program checks what only it can see, all at once and
+before any resource is declared: the `nexudus:*` settings, keys it does not know (with the
+nearest known one), records without a business, and references to keys that do not exist.
+Values are passed through unchanged: the provider's `check` validates them, so a bad one stops
+`pulumi preview` with the property's name before any API call.
 """
 
 from __future__ import annotations
@@ -31,16 +39,16 @@ import difflib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 from pydantic import TypeAdapter, ValidationError
 
-from .chatroom import SUCCESSOR, ChatRoom
-from .communitygroup import CommunityGroup
 from .errors import ConfigurationError
-from .kinds import FLAG_OPTIONS, GROUPS, KINDS, RESOURCE_OPTIONS, ROOMS, R, RecordKind
+from .kinds import KINDS
 from .models import RecordId
+from .recordkind import FLAG_OPTIONS, RESOURCE_OPTIONS, R, RecordKind
+from .resource import RecordResource
 from .settings import KEYS, Settings
 
 PROVIDER_NAMESPACE = "nexudus"
@@ -51,44 +59,41 @@ MAX_VALUE_LENGTH = 65_536
 """Characters one text setting may hold. Far beyond any name or description people write (names
 stop at 255, see models.MAX_NAME_LENGTH), and every input travels in each step's messages and
 into the state: a 200 kB value failed inside the engine, naming nothing."""
-SAME_SETTING = {ROOMS.map_name: {"members": "users"}, GROUPS.map_name: {"users": "members"}}
-"""A room's setting as a group calls it, and back: what someone moving rooms to groups types."""
 
 
 @dataclass(frozen=True)
 class Declared:
-    rooms: dict[str, ChatRoom]
-    groups: dict[str, CommunityGroup]
+    """The stack's resources: map name (`rooms`) -> key -> resource."""
 
+    resources: dict[str, dict[str, RecordResource]]
 
-def deprecation_notice() -> str:
-    return (
-        "Nexudus marks the ChatRoom API as deprecated; plan a move to "
-        f"{SUCCESSOR}. This stack's rooms keep working until Nexudus removes it."
-    )
+    def of(self, kind: RecordKind[R]) -> dict[str, R]:
+        return cast("dict[str, R]", self.resources.get(kind.map_name, {}))
 
 
 def declare_stack() -> Declared:
-    """Declare every room and group of the stack's config; export `rooms` and `groups`, each a
-    map of key -> Nexudus id."""
+    """Declare every entry of the stack's maps, in `KINDS` order (a referenced record before
+    the records naming it); export one stack output per map, key -> Nexudus id."""
     config = pulumi.Config()
     problems = [*_settings_problems(), *_unknown_keys(config.name)]
     default_business = _default_business(config, problems)
-    rooms = _declared_map(config, ROOMS, default_business, problems)
-    groups = _declared_map(config, GROUPS, default_business, problems)
+    entries: dict[str, dict[str, dict[str, Any]]] = {}
+    for kind in KINDS:
+        entries[kind.map_name] = _declared_map(config, kind, default_business, problems)
+        problems += _reference_problems(config, kind, entries)
     if problems:
         raise pulumi.RunError(
             "the stack's config needs fixing before anything is sent to Nexudus:\n  - "
             + "\n  - ".join(problems)
         )
-    if rooms:  # a stack whose rooms all moved to groups has nothing to be warned about
-        pulumi.log.warn(deprecation_notice())
-    declared = Declared(
-        _declare_all(config, ROOMS, rooms, default_business),
-        _declare_all(config, GROUPS, groups, default_business),
-    )
-    pulumi.export(ROOMS.map_name, {key: room.id for key, room in declared.rooms.items()})
-    pulumi.export(GROUPS.map_name, {key: group.id for key, group in declared.groups.items()})
+    for kind in KINDS:  # a stack whose rooms all moved to groups has nothing to be warned about
+        if kind.deprecation and entries[kind.map_name]:
+            pulumi.log.warn(kind.deprecation)
+    declared = Declared({})
+    for kind in KINDS:
+        resources = _declare_all(config, kind, entries[kind.map_name], default_business, declared)
+        declared.resources[kind.map_name] = dict(resources)
+        pulumi.export(kind.map_name, {key: resource.id for key, resource in resources.items()})
     return declared
 
 
@@ -114,13 +119,14 @@ def _default_business(config: pulumi.Config, problems: list[str]) -> Any:
 def _declare_all(
     config: pulumi.Config,
     kind: RecordKind[R],
-    specs: dict[str, dict[str, Any]],
+    entries: dict[str, dict[str, Any]],
     default_business: Any,
+    declared: Declared,
 ) -> dict[str, R]:
     secret = _is_secret(config, kind)
     return {
-        key: _declare(kind, key, spec, default_business, secret=secret)
-        for key, spec in specs.items()
+        key: _declare(kind, key, entry, default_business, declared, secret=secret)
+        for key, entry in entries.items()
     }
 
 
@@ -145,9 +151,9 @@ def _declared_map(
             "(lobby: {name: Lobby})"
         )
     problems += _shared_import_ids(where, declared)
-    for key, spec in sorted(declared.items()):
-        problems += _record_problems(kind, f"{where}.{key}", spec, default_business, config.name)
-        earlier = _alias_keys(spec.get("aliases")) if isinstance(spec, dict) else []
+    for key, entry in sorted(declared.items()):
+        problems += _record_problems(kind, f"{where}.{key}", entry, default_business, config.name)
+        earlier = _alias_keys(entry.get("aliases")) if isinstance(entry, dict) else []
         problems += [
             f"{where}.{key}.aliases names {old!r}, which is still declared: a renamed key "
             "replaces the old one, it does not sit beside it"
@@ -158,17 +164,28 @@ def _declared_map(
 
 
 def _declare(
-    kind: RecordKind[R], key: str, spec: Mapping[str, Any], default_business: Any, *, secret: bool
+    kind: RecordKind[R],
+    key: str,
+    entry: Mapping[str, Any],
+    default_business: Any,
+    declared: Declared,
+    *,
+    secret: bool,
 ) -> R:
     settings = kind.settings
-    kwargs = {settings[name]: value for name, value in spec.items() if name not in RESOURCE_OPTIONS}
-    options = {settings[name]: spec[name] for name in FLAG_OPTIONS if name in spec}
-    if "aliases" in spec:
-        options["aliases"] = [pulumi.Alias(name=old) for old in _alias_keys(spec["aliases"])]
+    kwargs = {
+        settings[name]: value for name, value in entry.items() if name not in RESOURCE_OPTIONS
+    }
+    for name, reference in kind.references.items():
+        if name in entry:  # the id of the record that key holds: the resource depends on it
+            kwargs[settings[name]] = declared.resources[reference.map_name][entry[name]].id
+    options = {settings[name]: entry[name] for name in FLAG_OPTIONS if name in entry}
+    if "aliases" in entry:
+        options["aliases"] = [pulumi.Alias(name=old) for old in _alias_keys(entry["aliases"])]
     if kwargs.get("business_id") is None:
         kwargs["business_id"] = default_business
     # Required inputs are always passed (None when missing), so `check` names them at preview.
-    fields = kind.resource.provider_type.spec.inputs_model.model_fields
+    fields = kind.model.model_fields
     kwargs = {name: None for name, info in fields.items() if info.is_required()} | kwargs
     if secret:
         kwargs = {name: pulumi.Output.secret(value) for name, value in kwargs.items()}
@@ -198,35 +215,59 @@ def _unknown_keys(project: str) -> list[str]:
     return problems
 
 
+def _reference_problems(
+    config: pulumi.Config, kind: RecordKind[Any], entries: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    """Each reference names a key of its map (declared earlier in `KINDS`), and an entry sets
+    either the reference or the field it fills, not both."""
+    problems = []
+    for key, entry in entries[kind.map_name].items():
+        for name, reference in kind.references.items():
+            if not isinstance(entry, dict) or name not in entry:
+                continue
+            where = f"{config.full_key(kind.map_name)}.{key}.{name}"
+            keys = entries.get(reference.map_name, {})
+            target = config.full_key(reference.map_name)
+            if entry.get(reference.field) is not None:
+                problems.append(
+                    f"{where} and {reference.field} both say which record; set one of them"
+                )
+            elif not isinstance(entry[name], str) or entry[name] not in keys:
+                problems.append(
+                    f"{where} names {entry[name]!r}, which is not a key of {target}"
+                    + _did_you_mean(str(entry[name]), keys)
+                )
+    return problems
+
+
 def _record_problems(
-    kind: RecordKind[Any], where: str, spec: Any, default_business: Any, project: str
+    kind: RecordKind[Any], where: str, entry: Any, default_business: Any, project: str
 ) -> list[str]:
     settings = kind.settings
-    if not isinstance(spec, dict):
+    if not isinstance(entry, dict):
         return [f"{where} must be a map of {kind.noun} settings ({', '.join(settings)})"]
-    same = SAME_SETTING.get(kind.map_name, {})
     problems = [
         f"{where}: {name!r} is not a {kind.noun} setting"
-        + _did_you_mean(name, settings, same.get(name))
-        for name in spec
+        + _did_you_mean(name, settings, kind.synonyms.get(name))
+        for name in entry
         if name not in settings
     ]
     problems += [
         problem
-        for name, value in spec.items()
+        for name, value in entry.items()
         for problem in _value_problems(f"{where}.{name}", value)
     ]
     problems += [
-        f"{where}.{name} must be true or false, got {spec[name]!r}"
+        f"{where}.{name} must be true or false, got {entry[name]!r}"
         for name in FLAG_OPTIONS
-        if name in spec and not isinstance(spec[name], bool)
+        if name in entry and not isinstance(entry[name], bool)
     ]
-    if "aliases" in spec and not _alias_keys(spec["aliases"]):
+    if "aliases" in entry and not _alias_keys(entry["aliases"]):
         problems.append(
             f"{where}.aliases must be the {kind.noun}'s earlier key, or a list of them "
-            f"(aliases: [front-desk]), got {spec['aliases']!r}"
+            f"(aliases: [front-desk]), got {entry['aliases']!r}"
         )
-    if spec.get("businessId") is None and default_business is None:
+    if entry.get("businessId") is None and default_business is None:
         problems.append(
             f"{where} has no business: set its own businessId, or {project}:businessId for "
             f"every {kind.noun} of the stack (pulumi config set {project}:businessId <id>)"
@@ -238,9 +279,9 @@ def _shared_import_ids(where: str, declared: Mapping[str, Any]) -> list[str]:
     """One record, one key: two keys adopting one id would each hold it, and removing either
     would delete the record the other still declares."""
     keys_of: dict[str, list[str]] = {}
-    for key, spec in sorted(declared.items()):
-        if isinstance(spec, dict) and spec.get("importId") is not None:
-            keys_of.setdefault(str(spec["importId"]), []).append(key)
+    for key, entry in sorted(declared.items()):
+        if isinstance(entry, dict) and entry.get("importId") is not None:
+            keys_of.setdefault(str(entry["importId"]), []).append(key)
     return [
         f"{where}: importId {import_id} is declared by {' and '.join(keys)}; a record has one "
         "key. Keep importId on one of them"

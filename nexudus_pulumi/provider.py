@@ -46,7 +46,7 @@ from .errors import (
     RecordOperationError,
     message_first,
 )
-from .models import RecordInputs, normalise
+from .models import STEERING, RecordInputs, normalise
 from .ownership import Marker, foreign_owner
 from .settings import Settings
 
@@ -185,10 +185,10 @@ class RecordProvider(ResourceProvider):
     def _label(self, props: dict[str, Any]) -> str:
         marker = _marker_of(props)
         key = marker.key if marker else None
-        name = props.get("name")
+        name = props.get(self.model.NAME_FIELD)
         label = f"{self.spec.record_name} {key or name or '(unnamed)'!r}"
         if key and isinstance(name, str) and name and name != key:
-            label += f" (name {name!r})"
+            label += f" ({self.model.NAME_FIELD} {name!r})"
         return label
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
@@ -211,7 +211,7 @@ class RecordProvider(ResourceProvider):
         # no record can carry a marker with that id yet. What `importId` would adopt, or why it
         # may not, is known already, and the user reviews it now.
         previewable = is_new and unknown <= {"ownerTag"} and self._custody is not None
-        failures = self.custody.preview_adoption(inputs, self._label(props)) if previewable else []
+        failures = self.custody.adoption.preview(inputs, self._label(props)) if previewable else []
         if is_new and not failures:
             self._plan_writes(1, self._label(props))  # a POST, or an adoption's PUT
         if unknown:
@@ -229,7 +229,7 @@ class RecordProvider(ResourceProvider):
         compared = self._input_props(news)
         changed = []
         for key, new in sorted(compared.items()):
-            if key in self.model.BOOKKEEPING and key != "ownerTag":
+            if key in STEERING and key != "ownerTag":
                 continue
             old = olds.get(key)
             if key != "ownerTag" and not _is_unknown(new):
@@ -308,10 +308,10 @@ class RecordProvider(ResourceProvider):
                 f"landed late: delete id {ids} in Nexudus if it is not wanted"
             )
             raise message_first(twice)
-        kept = {k: props[k] for k in ("importId", "takeOver") if props.get(k) is not None}
+        steering = {k: props[k] for k in STEERING - {"ownerTag"} if props.get(k) is not None}
         theirs = Marker.parse(record.get("SystemId"))
         outputs = {
-            **kept,
+            **steering,
             "ownerTag": theirs.text.removeprefix("pulumi:") if theirs else None,
             **self.model.live_view(record),
             **self.model.outputs_from_record(record),
@@ -375,7 +375,8 @@ class RecordProvider(ResourceProvider):
     # ----- outputs and messages ---------------------------------------------------------------
 
     def _outputs(self, inputs: RecordInputs, outcome: Outcome) -> dict[str, Any]:
-        steering = inputs.model_dump(by_alias=True, exclude_unset=True, include=_STEERING)
+        declared = inputs.model_dump(by_alias=True, exclude_unset=True)
+        steering = {k: v for k, v in declared.items() if k in STEERING}
         return {**steering, **outcome.fields, **_audit_outputs(outcome.read_only)}
 
     def _failure(self, label: str, action: str, exc: NexudusError) -> RecordOperationError:
@@ -389,9 +390,6 @@ class RecordProvider(ResourceProvider):
                 "the account has reached one of its limits"
             )
         return RecordOperationError(message)
-
-
-_STEERING = {"owner_tag", "import_id", "take_over"}
 
 
 def _audit_outputs(read_only: dict[str, Any]) -> dict[str, Any]:

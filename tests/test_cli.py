@@ -8,8 +8,8 @@ from importlib.metadata import version
 
 import pytest
 
+from nexudus_pulumi.chatroom import KIND as ROOMS
 from nexudus_pulumi.cli import _row, main
-from nexudus_pulumi.kinds import ROOMS
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
 
 Capture = pytest.CaptureFixture[str]

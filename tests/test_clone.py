@@ -136,7 +136,7 @@ def test_the_clone_drops_what_ties_it_to_the_source_and_keeps_the_comments(
         assert comment in text
     assert "adopted in March" not in text  # the comment of a removed line goes with it
     assert "exported" not in text
-    assert report.counts == {"rooms": 4, "groups": 2}
+    assert {name: n for name, n in report.counts.items() if n} == {"rooms": 4, "groups": 2}
     assert (report.untied, report.unprotected) == (4, 4)
     assert report.moved == {
         "rooms.events": (1003, 1004),

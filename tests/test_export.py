@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from nexudus_pulumi import cli, program
+from nexudus_pulumi.chatroom import KIND as ROOMS
 from nexudus_pulumi.chatroom import ChatRoomProvider
+from nexudus_pulumi.communitygroup import KIND as GROUPS
 from nexudus_pulumi.export import (
     ExistingRecord,
     ExportError,
@@ -27,7 +29,8 @@ from nexudus_pulumi.export import (
     run_export,
     slug,
 )
-from nexudus_pulumi.kinds import GROUPS, ROOMS, RecordKind
+from nexudus_pulumi.kinds import tally_all
+from nexudus_pulumi.recordkind import RecordKind
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
 from nexudus_pulumi.stackconfig import Project, StackFile, StackFileError
 
@@ -211,7 +214,7 @@ def test_export_writes_every_room_with_its_fields_and_import_id(
         f"room-{nameless}": {"active": False, "importId": nameless, "protect": True},
     }
     assert report.lines[-1].startswith(
-        "3 room(s) and 0 group(s) of business 1001 written to stacks/Pulumi.prod.yaml"
+        f"{tally_all({'rooms': 3})} of business 1001 written to stacks/Pulumi.prod.yaml"
     )
     assert "users: [11, 12]" in path.read_text()
 
@@ -394,7 +397,7 @@ def test_output_dash_prints_the_file_and_writes_nothing(
     printed_rooms = yaml.safe_load(printed.out)["config"]["nexudus-rooms:rooms"]
     assert list(printed_rooms) == ["front", "lobby"]
     assert "# the front desk, adopted by hand last year" in printed.out
-    assert "2 room(s) and 0 group(s) of business 1001 written to stdout" in printed.err
+    assert f"{tally_all({'rooms': 2})} of business 1001 written to stdout" in printed.err
 
 
 def test_the_cli_writes_the_stack_file_and_says_how_many_rooms(
@@ -407,7 +410,7 @@ def test_the_cli_writes_the_stack_file_and_says_how_many_rooms(
         seed(sandbox, Name=name)
     assert cli.main(["export", "--business", "1001", "--stack", "prod"]) == 0
     assert (
-        "3 room(s) and 0 group(s) of business 1001 written to stacks/Pulumi.prod.yaml"
+        f"{tally_all({'rooms': 3})} of business 1001 written to stacks/Pulumi.prod.yaml"
         in capsys.readouterr().out
     )
     assert list(rooms_in(project_root / "stacks" / "Pulumi.prod.yaml")) == ["a", "b", "c"]
@@ -493,7 +496,8 @@ def test_export_writes_every_group_with_the_fields_worth_managing(
     text = path.read_text()
     assert "members: [12, 13]" in text and 'description: "yes"' in text
     assert report.lines[-1].startswith(
-        "1 room(s) and 5 group(s) of business 1001 written to stacks/Pulumi.prod.yaml"
+        f"{tally_all({'rooms': 1, 'groups': 5})} of business 1001 written to "
+        "stacks/Pulumi.prod.yaml"
     )
 
 
@@ -622,7 +626,7 @@ def test_output_dash_prints_groups_too(
         12
     ]
     assert "# the makers, adopted by hand" in printed.out
-    assert "0 room(s) and 1 group(s) of business 1001 written to stdout" in printed.err
+    assert f"{tally_all({'groups': 1})} of business 1001 written to stdout" in printed.err
 
 
 def test_a_business_without_groups_gets_no_groups_map(
@@ -716,15 +720,17 @@ class Recorded:
 
 
 RECORDED_ROOMS: Any = RecordKind(Recorded, "rooms", "room")
+NOTHING = program.Declared({})
+"""No record declared before: what a reference would be resolved from."""
 
 
 def test_protection_settings_become_resource_options_not_room_fields() -> None:
-    spec = {"name": "Lobby", "protect": True, "retainOnDelete": True, "importId": 5}
-    room: Any = program._declare(RECORDED_ROOMS, "lobby", spec, 1001, secret=False)
+    entry = {"name": "Lobby", "protect": True, "retainOnDelete": True, "importId": 5}
+    room: Any = program._declare(RECORDED_ROOMS, "lobby", entry, 1001, NOTHING, secret=False)
     assert room.opts.protect is True and room.opts.retain_on_delete is True
     assert "protect" not in room.inputs and "retain_on_delete" not in room.inputs
     plain_room: Any = program._declare(
-        RECORDED_ROOMS, "plain", {"name": "Plain"}, 1001, secret=False
+        RECORDED_ROOMS, "plain", {"name": "Plain"}, 1001, NOTHING, secret=False
     )
     assert plain_room.opts.protect is None and plain_room.opts.retain_on_delete is None
 
@@ -738,12 +744,22 @@ def test_a_protection_setting_that_is_not_a_boolean_is_named() -> None:
 
 def test_aliases_become_pulumi_aliases_of_the_earlier_keys() -> None:
     one: Any = program._declare(
-        RECORDED_ROOMS, "front-desk", {"name": "Front", "aliases": "lobby"}, 1001, secret=False
+        RECORDED_ROOMS,
+        "front-desk",
+        {"name": "Front", "aliases": "lobby"},
+        1001,
+        program.Declared({}),
+        secret=False,
     )
     assert [alias.name for alias in one.opts.aliases] == ["lobby"]
     assert "aliases" not in one.inputs
     two: Any = program._declare(
-        RECORDED_ROOMS, "desk", {"aliases": ["lobby", "front-desk"]}, 1001, secret=False
+        RECORDED_ROOMS,
+        "desk",
+        {"aliases": ["lobby", "front-desk"]},
+        1001,
+        program.Declared({}),
+        secret=False,
     )
     assert [alias.name for alias in two.opts.aliases] == ["lobby", "front-desk"]
 
@@ -785,7 +801,7 @@ def test_a_system_id_cannot_inject_a_key_into_the_stack_file(
         config = document["config"]
         assert set(config) == {"nexudus-rooms:businessId", "nexudus-rooms:rooms"}
         rooms = config["nexudus-rooms:rooms"]
-        assert {key: spec["importId"] for key, spec in rooms.items()} == {
+        assert {key: entry["importId"] for key, entry in rooms.items()} == {
             "lobby": lobby,
             "theirs": theirs,
             "synced": foreign,
@@ -835,8 +851,8 @@ def test_keys_and_values_yaml_1_1_reads_as_something_else_are_quoted(
     for document in read_both(path.read_text()):
         rooms = document["config"]["nexudus-rooms:rooms"]
         assert list(rooms) == [slug(name) or f"room-{room}"]
-        [spec] = rooms.values()
-        assert spec["name"] == name
+        [entry] = rooms.values()
+        assert entry["name"] == name
     if name.casefold() in {"y", "n", "yes", "no", "on", "off"}:  # booleans to Go's yaml.v2
         assert f'\n    "{name.casefold()}":\n      name: "{name}"\n' in path.read_text()
 

@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from nexudus_pulumi import ChatRoom, CommunityGroup
+from nexudus_pulumi import ChatRoom, CommunityGroup, chatroom, communitygroup
 from nexudus_pulumi.program import declare_stack
 
 
@@ -89,7 +89,7 @@ def test_each_room_key_becomes_a_chat_room(
             "events": {"name": "Events", "businessId": 1002},
         },
     )
-    rooms = declare_stack().rooms
+    rooms = declare_stack().of(chatroom.KIND)
     assert sorted(rooms) == ["events", "lobby"]
     assert all(isinstance(r, ChatRoom) for r in rooms.values())
 
@@ -186,7 +186,7 @@ def test_a_stack_without_rooms_declares_none(
     mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_config(monkeypatch, None)
-    assert declare_stack().rooms == {}
+    assert declare_stack().of(chatroom.KIND) == {}
     assert mocks.created == {}
     assert mocks.warnings == []  # no ChatRoom, no word about its deprecation
 
@@ -198,7 +198,7 @@ def test_import_id_is_passed_to_the_provider_for_adoption(
     use_config(
         monkeypatch, 1001, {"old": {"name": "Old", "importId": 87654321}, "new": {"name": "New"}}
     )
-    rooms = declare_stack().rooms
+    rooms = declare_stack().of(chatroom.KIND)
 
     def verify(_: list[str]) -> None:
         assert mocks.created["old"]["importId"] == 87654321
@@ -212,7 +212,7 @@ def test_a_secret_in_the_rooms_map_makes_every_room_setting_secret(
     mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
 ) -> Any:
     use_config(monkeypatch, 1001, {"lobby": {"name": "Board room", "users": [3]}}, secret=True)
-    lobby = declare_stack().rooms["lobby"]
+    lobby = declare_stack().of(chatroom.KIND)["lobby"]
     return all_secret(lobby.name, lobby.users)
 
 
@@ -261,7 +261,7 @@ def test_a_secret_in_the_groups_map_makes_every_group_setting_secret(
     mocks: RecordingMocks,
 ) -> Any:
     use_groups(1001, {"board": {"name": "Board", "userId": 11, "members": [12]}}, secret=True)
-    board = declare_stack().groups["board"]
+    board = declare_stack().of(communitygroup.KIND)["board"]
     return all_secret(board.name, board.members)
 
 
@@ -280,7 +280,7 @@ def test_each_group_key_becomes_a_community_group(mocks: RecordingMocks) -> Any:
             "events": {"name": "Events", "userId": 12, "businessId": 1002, "importId": 65432101},
         },
     )
-    groups = declare_stack().groups
+    groups = declare_stack().of(communitygroup.KIND)
     assert sorted(groups) == ["events", "makers"]
     assert all(isinstance(g, CommunityGroup) for g in groups.values())
 
@@ -305,7 +305,7 @@ def test_each_group_key_becomes_a_community_group(mocks: RecordingMocks) -> Any:
 @pulumi.runtime.test
 def test_a_missing_administrator_reaches_check_to_be_named(mocks: RecordingMocks) -> Any:
     use_groups(1001, {"makers": {"name": "Makers"}})
-    groups = declare_stack().groups
+    groups = declare_stack().of(communitygroup.KIND)
 
     def verify(_: str) -> None:
         assert mocks.created["makers"].keys() == {"businessId", "name", "ownerTag", "__provider"}
@@ -387,7 +387,7 @@ def test_an_empty_room_key_is_named(mocks: RecordingMocks, monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize(
-    ("spec", "named"),
+    ("entry", "named"),
     [
         ({"name": "A", "importId": float("inf")}, "nexudus-rooms:rooms.a.importId"),
         ({"name": "A", "users": [11, float("nan")]}, "nexudus-rooms:rooms.a.users[1]"),
@@ -395,9 +395,9 @@ def test_an_empty_room_key_is_named(mocks: RecordingMocks, monkeypatch: pytest.M
     ],
 )
 def test_a_number_that_is_not_finite_is_named(
-    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, spec: dict[str, Any], named: str
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, entry: dict[str, Any], named: str
 ) -> None:
-    message = run_error(monkeypatch, 1001, {"a": spec})
+    message = run_error(monkeypatch, 1001, {"a": entry})
     assert f"{named} must be a finite number" in message
 
 

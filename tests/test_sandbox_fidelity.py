@@ -99,8 +99,8 @@ def test_unknown_parameters_are_ignored_and_the_system_id_filter_is_a_switch(
     mine = store.insert({**GROUP, "SystemId": MARKER}, "ui")
     store.insert({**GROUP, "SystemId": MARKER + "x"}, "ui")
     store.insert(GROUP, "ui")
-    name = store.spec.record + "_SystemId"
-    assert len(listed(sandbox, path, **{f"{store.spec.record}_Colour": "red"})) == 3
+    name = store.collection.record + "_SystemId"
+    assert len(listed(sandbox, path, **{f"{store.collection.record}_Colour": "red"})) == 3
     assert len(listed(sandbox, path, **{name: MARKER})) == 3  # not honoured: every record
     sandbox.fidelity = Fidelity(system_id_filter=True)
     assert [r["Id"] for r in listed(sandbox, path, **{name: MARKER})] == [mine]  # exact match
@@ -119,7 +119,7 @@ def test_updated_on_range_filters(sandbox: Sandbox, path: str) -> None:
     store = sandbox.stores[path]
     record_id = store.insert(GROUP, "ui")
     minute = str(store.get(record_id)["UpdatedOn"])[:16]  # type: ignore[index]
-    name = f"{store.spec.record}_UpdatedOn"
+    name = f"{store.collection.record}_UpdatedOn"
     assert len(listed(sandbox, path, **{f"from_{name}": minute, f"to_{name}": minute})) == 1
     assert listed(sandbox, path, **{f"from_{name}": "2999-01-01T00:00"}) == []
     assert listed(sandbox, path, **{f"to_{name}": "2000-01-01T00:00"}) == []

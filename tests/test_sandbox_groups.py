@@ -274,7 +274,7 @@ def test_unknown_ids_are_404(sandbox: Sandbox) -> None:
     assert put(sandbox, {**GROUP, "Id": 5}).status_code == 404
     assert requests.delete(f"{sandbox.url}{GROUPS}/5", auth=AUTH, timeout=5).status_code == 404
     assert get(sandbox, f"{GROUPS}/not-a-number").status_code == 404
-    assert get(sandbox, "/api/community/communitythreads").status_code == 404
+    assert get(sandbox, "/api/community/communitymessages").status_code == 404  # not served
 
 
 def test_store_api(sandbox: Sandbox) -> None:

@@ -15,7 +15,7 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from nexudus_pulumi import ChatRoomProvider
-from nexudus_pulumi.chatroom import CHAT_ROOM
+from nexudus_pulumi.chatroom import CHAT_ROOM, KIND
 from nexudus_pulumi.program import declare_stack
 from nexudus_pulumi.sdk_workarounds import undo_pickler_patches
 
@@ -65,7 +65,7 @@ def test_five_thousand_rooms_declare_in_one_program(
     pulumi.runtime.set_all_config(
         {"nexudus-rooms:businessId": "1001", "nexudus-rooms:rooms": json.dumps(rooms)}
     )
-    declared = declare_stack().rooms  # without the workaround: RecursionError near room 985
+    declared = declare_stack().of(KIND)  # without the workaround: RecursionError near room 985
 
     def verify(ids: list[str]) -> None:
         assert len(ids) == ROOMS

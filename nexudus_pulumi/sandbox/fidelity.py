@@ -19,7 +19,7 @@ THROTTLE_STATUSES = (409, 429)
 @dataclass
 class Fidelity:
     """One reading of each open question. The defaults are the documented or most likely
-    reading; `adversarial()` and `kind()` are the readings hardest and easiest on a client."""
+    reading; `adversarial()` and `lenient()` are the readings hardest and easiest on a client."""
 
     listing_system_id: bool = True
     """Search results carry `SystemId` (False: the key is absent from listings, as the
@@ -54,7 +54,7 @@ class Fidelity:
         return Fidelity(listing_system_id=False, throttle_status=429)
 
     @staticmethod
-    def kind() -> Fidelity:
+    def lenient() -> Fidelity:
         """Each switch at the reading that gives a client the most (a client must not depend
         on any of it)."""
         return Fidelity(
@@ -80,7 +80,7 @@ class Fidelity:
     def variants() -> dict[str, Fidelity]:
         """A short list that still meets each reading, fresh instances keyed by a name fit for a
         test id: the default, each switch flipped alone from it (keyed by the switch's name),
-        `adversarial` and `kind`."""
+        `adversarial` and `lenient`."""
         default = Fidelity()
         flipped = {
             f.name: replace(default, **{f.name: _other(f.name, getattr(default, f.name))})
@@ -90,7 +90,7 @@ class Fidelity:
             "default": default,
             **flipped,
             "adversarial": Fidelity.adversarial(),
-            "kind": Fidelity.kind(),
+            "lenient": Fidelity.lenient(),
         }
 
     def key(self) -> tuple[Any, ...]:

@@ -2,7 +2,7 @@
 
 Deliberately independent of `nexudus_pulumi.models`: the provider validates what users declare,
 this validates what reaches the API, and tests compare the two. Each record type's rules are
-written from the Nexudus reference (see `specs.py`); this module holds only the shared checks.
+written from the Nexudus reference (see `collections.py`); this module holds only the shared checks.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ class Known(Protocol):
 
     @property
     def users(self) -> Collection[int]: ...
+
+    def holds(self, path: str, record_id: int) -> bool:
+        """Whether the collection at `path` holds a record with this id."""
 
 
 Check = Callable[[Any, Known], "str | None"]
@@ -89,6 +92,18 @@ def user(value: Any, known: Known) -> str | None:
     if not _is_int(value):
         return "is not a valid integer"
     return None if value in known.users else f"user {value} does not exist"
+
+
+def record_in(path: str, record: str) -> Check:
+    """The id of a record of another collection (a thread's `CommunityGroupId`), which must
+    exist, as a business or a user id must."""
+
+    def check(value: Any, known: Known) -> str | None:
+        if not _is_int(value):
+            return "is not a valid integer"
+        return None if known.holds(path, value) else f"{record} {value} does not exist"
+
+    return check
 
 
 def known_user_ids(value: Any, known: Known) -> str | None:

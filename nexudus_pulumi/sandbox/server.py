@@ -1,10 +1,11 @@
-"""A local Nexudus: the ChatRoom and CommunityGroup endpoints, token and Basic auth, throttling
-and injected faults, answering as Nexudus really does (see docs/nexudus-api.md).
+"""A local Nexudus: the endpoints of every collection in `COLLECTIONS`, token and Basic auth,
+throttling and injected faults, answering as Nexudus really does (see docs/nexudus-api.md).
 
 It is what the demo and every test talk to, over real HTTP on loopback. Faults (`Faults`) and
 the readings of what the sources leave open (`Fidelity`) are plain attributes, so tests turn them
 on and off while the server runs. The handlers are generic: each collection is a
-`CollectionSpec` (see `specs.py`) with a `RecordStore`; nothing here is per record type.
+`Collection` (see `collections.py`) with a `RecordStore`, served by an `Endpoint` (see
+`endpoints.py`); nothing here is per record type.
 
 By default: listings are a projection (the collection properties such as `Users` are absent;
 GET by id shows them); a PUT needs the whole record and resets what it is not sent; unknown
@@ -33,18 +34,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .collections import CHAT_ROOMS, COLLECTIONS, COMMUNITY_GROUPS
+from .endpoints import Endpoint, parse_json
 from .fidelity import Fidelity
 from .limits import Limits, Throttle
-from .specs import CHAT_ROOMS, COLLECTIONS, COMMUNITY_GROUPS, CollectionSpec, Filter
-from .store import Database, RecordStore, now
+from .store import Database, RecordStore
 
 TOKEN_PATH = "/api/token"
 DEMO_USER = "admin@example.com"
 DEMO_PASSWORD = "sandbox-demo-password"
 READER_USER = "reader@example.com"
 READER_PASSWORD = "sandbox-reader-password"
-ALL_ROLES = frozenset().union(*(spec.roles for spec in COLLECTIONS))
-READER_ROLES = frozenset(spec.role(a) for spec in COLLECTIONS for a in ("Read", "List"))
+ALL_ROLES = frozenset().union(*(collection.roles for collection in COLLECTIONS))
+READER_ROLES = frozenset(collection.role(a) for collection in COLLECTIONS for a in ("Read", "List"))
 DEFAULT_BUSINESSES = (1001, 1002, 1003)
 UI_USER = "manager@example.com"
 """Who out-of-band edits (`Sandbox.edit`, `add_member`) are made by: a person in the admin UI."""
@@ -59,7 +61,6 @@ MAX_BODY_BYTES = 1 << 20
 OOOPS = "Ooops! There was a problem while running this action. Please try again later."
 """The body of Nexudus's transient 500s, as seen live."""
 ACCESS_DENIED = "Access Denied."
-MAX_PAGE_SIZE = 1000
 """A larger `size` is served as this many (the older reference's maximum)."""
 
 
@@ -154,9 +155,11 @@ class Sandbox:
         """User ids a group's `UserId` and `Members` must be among (room `Users` are not
         checked)."""
         database = Database(db)
-        self.stores = {spec.path: RecordStore(database, spec, self) for spec in COLLECTIONS}
+        self.stores = {
+            collection.path: RecordStore(database, collection, self) for collection in COLLECTIONS
+        }
         self.store = self.stores[CHAT_ROOMS.path]
-        """The chat rooms."""
+        """The chat rooms (named before there were groups; `stores[path]` for any collection)."""
         self.groups = self.stores[COMMUNITY_GROUPS.path]
         """The community groups."""
         self.token_lifetime = token_lifetime
@@ -220,6 +223,9 @@ class Sandbox:
         with self._lock:
             return sum(self.posts_by_record.values())
 
+    def holds(self, path: str, record_id: int) -> bool:
+        return self.stores[path].get(record_id) is not None
+
     def target(self, path: str) -> tuple[RecordStore, int | None] | None:
         """The store of the collection a path names, and the record id if it names a record."""
         path = path.rstrip("/")
@@ -268,7 +274,7 @@ class Sandbox:
         if current is None:
             return False
         changed = store.changes(current, fields)
-        membership_only = bool(changed) and changed <= set(store.spec.collections)
+        membership_only = bool(changed) and changed <= set(store.collection.collections)
         touch = self.fidelity.membership_bumps_updated_on or not membership_only
         return store.update(record_id, fields, user, touch=touch)
 
@@ -295,7 +301,7 @@ class Sandbox:
         record = store.get(record_id)
         if record is None:
             raise KeyError(f"no record {record_id} in {collection_path}")
-        members = store.spec.membership
+        members = store.collection.membership
         self.edit(
             collection_path, record_id, **{members: list(dict.fromkeys(change(record[members])))}
         )
@@ -485,22 +491,23 @@ class _Handler(BaseHTTPRequestHandler):
         }.get((method, record_id is not None))
         if action is None:
             return self._refuse(405, "The requested resource does not support this.", length)
-        if store.spec.role(action) not in sandbox.accounts[user].roles:
+        if store.collection.role(action) not in sandbox.accounts[user].roles:
             # Nexudus answers a missing role as it answers a bad token: 401 "Access Denied."
             return self._refuse(401, ACCESS_DENIED, length)
         body = self._body(length)
         if method in ("POST", "PUT"):
             with sandbox._lock:
-                sandbox.written.append((method, path, self._json(body)))
+                sandbox.written.append((method, path, parse_json(body)))
+        endpoint = Endpoint(self, sandbox, store)
         if method == "POST":
-            return self._create(store, user, body)
+            return endpoint.create(user, body)
         if method == "PUT":
-            return self._update(store, user, body)
+            return endpoint.update(user, body)
         if record_id is None:
-            return self._search(store, query)
+            return endpoint.search(query)
         if method == "DELETE":
-            return self._delete(store, record_id)
-        return self._read(store, record_id)
+            return endpoint.delete(record_id)
+        return endpoint.read(record_id)
 
     def _authenticate(self) -> str | None:
         sandbox = self.sandbox
@@ -549,176 +556,3 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(400, {"error": "invalid_grant"})
             return self._send(200, sandbox.issue_token(user))
         return self._send(400, {"error": "unsupported_grant_type"})
-
-    def _json(self, body: bytes) -> Any:
-        try:
-            return json.loads(body or b"null")
-        except ValueError:
-            return None
-
-    def _rejected(self, errors: list[tuple[str, Any, str]]) -> int:
-        return self._send(
-            400,
-            {
-                "Message": "\n".join(f"{p}: {m}" if p else m for p, _, m in errors),
-                "Value": None,
-                "WasSuccessful": False,
-                "Errors": [
-                    {"AttemptedValue": v, "Message": m, "PropertyName": p} for p, v, m in errors
-                ],
-            },
-        )
-
-    def _envelope(
-        self, message: str, value: Any, updated_on: str | None, user: str, *, ok: bool = True
-    ) -> int:
-        """The write envelope, HTTP 200 whether the write happened or a business rule refused
-        it (`ok` False: `WasSuccessful: false`, as Nexudus answers a refused DELETE)."""
-        return self._send(
-            200,
-            {
-                "Status": 200,
-                "Message": message,
-                "Value": value,
-                "OpenInDialog": False,
-                "OpenInWindow": False,
-                "RedirectURL": None,
-                "JavaScript": None,
-                "UpdatedOn": updated_on,
-                "UpdatedBy": user or None,
-                "Errors": None,
-                "WasSuccessful": ok,
-            },
-        )
-
-    def _written(self, store: RecordStore, verb: str, record_id: int, user: str) -> int:
-        """A successful write's answer, with the record's `UpdatedOn` as it now stands."""
-        record = store.get(record_id)
-        updated_on = record["UpdatedOn"] if record is not None else now()
-        value: Any = {"Id": record_id}
-        if verb == "created" and self.sandbox.fidelity.create_answers_record:
-            value = record
-        return self._envelope(
-            f"{store.spec.record} was successfully {verb}.", value, updated_on, user
-        )
-
-    def _not_found(self) -> int:
-        return self._send_text(404, "Not found")
-
-    def _create(self, store: RecordStore, user: str, body: bytes) -> int:
-        sandbox, spec = self.sandbox, store.spec
-        fields, errors = spec.rules.validate(self._json(body), sandbox, for_update=False)
-        if errors:
-            return self._rejected(errors)
-        if sandbox.faults.commit_delay_ms:
-            time.sleep(sandbox.faults.commit_delay_ms / 1000)
-        record_id = store.insert(fields, user)
-        with sandbox._lock:
-            sandbox.posts_by_record[spec.record] += 1
-        if sandbox.faults.roll(sandbox.faults.drop_after_commit_rate, "drop after commit"):
-            return self._drop()
-        if sandbox.faults.answer_delay_ms:
-            time.sleep(sandbox.faults.answer_delay_ms / 1000)
-        return self._written(store, "created", record_id, user)
-
-    def _update(self, store: RecordStore, user: str, body: bytes) -> int:
-        spec = store.spec
-        payload = self._json(body)
-        fields, errors = spec.rules.validate(payload, self.sandbox, for_update=True)
-        if errors:
-            return self._rejected(errors)
-        record_id = payload["Id"]
-        current = store.get(record_id)
-        if current is None:
-            return self._not_found()
-        self.sandbox.apply(store, record_id, self._put_fields(spec, fields, current), user)
-        return self._written(store, "updated", record_id, user)
-
-    def _put_fields(
-        self, spec: CollectionSpec, fields: dict[str, Any], current: dict[str, Any]
-    ) -> dict[str, Any]:
-        """What a PUT writes. A field it is not sent goes back to its default when
-        `fidelity.put_clears_omitted` (a client that sends only what changed wipes the rest),
-        else keeps its stored value. `Added*` / `Removed*` apply to the list sent, or to the
-        stored list when none is sent."""
-        clears = self.sandbox.fidelity.put_clears_omitted
-        written = dict(fields)
-        for name in (*(f.name for f in spec.fields), "SystemId"):
-            if name not in written and name not in spec.list_deltas:
-                written[name] = None if clears else current[name]
-        for name, (added_name, removed_name) in spec.list_deltas.items():
-            added = written.pop(added_name, None) or []
-            removed = set(written.pop(removed_name, None) or [])
-            if name in written:
-                given = written[name] or []
-            else:
-                given = current[name] if (added or removed or not clears) else []
-            kept = dict.fromkeys([*given, *added])
-            written[name] = [v for v in kept if v not in removed]
-        return written
-
-    def _delete(self, store: RecordStore, record_id: int) -> int:
-        if store.get(record_id) is None:
-            return self._not_found()
-        reason = self.sandbox.undeletable.get(record_id)
-        if reason is not None:
-            return self._envelope(reason, None, None, "", ok=False)
-        if not store.delete(record_id):
-            return self._not_found()
-        return self._written(store, "deleted", record_id, "")
-
-    def _read(self, store: RecordStore, record_id: int) -> int:
-        record = store.get(record_id)
-        if record is None:
-            return self._not_found()
-        return self._send(200, record)
-
-    def _listed(self, spec: CollectionSpec, record: dict[str, Any]) -> dict[str, Any]:
-        """A record as a listing shows it: without the collection properties, and without
-        `SystemId` unless `fidelity.listing_system_id`."""
-        hidden = set(spec.collections)
-        if not self.sandbox.fidelity.listing_system_id:
-            hidden.add("SystemId")
-        return {k: v for k, v in record.items() if k not in hidden}
-
-    def _filters(self, spec: CollectionSpec) -> dict[str, Filter]:
-        """The query parameters search honours; any other is ignored (every record kept)."""
-        filters = dict(spec.filters)
-        if self.sandbox.fidelity.system_id_filter:
-            filters[f"{spec.record}_SystemId"] = lambda record, value: record["SystemId"] == value
-        return filters
-
-    def _search(self, store: RecordStore, query: dict[str, list[str]]) -> int:
-        spec = store.spec
-        q = {k: v[0] for k, v in query.items()}
-        try:
-            page = max(1, int(q.get("page", 1)))
-            size = min(max(1, int(q.get("size", 25))), MAX_PAGE_SIZE)
-        except ValueError:
-            return self._rejected([("page", q.get("page"), "must be a number")])
-        tests = [(test, q[name]) for name, test in self._filters(spec).items() if name in q]
-        records = [r for r in store.all() if all(test(r, value) for test, value in tests)]
-        order = q.get("orderBy", "Id")
-        descending = q.get("dir", "").lower() in ("descending", "desc")
-        if order in spec.sortable:
-            records.sort(key=lambda r: (r[order] is None, r[order]), reverse=descending)
-        total = len(records)
-        start = (page - 1) * size
-        chunk = [self._listed(spec, r) for r in records[start : start + size]]
-        pages = max(1, -(-total // size))
-        return self._send(
-            200,
-            {
-                "Records": chunk,
-                "CurrentPage": page,
-                "CurrentPageSize": size,
-                "CurrentOrderField": order,
-                "CurrentSortDirection": 1 if descending else 0,
-                "FirstItem": start + 1 if chunk else 0,
-                "LastItem": start + len(chunk),
-                "TotalItems": total,
-                "TotalPages": pages,
-                "HasNextPage": page < pages,
-                "HasPreviousPage": page > 1,
-            },
-        )

@@ -1,6 +1,6 @@
 """The sandbox's records in SQLite, one table per collection, shaped as Nexudus shows them.
 
-One generic store serves every `CollectionSpec`: scalar fields are columns, lists are JSON,
+One generic store serves every `Collection`: scalar fields are columns, lists are JSON,
 read-only GUIDs are drawn at insert and derived fields (a business's name) computed on read.
 """
 
@@ -13,8 +13,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from .collections import Collection, Field
 from .rules import Known
-from .specs import CollectionSpec, Field
 
 _SQL_TYPES = {"int": "INTEGER", "text": "TEXT", "bool": "INTEGER", "ids": "TEXT"}
 
@@ -36,34 +36,34 @@ class Database:
 class RecordStore:
     """The records of one collection. Thread-safe."""
 
-    def __init__(self, database: Database, spec: CollectionSpec, known: Known) -> None:
-        self.spec = spec
+    def __init__(self, database: Database, collection: Collection, known: Known) -> None:
+        self.collection = collection
         self._known = known
         self._lock = database.lock
         self._db = database.connection
-        self._fields = {f.name: f for f in spec.fields}
+        self._fields = {f.name: f for f in collection.fields}
         columns = ", ".join(
             [
                 "Id INTEGER PRIMARY KEY AUTOINCREMENT",
-                *(f"{f.name} {_SQL_TYPES[f.kind]}" for f in spec.fields),
-                *(f"{name} TEXT" for name in spec.generated),
+                *(f"{f.name} {_SQL_TYPES[f.storage]}" for f in collection.fields),
+                *(f"{name} TEXT" for name in collection.generated),
                 "UniqueId TEXT NOT NULL, CreatedOn TEXT NOT NULL, UpdatedOn TEXT NOT NULL",
                 "UpdatedBy TEXT, IsNew INTEGER NOT NULL, SystemId TEXT",
             ]
         )
         with self._lock, self._db:
-            self._db.execute(f"CREATE TABLE IF NOT EXISTS {spec.table} ({columns})")
+            self._db.execute(f"CREATE TABLE IF NOT EXISTS {collection.table} ({columns})")
             self._db.execute(
                 "INSERT INTO sqlite_sequence(name, seq) SELECT ?, ? WHERE NOT EXISTS "
                 "(SELECT 1 FROM sqlite_sequence WHERE name = ?)",
-                (spec.table, spec.first_id - 1, spec.table),
+                (collection.table, collection.first_id - 1, collection.table),
             )
 
     def insert(self, fields: dict[str, Any], user: str) -> int:
         """Store a new record; absent or null fields take their defaults. Returns its id."""
         stamp = now()
-        columns = {f.name: _column(f, fields.get(f.name)) for f in self.spec.fields}
-        columns.update({name: str(uuid.uuid4()) for name in self.spec.generated})
+        columns = {f.name: _column(f, fields.get(f.name)) for f in self.collection.fields}
+        columns.update({name: str(uuid.uuid4()) for name in self.collection.generated})
         columns.update(
             UniqueId=str(uuid.uuid4()),
             CreatedOn=stamp,
@@ -76,7 +76,8 @@ class RecordStore:
         marks = ", ".join("?" for _ in columns)
         with self._lock, self._db:
             cursor = self._db.execute(
-                f"INSERT INTO {self.spec.table} ({names}) VALUES ({marks})", tuple(columns.values())
+                f"INSERT INTO {self.collection.table} ({names}) VALUES ({marks})",
+                tuple(columns.values()),
             )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -84,7 +85,7 @@ class RecordStore:
     def get(self, record_id: int) -> dict[str, Any] | None:
         with self._lock:
             row = self._db.execute(
-                f"SELECT * FROM {self.spec.table} WHERE Id = ?", (record_id,)
+                f"SELECT * FROM {self.collection.table} WHERE Id = ?", (record_id,)
             ).fetchone()
         return self._record(row) if row else None
 
@@ -107,7 +108,7 @@ class RecordStore:
         assignments = ", ".join(f"{name} = ?" for name in columns)
         with self._lock, self._db:
             cursor = self._db.execute(
-                f"UPDATE {self.spec.table} SET {assignments} WHERE Id = ?",
+                f"UPDATE {self.collection.table} SET {assignments} WHERE Id = ?",
                 (*columns.values(), record_id),
             )
         return cursor.rowcount == 1
@@ -127,23 +128,25 @@ class RecordStore:
 
     def delete(self, record_id: int) -> bool:
         with self._lock, self._db:
-            cursor = self._db.execute(f"DELETE FROM {self.spec.table} WHERE Id = ?", (record_id,))
+            cursor = self._db.execute(
+                f"DELETE FROM {self.collection.table} WHERE Id = ?", (record_id,)
+            )
         return cursor.rowcount == 1
 
     def all(self) -> list[dict[str, Any]]:
         with self._lock:
-            rows = self._db.execute(f"SELECT * FROM {self.spec.table} ORDER BY Id").fetchall()
+            rows = self._db.execute(f"SELECT * FROM {self.collection.table} ORDER BY Id").fetchall()
         return [self._record(row) for row in rows]
 
     def _record(self, row: sqlite3.Row) -> dict[str, Any]:
         record = dict(row)
-        for f in self.spec.fields:
-            if f.kind == "bool":
+        for f in self.collection.fields:
+            if f.storage == "bool":
                 record[f.name] = bool(record[f.name])
-            elif f.kind == "ids":
+            elif f.storage == "ids":
                 record[f.name] = json.loads(record[f.name])
         record["IsNew"] = bool(record["IsNew"])
-        for name, derive in self.spec.derived.items():
+        for name, derive in self.collection.derived.items():
             record[name] = derive(record, self._known)
         return record
 
@@ -152,8 +155,8 @@ def _column(field: Field, value: Any) -> Any:
     """A field's value as stored: null means the default; booleans as 0/1, lists as JSON."""
     if value is None:
         value = field.default
-    if field.kind == "bool":
+    if field.storage == "bool":
         return int(bool(value))
-    if field.kind == "ids":
+    if field.storage == "ids":
         return json.dumps(value)
     return value

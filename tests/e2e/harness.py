@@ -38,6 +38,15 @@ EXIT_GRACE_SECONDS = 15.0
 """How long processes may take to exit after the command that started them has ended."""
 
 
+def _declared_maps(config: dict[str, Any]) -> list[str]:
+    """The stack maps (`rooms`, `groups`...) a stack's config sets."""
+    return [
+        key.split(":", 1)[1]
+        for key in config
+        if key.startswith("nexudus-rooms:") and key != "nexudus-rooms:businessId"
+    ]
+
+
 def find_engine() -> tuple[Path | None, str]:
     """The `pulumi` binary to use, or None and the reason it cannot be used."""
     candidates = [TOOLS / "pulumi"]
@@ -244,14 +253,18 @@ class PulumiProject:
         rooms: dict[str, Any] | None,
         *,
         business: int | None = None,
-        groups: dict[str, Any] | None = None,
+        **maps: dict[str, Any] | None,
     ) -> None:
-        """Edit the stack's YAML as a user would: the rooms and groups maps (None: the key is
-        removed) and the default business."""
+        """Edit the stack's YAML as a user would: the rooms map and any other (`groups=...`;
+        None, or a map not given: the key is removed), and the default business."""
         path = self.stack_file(stack)
         document = yaml.safe_load(path.read_text()) or {}
         config = document.setdefault("config", {})
-        for key, records in (("rooms", rooms), ("groups", groups)):
+        for key, records in {
+            **dict.fromkeys(_declared_maps(config)),
+            **maps,
+            "rooms": rooms,
+        }.items():
             if records is None:
                 config.pop(f"nexudus-rooms:{key}", None)
             else:

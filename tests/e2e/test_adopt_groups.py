@@ -15,6 +15,7 @@ from typing import Any
 import requests
 import yaml
 
+from nexudus_pulumi.kinds import tally_all
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
 from tests.e2e.harness import PulumiProject
 from tests.e2e.test_adoption import FAST, cli, settle
@@ -89,7 +90,7 @@ def test_adopt_groups_then_clone_them(project: PulumiProject, sandbox: Sandbox) 
     #    stack's. (--no-protect: the protection is test_exported_groups_are_protected below.)
     project.init_stack("prod", business=None, rooms={}, **FAST)
     export = cli(project, "export", "--business", "1001", "--stack", "prod", "--no-protect")
-    assert "2 room(s) and 11 group(s) of business 1001 written" in export.output
+    assert f"{tally_all({'rooms': 2, 'groups': 11})} of business 1001 written" in export.output
     assert f"skipped group {theirs} 'Theirs': managed by the stack nexudus-rooms/other/x" in (
         export.output
     )
@@ -119,7 +120,7 @@ def test_adopt_groups_then_clone_them(project: PulumiProject, sandbox: Sandbox) 
 
     # 3. Clone to business 1002: the same groups, made there.
     clone = cli(project, "clone", "--from", "prod", "--to", "staging", "--business", "1002")
-    assert "2 room(s) and 11 group(s) for business 1002" in clone.output
+    assert f"{tally_all({'rooms': 2, 'groups': 11})} for business 1002" in clone.output
     assert "importId" not in project.stack_file("staging").read_text()
     since, posts = len(sandbox.requests), sandbox.posts_by_record[RECORD]
     project.ok("up", "--yes", stack="staging")

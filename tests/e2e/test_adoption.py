@@ -19,6 +19,7 @@ from typing import Any
 import requests
 import yaml
 
+from nexudus_pulumi.kinds import tally_all
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
 from tests.e2e.harness import PulumiProject, Result
 
@@ -103,7 +104,7 @@ def test_adopt_an_account_clone_it_and_protect_it(project: PulumiProject, sandbo
     # 1. A stack, then export: 25 rooms with their importId, protected; the other stack's is named.
     project.init_stack("prod", business=None, rooms={}, **FAST)
     export = cli(project, "export", "--business", "1001", "--stack", "prod")
-    assert "25 room(s) and 0 group(s) of business 1001 written to stacks/Pulumi.prod.yaml" in (
+    assert f"{tally_all({'rooms': 25})} of business 1001 written to stacks/Pulumi.prod.yaml" in (
         export.output
     )
     assert "1 skipped as managed by other stacks" in export.output
@@ -148,7 +149,7 @@ def test_adopt_an_account_clone_it_and_protect_it(project: PulumiProject, sandbo
     clone = cli(project, "clone", "--from", "prod", "--to", "staging", "--business", "1002")
     assert (
         "staging cloned from prod" in clone.output
-        and "25 room(s) and 0 group(s) for business 1002" in clone.output
+        and f"{tally_all({'rooms': 25})} for business 1002" in clone.output
     )
     staging_text = project.stack_file("staging").read_text()
     assert staging_text.startswith("# prod: the account as we found it\n")

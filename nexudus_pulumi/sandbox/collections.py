@@ -1,9 +1,9 @@
-"""The record types the sandbox serves, each described once, from the Nexudus reference.
+"""The REST collections the sandbox serves, each described once, from the Nexudus reference.
 
-A `CollectionSpec` is everything the generic store and handlers need to serve one REST
+A `Collection` is everything the generic store and handlers need to serve one REST
 collection: where it lives, what its records are called (roles, messages, filter names), how a
 body is validated, which fields are stored and with what defaults, which read-only fields the API
-adds, and the search filters. Serving another record type is one more spec here.
+adds, and the search filters. Serving another record type is one more `Collection` here.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Literal
 from . import rules
 from .rules import Known, Rules
 
-Kind = Literal["int", "text", "bool", "ids"]
+Storage = Literal["int", "text", "bool", "ids"]
 """How a field is stored: an integer, a string, a boolean, or a list of ids (as JSON)."""
 
 Filter = Callable[[dict[str, Any], str], bool]
@@ -30,12 +30,12 @@ class Field:
     """A writable field. A null or absent value is stored as `default`."""
 
     name: str
-    kind: Kind
+    storage: Storage
     default: Any = None
 
 
 @dataclass(frozen=True)
-class CollectionSpec:
+class Collection:
     path: str
     """`/api/support/chatrooms`: POST/PUT/GET here, GET/DELETE at `{path}/{id}`."""
     record: str
@@ -68,7 +68,7 @@ class CollectionSpec:
         """The collection properties (`Users`): GET by id shows them, listings leave them out
         ("List properties (only returned by `get`, not by `list`)", Nexudus's entity reference).
         """
-        return tuple(f.name for f in self.fields if f.kind == "ids")
+        return tuple(f.name for f in self.fields if f.storage == "ids")
 
     @property
     def membership(self) -> str:
@@ -81,7 +81,7 @@ class CollectionSpec:
     @property
     def sortable(self) -> frozenset[str]:
         """Search may order by any field that is not a list."""
-        scalar = (f.name for f in self.fields if f.kind != "ids")
+        scalar = (f.name for f in self.fields if f.storage != "ids")
         return frozenset((*scalar, *COMMON_FIELDS, *self.generated, *self.derived))
 
 
@@ -106,7 +106,7 @@ def date_range(record: str, name: str) -> dict[str, Filter]:
     }
 
 
-CHAT_ROOMS = CollectionSpec(
+CHAT_ROOMS = Collection(
     path="/api/support/chatrooms",
     record="ChatRoom",
     table="chatrooms",
@@ -145,7 +145,7 @@ def _business_name(record: dict[str, Any], known: Known) -> str | None:
     return known.businesses.get(record["BusinessId"])
 
 
-COMMUNITY_GROUPS = CollectionSpec(
+COMMUNITY_GROUPS = Collection(
     path="/api/community/communitygroups",
     record="CommunityGroup",
     table="communitygroups",
@@ -179,4 +179,60 @@ COMMUNITY_GROUPS = CollectionSpec(
     derived={"BusinessName": _business_name},
 )
 
-COLLECTIONS = (CHAT_ROOMS, COMMUNITY_GROUPS)
+COMMUNITY_THREADS = Collection(
+    path="/api/community/communitythreads",
+    record="CommunityThread",
+    table="communitythreads",
+    rules=Rules(
+        required={
+            "BusinessId": rules.business,
+            "UserId": rules.user,
+            "Subject": rules.text,
+            "Message": rules.text,
+        },
+        optional={
+            "CommunityGroupId": rules.record_in(COMMUNITY_GROUPS.path, COMMUNITY_GROUPS.record),
+            "CoworkerId": rules.integer,
+            "InstantDelivery": rules.boolean,
+            "Tags": rules.text,
+            "Private": rules.boolean,
+            "Guests": rules.known_user_ids,
+            "IncludeZoomInvite": rules.boolean,
+            "ZoomEventData": rules.text,
+            "SystemId": rules.text,
+        },
+        on_update={"AddedGuests": rules.known_user_ids, "RemovedGuests": rules.user_ids},
+    ),
+    fields=(
+        Field("BusinessId", "int"),
+        Field("CommunityGroupId", "int"),
+        Field("UserId", "int"),
+        Field("CoworkerId", "int"),
+        Field("Subject", "text"),
+        Field("Message", "text"),
+        Field("InstantDelivery", "bool", False),
+        Field("Tags", "text"),
+        Field("Private", "bool", False),
+        Field("Guests", "ids", []),
+        Field("IncludeZoomInvite", "bool", False),
+        Field("ZoomEventData", "text"),
+    ),
+    filters={
+        "CommunityThread_Business": equals("BusinessId"),
+        "CommunityThread_CommunityGroup": equals("CommunityGroupId"),
+        "CommunityThread_User": equals("UserId"),
+        "CommunityThread_Coworker": equals("CoworkerId"),
+        "CommunityThread_Subject": contains("Subject"),
+        "CommunityThread_Message": contains("Message"),
+        "CommunityThread_InstantDelivery": equals("InstantDelivery"),
+        "CommunityThread_Tags": contains("Tags"),
+        "CommunityThread_Private": equals("Private"),
+        **date_range("CommunityThread", "CreatedOn"),
+        **date_range("CommunityThread", "UpdatedOn"),
+    },
+    first_id=54321001,
+    list_deltas={"Guests": ("AddedGuests", "RemovedGuests")},
+    derived={"LastMessageDate": lambda _record, _known: None},  # no replies: the sandbox has none
+)
+
+COLLECTIONS = (CHAT_ROOMS, COMMUNITY_GROUPS, COMMUNITY_THREADS)

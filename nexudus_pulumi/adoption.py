@@ -1,0 +1,138 @@
+"""Adopting an existing record (`importId`): which record a declaration takes, what it will
+change, or why it may not, said at preview and done at `up` by the same checks.
+
+The rules: a record has one key (two keys adopting one id, or an id another key of the stack
+holds, are refused, naming both); a record another owner manages is taken only with
+`takeOver`; a field that cannot change in place must already match.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from pulumi.dynamic import CheckFailure
+
+from .errors import NexudusError
+from .errors import RecordOperationError as OperationError
+from .models import RecordInputs
+from .ownership import Marker, describe_owner
+
+if TYPE_CHECKING:
+    from .custody import Custody, Outcome
+
+log = logging.getLogger(__name__)
+
+
+class Adoption:
+    """The adoptions of one provider process, for one record type."""
+
+    def __init__(self, custody: Custody) -> None:
+        self.custody = custody
+        self._lock = threading.Lock()
+        self._import_keys: dict[int, str] = {}
+        """importId -> the resource declaring it in this run: one record, one key."""
+
+    def adopt(self, inputs: RecordInputs, record: dict[str, Any] | None, label: str) -> Outcome:
+        """Adopt `importId` (`record`, as just read by id) after the checks preview made."""
+        refusal = self.refusal(inputs, record)
+        if refusal is not None:
+            raise OperationError(f"{label}: {refusal}")
+        assert record is not None
+        before = self.custody.model.live_view(record)
+        outcome = self.custody.write_declared(inputs, record)
+        plan = changes(before, outcome.fields)
+        log.info(
+            "%s: adopted existing id %s%s",
+            label,
+            record["Id"],
+            f"; changed {plan}" if plan else "; its fields already matched",
+        )
+        return outcome
+
+    def preview(self, inputs: RecordInputs, label: str) -> list[CheckFailure]:
+        """At preview, before anything is sent: which record `importId` adopts and what it
+        will change, or why it may not. The same checks as `up`, on one GET."""
+        import_id = inputs.import_id
+        if import_id is None:
+            return []
+        with self._lock:
+            first = self._import_keys.setdefault(import_id, label)
+        if first != label:
+            return [
+                CheckFailure(
+                    "importId",
+                    f"importId {import_id} is also declared by {first}: a record has one key. "
+                    "Keep importId on one of them",
+                )
+            ]
+        if not self.custody.client.settings.has_credentials:
+            return []
+        try:
+            record = self.custody.fetch(import_id)
+        except NexudusError as exc:
+            return [CheckFailure("importId", f"cannot look up id {import_id}: {exc}")]
+        if record is not None and inputs.marker is not None and inputs.marker.marks(record):
+            return []  # already this resource's: nothing to adopt
+        refusal = self.refusal(inputs, record)
+        if refusal is not None:
+            return [CheckFailure("importId", refusal)]
+        assert record is not None
+        plan = changes(self.custody.model.live_view(record), inputs.declared())
+        log.info(
+            "%s: will adopt existing id %s instead of creating one; %s",
+            label,
+            record["Id"],
+            f"it will change {plan}" if plan else "its fields already match",
+        )
+        return []
+
+    def refusal(self, inputs: RecordInputs, record: dict[str, Any] | None) -> str | None:
+        """Why `importId` may not take this record, or None when it may."""
+        import_id, noun = inputs.import_id, self.custody.noun
+        if record is None:
+            return (
+                f"importId {import_id}: no {noun} with that id exists in Nexudus (a typo?). "
+                "If this stack adopted it earlier and it was deleted since, remove importId: the "
+                f"next `pulumi up` creates a new {noun}"
+            )
+        if inputs.marker is not None and inputs.marker.marks(record):
+            return None
+        theirs = Marker.parse(record.get("SystemId"))
+        ours = inputs.marker
+        if (
+            theirs is not None
+            and ours is not None
+            and theirs.stack_id == ours.stack_id
+            and not inputs.take_over
+        ):
+            return (
+                f"importId {import_id}: that {noun} is held by the key {theirs.key!r} of this "
+                f"stack, and a record has one key. If you renamed {theirs.key!r}, remove importId "
+                f"and declare aliases: [{theirs.key}] on the new key, so Pulumi moves the "
+                "resource instead of adopting it twice"
+            )
+        owner = describe_owner(record.get("SystemId"))
+        if owner is not None and not inputs.take_over:
+            return (
+                f"importId {import_id}: that {noun} is managed by {owner}, and a record has "
+                "one owner. Remove importId, or set takeOver: true on this resource to take it "
+                "over (its marker is rewritten; the other owner then no longer manages it)"
+            )
+        before, declared = self.custody.model.live_view(record), inputs.declared()
+        for name in sorted(self.custody.spec.replace_on):
+            if name in declared and before.get(name) != declared[name]:
+                return (
+                    f"cannot adopt id {import_id}: its {name} is {before.get(name)!r}, the "
+                    f"declaration says {declared[name]!r}, and {name} cannot change in place; "
+                    f"declare {name}: {before.get(name)!r} or remove importId"
+                )
+        return None
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """`name 'Old' -> 'New', active False -> True`: what a write will change, for people."""
+    return ", ".join(
+        f"{k} {before.get(k)!r} -> {v!r}" for k, v in after.items() if before.get(k) != v
+    )

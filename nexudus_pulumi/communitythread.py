@@ -1,0 +1,161 @@
+"""The Nexudus CommunityThread record as a Pulumi resource: a conversation on the Discussion
+Board, the other successor Nexudus names for the deprecated ChatRoom.
+
+What a thread is for in code: the conversation every member of a group should find at the top,
+written once and kept as declared, such as a pinned welcome or house-rules thread per group
+(`group: makers` names the group by its key in the same stack). Members' replies are other
+records (CommunityMessage), which this resource never touches.
+
+Editing `message` rewrites the body of the thread's opening post in place (PUT with the whole
+record, as for every type). Nexudus's reference says no more: it does not say whether an edit
+notifies the thread's followers again, marks the post as edited, or moves `LastMessageDate`
+(it describes `InstantDelivery` only for a new post). Treat an edit as a silent correction of
+the text, and post news as a new thread.
+
+Everything else (check, diff, exactly-once create, owner markers, adoption, listings) is the
+shared machinery's; this module only says what a thread is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, ClassVar
+
+import pulumi
+from pydantic import AfterValidator, Field
+
+from .models import IdSet, Name, RecordId, RecordInputs, not_blank
+from .provider import RecordProvider, RecordSpec
+from .recordkind import RecordKind, Reference
+from .resource import RecordResource
+
+Message = Annotated[str, AfterValidator(not_blank)]
+"""A post's text: line breaks and any length the stack file carries, but not blank (the API
+requires it)."""
+
+
+class CommunityThreadInputs(RecordInputs):
+    """A Nexudus CommunityThread (`/api/community/communitythreads`). Defaults are the API's
+    own."""
+
+    business_id: RecordId
+    """The location (business) the thread belongs to; a change makes a new thread."""
+    subject: Name
+    """The thread's title, as the Discussion Board lists it."""
+    message: Message
+    """The body of the thread's opening post. Editing it rewrites that post in place."""
+    user_id: RecordId
+    """The author: the Nexudus user account that posted the thread."""
+    community_group_id: RecordId | None = None
+    """The group the thread is posted in, whose access level decides who sees and replies; in
+    a stack file, `group: <key>` names a group of the same stack instead. None: the thread is
+    visible to every customer with access to the Discussion Board."""
+    tags: str | None = None
+    """Comma-separated tags that help customers find the thread (`welcome,rules`), one string
+    as the API holds it."""
+    private: bool = False
+    """Visible only to the customers the message mentions."""
+    instant_delivery: bool = False
+    """Notify followers as soon as the thread is posted, not in the daily digest."""
+    coworker_id: RecordId | None = None
+    """The customer profile that posted the thread, when a customer did."""
+    guests: IdSet = Field(default_factory=list)
+    """User ids mentioned or invited as guests; declared, the exact set."""
+    include_zoom_invite: bool = False
+    """Attach a Zoom meeting invite to the thread."""
+    zoom_event_data: str | None = None
+    """The Zoom meeting's details, as the JSON text Nexudus holds."""
+
+    READ_ONLY_FIELDS: ClassVar[tuple[str, ...]] = (
+        *RecordInputs.READ_ONLY_FIELDS,
+        "LastMessageDate",
+    )
+    BUSINESS_FILTER: ClassVar[str] = "CommunityThread_Business"
+    NAME_FILTER: ClassVar[str] = "CommunityThread_Subject"
+    NAME_FIELD: ClassVar[str] = "subject"
+
+
+COMMUNITY_THREAD = RecordSpec(
+    record_name="CommunityThread",
+    collection="/api/community/communitythreads",
+    inputs_model=CommunityThreadInputs,
+    replace_on=frozenset({"businessId"}),
+)
+
+
+class CommunityThreadProvider(RecordProvider):
+    """Creates, reads, updates and deletes Nexudus community threads."""
+
+    spec = COMMUNITY_THREAD
+
+
+class CommunityThread(RecordResource, module="nexudus", name="CommunityThread"):
+    """A Nexudus community thread. The resource id is the Nexudus record id, as a string."""
+
+    provider_type = CommunityThreadProvider
+
+    business_id: pulumi.Output[int]
+    subject: pulumi.Output[str]
+    message: pulumi.Output[str]
+    user_id: pulumi.Output[int]
+    community_group_id: pulumi.Output[int | None]
+    tags: pulumi.Output[str | None]
+    private: pulumi.Output[bool]
+    instant_delivery: pulumi.Output[bool]
+    coworker_id: pulumi.Output[int | None]
+    guests: pulumi.Output[list[int]]
+    include_zoom_invite: pulumi.Output[bool]
+    zoom_event_data: pulumi.Output[str | None]
+    last_message_date: pulumi.Output[str | None]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        business_id: pulumi.Input[int] | None,
+        subject: pulumi.Input[str] | None,
+        message: pulumi.Input[str] | None,
+        user_id: pulumi.Input[int] | None,
+        community_group_id: pulumi.Input[int] | pulumi.Input[str] | None = None,
+        tags: pulumi.Input[str] | None = None,
+        private: pulumi.Input[bool] | None = None,
+        instant_delivery: pulumi.Input[bool] | None = None,
+        coworker_id: pulumi.Input[int] | None = None,
+        guests: pulumi.Input[Sequence[pulumi.Input[int]]] | None = None,
+        include_zoom_invite: pulumi.Input[bool] | None = None,
+        zoom_event_data: pulumi.Input[str] | None = None,
+        import_id: pulumi.Input[int] | None = None,
+        take_over: pulumi.Input[bool] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        """`business_id`, `subject`, `message` and `user_id` (the author) are required; None
+        lets `check` name the one missing at preview. `community_group_id` takes a group's id,
+        or its resource's `id` output (`community_group_id=makers.id`), which makes the thread
+        depend on the group. `import_id` adopts an existing thread instead of creating one,
+        once."""
+        inputs = {
+            "business_id": business_id,
+            "subject": subject,
+            "message": message,
+            "user_id": user_id,
+            "community_group_id": community_group_id,
+            "tags": tags,
+            "private": private,
+            "instant_delivery": instant_delivery,
+            "coworker_id": coworker_id,
+            "guests": guests,
+            "include_zoom_invite": include_zoom_invite,
+            "zoom_event_data": zoom_event_data,
+            "import_id": import_id,
+            "take_over": take_over,
+        }
+        super().__init__(resource_name, inputs, opts)
+
+
+KIND: RecordKind[CommunityThread] = RecordKind(
+    CommunityThread,
+    "threads",
+    "thread",
+    example={"subject": "Welcome", "message": "Read this first.", "userId": 11},
+    references={"group": Reference("groups", "communityGroupId")},
+)
