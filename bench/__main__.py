@@ -83,19 +83,26 @@ def notes(args: argparse.Namespace, mode: Mode) -> list[str]:
     lines = [
         "Real `pulumi` engine, file backend; the sandbox in-process on 127.0.0.1 with "
         f"{args.latency_ms:g} ms latency per request; a fresh sandbox and stack per row.",
+        "The sandbox answers as Nexudus does by default (listings without `Users`, whole-record "
+        "PUTs; docs/nexudus-api.md); every room declares `users: [11]`.",
         "`up`, `refresh` and `destroy` run with `--yes --skip-preview`; the no-op `preview` "
-        "runs with `--expect-no-changes`.",
+        "runs with `--expect-no-changes`. `refresh` is the default reading (a GET per room); "
+        "`refresh-vouched` sets nexudus:membershipBumpsUpdatedOn against a sandbox where "
+        "membership changes do move `UpdatedOn`, on an unchanged account; `drift` is "
+        "`preview --refresh --expect-no-changes` after a person added a member to one room, "
+        "and is ok when it fails, naming the drift.",
         "Requests are the sandbox's own count, by method and status; `per room` divides by N. "
         "409s name the limit that refused them (the sandbox knows; Nexudus does not say).",
         "Each step starts with a fresh minute of the account, as the write floor assumes: on a "
         "real account a `destroy` right after an `up` would first wait for the up's writes to "
         "leave the minute (a pace file shared by both runs makes it wait instead of taking 409s).",
-        "Write floor: the time from the first write to the N-th when each is sent as early as "
-        "the sandbox's sliding windows admit it (60 writes and 120 requests per window, one "
-        "request per 100 ms).",
+        "Floors: the time from a step's first request to its last when each is sent as early "
+        "as the sandbox's sliding windows admit it (60 writes and 120 requests per window, one "
+        "request per 100 ms): `up` N writes, `refresh` N reads, `destroy` N reads and N writes "
+        "(each delete reads its record first). Listings and the token request are left out.",
         "State: compact JSON of each room's entry in `pulumi stack export` after `up`; "
         "peak RSS: the largest VmHWM of a `python -m pulumi.dynamic` process (provider) and "
-        "of the `pulumi` process (engine) over the four steps.",
+        "of the `pulumi` process (engine) over the steps.",
         "No limits: the sandbox enforces none and this provider is told none "
         "(NEXUDUS_MIN_INTERVAL_MS=0, huge per-minute rates).",
         f"A command whose `pulumi` process grows past {args.engine_memory_cap_gib:g} GiB "

@@ -133,7 +133,13 @@ class Project:
         }
         path.write_text(yaml.safe_dump(document, sort_keys=False))
 
-    def run(self, *args: str, stack: str | None = STACK, timeout: float = 3600) -> Outcome:
+    def run(
+        self,
+        *args: str,
+        stack: str | None = STACK,
+        timeout: float = 3600,
+        env: dict[str, str] | None = None,
+    ) -> Outcome:
         command = [str(self.engine), *args, "--non-interactive"]
         if stack:
             command += ["--stack", stack]
@@ -143,7 +149,7 @@ class Project:
             process = subprocess.Popen(
                 command,
                 cwd=self.root,
-                env=self.env,
+                env={**self.env, **(env or {})},
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

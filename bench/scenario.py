@@ -15,7 +15,7 @@ from nexudus_pulumi.sandbox.collections import CHAT_ROOMS
 from nexudus_pulumi.sandbox.limits import Throttle
 from nexudus_pulumi.sandbox.server import TOKEN_PATH
 
-from .floor import write_floor
+from .floor import step_floors
 from .project import Program, Project
 
 PUBLISHED = Limits()
@@ -40,10 +40,21 @@ STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("up", ("up", "--yes", "--skip-preview")),
     ("preview", ("preview", "--expect-no-changes")),
     ("refresh", ("refresh", "--yes", "--skip-preview")),
+    ("refresh-vouched", ("refresh", "--yes", "--skip-preview")),
+    ("drift", ("preview", "--refresh", "--expect-no-changes")),
     ("destroy", ("destroy", "--yes", "--skip-preview")),
 )
 """`up`, `refresh` and `destroy` skip their preview, as a pipeline that previews separately
-does; the no-op preview is a step of its own."""
+does; the no-op preview is a step of its own. `refresh` is the default reading (a GET per room,
+since listings carry no `Users`); `refresh-vouched` runs with nexudus:membershipBumpsUpdatedOn
+against an account where that is true, on an unchanged account; `drift` is the pipelines' drift
+check after a person added a member to one room of a stack that declares its users: it must
+fail (exit non-zero) naming the drift."""
+
+VOUCHED = {"NEXUDUS_MEMBERSHIP_BUMPS_UPDATED_ON": "true"}
+HAND_ADDED_MEMBER = 12
+EXPECTED_TO_FAIL = frozenset({"drift"})
+"""Steps whose success is the command failing: the drift check must find the hand-added member."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,8 @@ class Result:
     mode: str
     rooms: int
     program: str
-    floor_seconds: float | None
+    floors: dict[str, float]
+    """Step -> how long the API's limits alone make its requests take (none without limits)."""
     steps: list[Step] = field(default_factory=list)
     state: dict[str, float] = field(default_factory=dict)
     """Bytes per room after `up`: the whole entry, its `stackTrace` and its `__provider` blobs
@@ -123,12 +135,15 @@ class Result:
 
 
 def declared_rooms(count: int) -> dict[str, dict[str, Any]]:
-    return {f"room-{n:04d}": {"name": f"Room {n}", "active": True} for n in range(count)}
+    """A stack that declares each room's users: what a person adds is drift."""
+    return {
+        f"room-{n:04d}": {"name": f"Room {n}", "active": True, "users": [11]} for n in range(count)
+    }
 
 
 def run_scenario(mode: Mode, rooms: int, program: Program, engine: Path, memory_cap: int) -> Result:
-    floor = write_floor(rooms, mode.limits) if mode.limited else None
-    result = Result(mode.name, rooms, program.label, floor)
+    floors = step_floors(rooms, mode.limits) if mode.limited else {}
+    result = Result(mode.name, rooms, program.label, floors)
     faults = Faults(latency_ms=mode.latency_ms)
     with (
         tempfile.TemporaryDirectory(prefix="nexudus-bench-") as workdir,
@@ -146,15 +161,23 @@ def run_scenario(mode: Mode, rooms: int, program: Program, engine: Path, memory_
             # A fresh minute of the account per step, as the write floor assumes: without it a
             # `destroy` would first wait out the writes of the `up` before it.
             sandbox.throttle = Throttle(mode.limits)
+            vouched = name == "refresh-vouched"
+            sandbox.fidelity.membership_bumps_updated_on = vouched  # the account it vouches for
+            if name == "drift" and sandbox.store.all():
+                first = sandbox.store.all()[0]["Id"]
+                sandbox.add_member(CHAT_ROOMS.path, first, HAND_ADDED_MEMBER)
             seen = len(sandbox.requests)
-            outcome = project.run(*args)
+            outcome = project.run(*args, env=VOUCHED if vouched else None)
             sandbox.wait_idle()
             sent = sandbox.requests[seen:]
             requests = Counter(f"{m}{_kind(m, path)} {s}" for m, path, s in sent)
-            error, tail = ("", []) if outcome.ok else (outcome.first_error(), outcome.tail())
+            ok = outcome.ok != (name in EXPECTED_TO_FAIL)
+            error, tail = ("", []) if ok else (outcome.first_error(), outcome.tail())
+            if not ok and name in EXPECTED_TO_FAIL:
+                error = "the drift check passed: the hand-added member went unseen"
             refused = dict(sandbox.throttle.refusals)
             result.steps.append(
-                Step(name, outcome.seconds, outcome.ok, dict(requests), error, tail, refused)
+                Step(name, outcome.seconds, ok, dict(requests), error, tail, refused)
             )
             result.engine_peak_rss = max(result.engine_peak_rss, outcome.engine_peak_rss)
             if outcome.provider_peak_rss is not None:

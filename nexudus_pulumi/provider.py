@@ -324,12 +324,12 @@ class RecordProvider(ResourceProvider):
         """Whether the account's listing shows the record as the state last saw it, which
         settles a read without a GET only where the user vouches that every change, membership
         included, moves `UpdatedOn` (undocumented, so off by default). A record the state
-        knows only partly (after a create) is always read."""
+        knows only partly (after a create, whose answer has no `CreatedOn`) is always read."""
         custody = self.custody
         seen = props.get("updatedOn")
         if not custody.client.settings.membership_bumps_updated_on or not seen:
             return False
-        if any(name not in props for name in self.model.record_fields()):
+        if not props.get("createdOn"):  # only a read by id shows it: the state is not whole
             return False
         listed = custody.listing.get().records.get(record_id)
         return listed is not None and listed.get("UpdatedOn") == seen

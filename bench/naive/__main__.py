@@ -35,6 +35,8 @@ class ChatRoomProvider(ResourceProvider):
     def _body(self, props: dict[str, Any]) -> dict[str, Any]:
         body = {api: props[name] for name, api in FIELDS.items() if name in props}
         body["BusinessId"] = int(body["BusinessId"])
+        if "Users" in body:  # the engine hands numbers over as floats; the API wants ids
+            body["Users"] = [int(user) for user in body["Users"]]
         return body
 
     def create(self, props: dict[str, Any]) -> CreateResult:
