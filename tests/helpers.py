@@ -20,8 +20,21 @@ from nexudus_pulumi.kinds import KINDS
 from nexudus_pulumi.models import refusal
 from nexudus_pulumi.provider import RecordProvider
 from nexudus_pulumi.recordkind import RecordKind
-from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Limits, Sandbox
+from nexudus_pulumi.sandbox import (
+    DEMO_PASSWORD,
+    DEMO_USER,
+    READER_PASSWORD,
+    READER_USER,
+    Limits,
+    Sandbox,
+)
 from nexudus_pulumi.sandbox.store import RecordStore
+
+AUTH = (DEMO_USER, DEMO_PASSWORD)
+"""The sandbox's full-access demo account, for requests a test sends by hand."""
+
+READER_AUTH = (READER_USER, READER_PASSWORD)
+"""The sandbox's read-only demo account."""
 
 RELAXED = Limits(min_interval=0, requests_per_window=100_000, writes_per_window=100_000)
 """Sandbox limits for tests that are not about throttling."""

@@ -24,10 +24,9 @@ from nexudus_pulumi.program import declare_stack
 from nexudus_pulumi.provider import RecordOperationError
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
 from nexudus_pulumi.stackconfig import Project, StackFile
-from tests.helpers import Created, configure, create, sandbox_config
+from tests.helpers import AUTH, Created, configure, create, sandbox_config
 
 THREADS = "/api/community/communitythreads"
-AUTH = (DEMO_USER, DEMO_PASSWORD)
 
 
 def thread(key: str, **fields: Any) -> dict[str, Any]:
