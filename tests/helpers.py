@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import pulumi
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
@@ -65,6 +66,25 @@ BAD_VALUES = {
 """A value each checked `nexudus:*` key refuses (the settings tests and the preview gate)."""
 
 MakeProvider = Callable[..., ChatRoomProvider]
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Pulumi's mocks for a program test (no engine, no API): keeps the inputs each resource is
+    registered with, by resource name, and answers with them as its outputs (id `id-<name>`);
+    the `mocks` fixture (conftest.py) adds the program's warnings."""
+
+    def __init__(self) -> None:
+        self.created: dict[str, dict[str, Any]] = {}
+        self.warnings: list[str] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.created[args.name] = dict(args.inputs)
+        return f"id-{args.name}", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
+        return {}, []
+
+
 P = TypeVar("P", bound=RecordProvider)
 
 
