@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pulumi
-from pulumi.dynamic import ConfigureRequest
+from pulumi.dynamic import CheckFailure, ConfigureRequest
 from pulumi.dynamic.config import Config
 
 from nexudus_pulumi import ChatRoomProvider, CommunityGroupProvider
@@ -97,6 +97,18 @@ def configure(provider: P, config: dict[str, Any]) -> P:
     """`provider`, of any record type, configured with the stack config."""
     provider.configure(ConfigureRequest(Config(config, "nexudus-rooms")))
     return provider
+
+
+def edited(declared: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """`declared` as a user edits it: `change`'s values set, a None value removing its key."""
+    return {k: v for k, v in {**declared, **change}.items() if v is not None}
+
+
+def only_failure(provider: RecordProvider, news: dict[str, Any]) -> CheckFailure:
+    """What `check` refuses in `news`, asserting it names exactly one property."""
+    failures = provider.check({}, news).failures
+    assert len(failures) == 1, [f.property for f in failures]
+    return failures[0]
 
 
 def sandbox_config(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:

@@ -23,7 +23,16 @@ from nexudus_pulumi.program import declare_stack
 from nexudus_pulumi.provider import RecordOperationError
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
 from nexudus_pulumi.stackconfig import Project, StackFile
-from tests.helpers import AUTH, Created, RecordingMocks, configure, create, sandbox_config
+from tests.helpers import (
+    AUTH,
+    Created,
+    RecordingMocks,
+    configure,
+    create,
+    edited,
+    only_failure,
+    sandbox_config,
+)
 
 THREADS = "/api/community/communitythreads"
 
@@ -72,10 +81,9 @@ VALID = {"businessId": 1001, "subject": "Welcome", "message": "Read this first."
     ],
 )
 def test_check_names_the_bad_property(change: dict[str, Any], prop: str, words: str) -> None:
-    news = {k: v for k, v in {**VALID, **change}.items() if v is not None}
-    result = CommunityThreadProvider().check({}, news)
-    assert [f.property for f in result.failures] == [prop]
-    assert words in result.failures[0].reason
+    failure = only_failure(CommunityThreadProvider(), edited(VALID, change))
+    assert failure.property == prop
+    assert words in failure.reason
 
 
 def test_a_message_keeps_its_line_breaks() -> None:
