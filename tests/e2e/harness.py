@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -218,6 +219,18 @@ class PulumiProject:
         program, the provider): what a runner does to a cancelled pipeline."""
         kill_marked(self.marker)
 
+    def kill_up_once(self, ready: Callable[[], bool], within: float = 120) -> None:
+        """Start `pulumi up --yes --skip-preview` and, as soon as `ready()` holds (or after
+        `within` seconds), `kill_all` of it: a cancelled pipeline job caught mid-run. Fails
+        when the run finished before it could be killed."""
+        run = self.start("up", "--yes", "--skip-preview")
+        deadline = time.monotonic() + within
+        while not ready() and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert run.poll() is None, "pulumi up finished before it could be killed"
+        self.kill_all()
+        self.finish(run)
+
     def close(self) -> dict[int, str]:
         """After a test: give processes a moment to exit, then kill and return any left."""
         deadline = time.monotonic() + EXIT_GRACE_SECONDS
@@ -318,6 +331,20 @@ def settle() -> None:
         time.sleep(0.05)
 
 
+def run_cli(project: PulumiProject, *args: str, env: dict[str, str]) -> Result:
+    """`nexudus-pulumi ...` in the project's root with exactly `env`; its result, not checked
+    (for a test of a command that should fail)."""
+    done = subprocess.run(
+        [str(Path(sys.prefix) / "bin" / "nexudus-pulumi"), *args],
+        cwd=project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return Result(" ".join(["nexudus-pulumi", *args]), done.returncode, done.stdout + done.stderr)
+
+
 def cli(project: PulumiProject, *args: str) -> Result:
     """`nexudus-pulumi ...` in the project's root, with NEXUDUS_* credentials for the sandbox."""
     env = {
@@ -327,15 +354,7 @@ def cli(project: PulumiProject, *args: str) -> Result:
         "NEXUDUS_PASSWORD": DEMO_PASSWORD,
         "NEXUDUS_MIN_INTERVAL_MS": "0",
     }
-    done = subprocess.run(
-        [str(Path(sys.prefix) / "bin" / "nexudus-pulumi"), *args],
-        cwd=project.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    result = Result(" ".join(["nexudus-pulumi", *args]), done.returncode, done.stdout + done.stderr)
+    result = run_cli(project, *args, env=env)
     project.transcript.append(result)
     assert result.ok, f"`{result.command}` failed:\n{result.output}"
     return result
