@@ -360,6 +360,17 @@ def cli(project: PulumiProject, *args: str) -> Result:
     return result
 
 
+def adopted_legacy_room(project: PulumiProject) -> int:
+    """A room made in Nexudus's admin UI ('Legacy', business 1001), adopted by the stack dev
+    under the key `legacy` through `importId`, and `up`: its id."""
+    legacy = project.sandbox.store.insert({"BusinessId": 1001, "Name": "Legacy"}, "ui")
+    project.init_stack(
+        "dev", business=1001, rooms={"legacy": {"name": "Legacy", "importId": legacy}}
+    )
+    project.ok("up", "--yes")
+    return legacy
+
+
 def group_states(project: PulumiProject, stack: str = "dev") -> dict[str, dict[str, Any]]:
     """Logical name -> the CommunityGroup's resource in the stack's state (id, outputs...)."""
     resources = project.state(stack)["deployment"].get("resources") or []

@@ -9,7 +9,7 @@ from typing import Any
 
 from nexudus_pulumi.ownership import Marker
 from nexudus_pulumi.sandbox import Sandbox
-from tests.e2e.harness import PulumiProject
+from tests.e2e.harness import PulumiProject, adopted_legacy_room
 
 ROOMS: dict[str, Any] = {"lobby": {"name": "Lobby"}, "events": {"name": "Events desk"}}
 
@@ -156,11 +156,7 @@ def test_a_killed_run_then_renamed_rooms_end_with_exactly_the_declared_rooms(
 def test_import_id_of_a_room_deleted_in_nexudus_fails_preview_until_it_is_removed(
     project: PulumiProject, sandbox: Sandbox
 ) -> None:
-    legacy = sandbox.store.insert({"BusinessId": 1001, "Name": "Legacy"}, "ui")
-    project.init_stack(
-        "dev", business=1001, rooms={"legacy": {"name": "Legacy", "importId": legacy}}
-    )
-    project.ok("up", "--yes")
+    legacy = adopted_legacy_room(project)
     assert project.room_ids()["legacy"] == str(legacy) and sandbox.posts_committed == 0
     # A business change with importId still declared replaces the room as for any room.
     moved: dict[str, Any] = {"name": "Legacy", "importId": legacy, "businessId": 1002}

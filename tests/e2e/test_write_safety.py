@@ -10,7 +10,7 @@ from typing import Any
 
 from nexudus_pulumi.ownership import Marker
 from nexudus_pulumi.sandbox import Sandbox
-from tests.e2e.harness import PulumiProject
+from tests.e2e.harness import PulumiProject, adopted_legacy_room
 
 
 def marker_of(sandbox: Sandbox, record_id: str | int) -> Marker | None:
@@ -44,11 +44,7 @@ def test_a_stack_that_lost_a_room_to_take_over_lets_it_go(
 def test_import_id_left_in_config_across_a_key_rename_never_deletes_the_room(
     project: PulumiProject, sandbox: Sandbox
 ) -> None:
-    legacy = sandbox.store.insert({"BusinessId": 1001, "Name": "Legacy"}, "ui")
-    project.init_stack(
-        "dev", business=1001, rooms={"legacy": {"name": "Legacy", "importId": legacy}}
-    )
-    project.ok("up", "--yes")
+    legacy = adopted_legacy_room(project)
     renamed: dict[str, Any] = {"lobby": {"name": "Legacy", "importId": legacy}}
     project.declare("dev", renamed, business=1001)
     preview = project.run("preview")
