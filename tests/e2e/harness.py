@@ -360,6 +360,22 @@ def cli(project: PulumiProject, *args: str) -> Result:
     return result
 
 
+def assert_cloned(
+    records: dict[str, dict[str, Any]],
+    clone_ids: dict[str, str],
+    source_ids: dict[str, str],
+    managed: Callable[[dict[str, Any]], Any],
+) -> None:
+    """A clone to business 1002 has the source's keys, and each of its records holds what the
+    source's record of the same key holds in every field a stack manages (`managed`).
+    `records`: id -> record of everything the sandbox holds; the ids: key -> id per stack."""
+    assert sorted(clone_ids) == sorted(source_ids)
+    for key, record_id in clone_ids.items():
+        copy, original = records[record_id], records[source_ids[key]]
+        assert copy["BusinessId"] == 1002
+        assert managed(copy) == managed(original), key
+
+
 def adopted_legacy_room(project: PulumiProject) -> int:
     """A room made in Nexudus's admin UI ('Legacy', business 1001), adopted by the stack dev
     under the key `legacy` through `importId`, and `up`: its id."""
