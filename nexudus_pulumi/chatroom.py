@@ -7,7 +7,7 @@ warns about it once per run, in the words of `KIND.deprecation`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pulumi
 from pydantic import Field
@@ -15,7 +15,7 @@ from pydantic import Field
 from .models import IdSet, Name, RecordId, RecordInputs, Timestamp
 from .provider import RecordProvider, RecordSpec
 from .recordkind import RecordKind
-from .resource import RecordResource
+from .resource import RecordResource, keyword_inputs
 
 
 class ChatRoomInputs(RecordInputs):
@@ -83,16 +83,7 @@ class ChatRoom(RecordResource, module="nexudus", name="ChatRoom"):
         """`import_id` adopts an existing room, once, instead of creating one (Pulumi's `import_`
         option does not reach dynamic providers); `take_over` lets it take a room whose marker
         names another owner. A field left as None is not declared: it stays Nexudus's."""
-        props: dict[str, Any] = {
-            "business_id": business_id,
-            "name": name,
-            "active": active,
-            "last_agent_visit": last_agent_visit,
-            "users": users,
-            "import_id": import_id,
-            "take_over": take_over,
-        }
-        super().__init__(resource_name, props, opts)
+        super().__init__(resource_name, keyword_inputs(locals()), opts)
 
 
 KIND: RecordKind[ChatRoom] = RecordKind(

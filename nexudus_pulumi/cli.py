@@ -37,6 +37,7 @@ from .sandbox import (
     Limits,
     Sandbox,
 )
+from .sandbox.fidelity import CLI_FLAGS
 from .settings import Settings, is_loopback
 
 
@@ -65,14 +66,7 @@ def _sandbox(args: argparse.Namespace) -> int:
         commit_delay_ms=args.commit_delay_ms,
         seed=args.seed,
     )
-    fidelity = Fidelity(
-        listing_system_id=args.listing_system_id,
-        system_id_filter=args.system_id_filter,
-        put_clears_omitted=args.put_clears_omitted,
-        membership_bumps_updated_on=args.membership_bumps_updated_on,
-        throttle_status=429 if args.throttle_429 else 409,
-        create_answers_record=args.create_answers_record,
-    )
+    fidelity = Fidelity(**{name: getattr(args, name) for name in CLI_FLAGS})
     try:
         sandbox = Sandbox(
             host=args.host,
@@ -257,6 +251,34 @@ def _positive(text: str) -> int:
     return value
 
 
+_READING_HELP = {
+    "listing_system_id": (
+        "listings leave SystemId out (default: listings carry it; GET by id always does)"
+    ),
+    "system_id_filter": (
+        "honour a ChatRoom_SystemId / CommunityGroup_SystemId search filter, exact match "
+        "(default: ignored like any unknown parameter, so it lists every record)"
+    ),
+    "put_clears_omitted": (
+        "a PUT keeps an optional field or list it is not sent (default: it is reset to its default)"
+    ),
+    "membership_bumps_updated_on": (
+        "a change of Users/Members alone moves the record's UpdatedOn "
+        "(default: UpdatedOn stays as it was)"
+    ),
+    "throttle_status": (
+        "throttle with 429 and a text body 'Wait N seconds.', no Retry-After "
+        "(default: 409 with Retry-After: N and an empty body)"
+    ),
+    "create_answers_record": (
+        "a create's answer carries the whole record in Value (default: Value is {Id})"
+    ),
+}
+"""`Fidelity` switch -> the help of its `sandbox` flag. The flags themselves are
+`fidelity.CLI_FLAGS`, the table `Fidelity.flags()` reads too, so that a reading a test selects
+by its flags is the one the command line makes."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nexudus-pulumi")
     parser.add_argument("--version", action="version", version=version("nexudus-pulumi"))
@@ -308,42 +330,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     readings = sandbox.add_argument_group(
         "readings of what the Nexudus sources leave open (docs/nexudus-api.md)"
     )
-    readings.add_argument(
-        "--no-listing-system-id",
-        dest="listing_system_id",
-        action="store_false",
-        help="listings leave SystemId out (default: listings carry it; GET by id always does)",
-    )
-    readings.add_argument(
-        "--system-id-filter",
-        action="store_true",
-        help="honour a ChatRoom_SystemId / CommunityGroup_SystemId search filter, exact match "
-        "(default: ignored like any unknown parameter, so it lists every record)",
-    )
-    readings.add_argument(
-        "--put-keeps-omitted",
-        dest="put_clears_omitted",
-        action="store_false",
-        help="a PUT keeps an optional field or list it is not sent "
-        "(default: it is reset to its default)",
-    )
-    readings.add_argument(
-        "--membership-bumps-updated-on",
-        action="store_true",
-        help="a change of Users/Members alone moves the record's UpdatedOn "
-        "(default: UpdatedOn stays as it was)",
-    )
-    readings.add_argument(
-        "--throttle-429",
-        action="store_true",
-        help="throttle with 429 and a text body 'Wait N seconds.', no Retry-After "
-        "(default: 409 with Retry-After: N and an empty body)",
-    )
-    readings.add_argument(
-        "--create-answers-record",
-        action="store_true",
-        help="a create's answer carries the whole record in Value (default: Value is {Id})",
-    )
+    default, flipped = Fidelity(), Fidelity.variants()
+    for name, flag in CLI_FLAGS.items():
+        readings.add_argument(
+            flag,
+            dest=name,
+            action="store_const",
+            const=getattr(flipped[name], name),
+            default=getattr(default, name),
+            help=_READING_HELP[name],
+        )
     sandbox.add_argument("--writes-per-minute", type=_positive, default=60)
     sandbox.add_argument(
         "--writes-per-day",

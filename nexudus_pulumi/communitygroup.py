@@ -16,7 +16,7 @@ from pydantic import BeforeValidator, Field
 from .models import IdSet, Name, RecordId, RecordInputs
 from .provider import RecordProvider, RecordSpec
 from .recordkind import RecordKind
-from .resource import RecordResource
+from .resource import RecordResource, keyword_inputs
 
 
 def _lower_case(value: Any) -> Any:
@@ -108,17 +108,7 @@ class CommunityGroup(RecordResource, module="nexudus", name="CommunityGroup"):
         `check` name the one missing at preview. `group_access` is `restricted` (the API's
         default), `public` or `private`; `members` the exact set of member ids when declared.
         `import_id` adopts an existing group instead of creating one, once."""
-        inputs = {
-            "business_id": business_id,
-            "name": name,
-            "user_id": user_id,
-            "description": description,
-            "group_access": group_access,
-            "members": members,
-            "import_id": import_id,
-            "take_over": take_over,
-        }
-        super().__init__(resource_name, inputs, opts)
+        super().__init__(resource_name, keyword_inputs(locals()), opts)
 
 
 KIND: RecordKind[CommunityGroup] = RecordKind(

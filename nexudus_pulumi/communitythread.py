@@ -27,7 +27,7 @@ from pydantic import AfterValidator, Field
 from .models import IdSet, Name, RecordId, RecordInputs, not_blank
 from .provider import RecordProvider, RecordSpec
 from .recordkind import RecordKind, Reference
-from .resource import RecordResource
+from .resource import RecordResource, keyword_inputs
 
 Message = Annotated[str, AfterValidator(not_blank)]
 """A post's text: line breaks and any length the stack file carries, but not blank (the API
@@ -133,23 +133,7 @@ class CommunityThread(RecordResource, module="nexudus", name="CommunityThread"):
         or its resource's `id` output (`community_group_id=makers.id`), which makes the thread
         depend on the group. `import_id` adopts an existing thread instead of creating one,
         once."""
-        inputs = {
-            "business_id": business_id,
-            "subject": subject,
-            "message": message,
-            "user_id": user_id,
-            "community_group_id": community_group_id,
-            "tags": tags,
-            "private": private,
-            "instant_delivery": instant_delivery,
-            "coworker_id": coworker_id,
-            "guests": guests,
-            "include_zoom_invite": include_zoom_invite,
-            "zoom_event_data": zoom_event_data,
-            "import_id": import_id,
-            "take_over": take_over,
-        }
-        super().__init__(resource_name, inputs, opts)
+        super().__init__(resource_name, keyword_inputs(locals()), opts)
 
 
 KIND: RecordKind[CommunityThread] = RecordKind(

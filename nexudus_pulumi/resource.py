@@ -2,11 +2,12 @@
 into the property bag a dynamic resource registers, and one naming convention.
 
 A record type's resource class only lists its keyword arguments (typed, snake_case, no catch-all,
-so a misspelt one is a `TypeError` and an error in a type checker) and hands them over; this base
-adds the owner tag, and declares every field and read-only field of the record, so that each
-exists as an Output attribute even when it was not declared (it then resolves to what Nexudus
-holds). Attributes are snake_case in Python (`business_id`); in the state, in `pulumi preview
---diff` and in stack config the properties keep Pulumi's camelCase (`businessId`).
+so a misspelt one is a `TypeError` and an error in a type checker) and hands them over as
+`keyword_inputs(locals())`, so that each is written once, in the signature; this base adds the
+owner tag, and declares every field and read-only field of the record, so that each exists as an
+Output attribute even when it was not declared (it then resolves to what Nexudus holds).
+Attributes are snake_case in Python (`business_id`); in the state, in `pulumi preview --diff` and
+in stack config the properties keep Pulumi's camelCase (`businessId`).
 """
 
 from __future__ import annotations
@@ -62,6 +63,18 @@ class RecordResource(DynamicResource):
 
     def translate_output_property(self, prop: str) -> str:
         return _python_names(self.provider_type.spec.inputs_model).get(prop, prop)
+
+
+_NOT_INPUTS = frozenset({"self", "__class__", "resource_name", "opts"})
+"""What a resource `__init__`'s `locals()` holds besides the record's inputs: the instance, the
+cell `super()` reads, the resource's name and its options."""
+
+
+def keyword_inputs(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The record's inputs among a resource `__init__`'s arguments, given as its `locals()` on
+    entry: so that a class lists each typed keyword argument once, in its signature, rather than
+    once more in a dict (by keyword, `business_id`, as `RecordResource.__init__` takes them)."""
+    return {name: value for name, value in arguments.items() if name not in _NOT_INPUTS}
 
 
 @cache

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
 
 from .errors import ConfigurationError
 
@@ -35,31 +36,29 @@ class Key:
     secret: bool = False
 
 
+def _key(field: str, *, secret: bool = False) -> Key:
+    """One rule for every setting, so that none is spelt differently from the others:
+    `nexudus:<camelCase>` in stack config, `NEXUDUS_<UPPER_CASE>` in the environment."""
+    return Key(field, f"nexudus:{to_camel(field)}", f"NEXUDUS_{field.upper()}", secret)
+
+
 KEYS: tuple[Key, ...] = (
-    Key("base_url", "nexudus:baseUrl", "NEXUDUS_BASE_URL"),
-    Key("username", "nexudus:username", "NEXUDUS_USERNAME"),
-    Key("password", "nexudus:password", "NEXUDUS_PASSWORD", secret=True),
-    Key("token", "nexudus:token", "NEXUDUS_TOKEN", secret=True),
-    Key("timeout_seconds", "nexudus:timeoutSeconds", "NEXUDUS_TIMEOUT_SECONDS"),
-    Key("deadline_seconds", "nexudus:deadlineSeconds", "NEXUDUS_DEADLINE_SECONDS"),
-    Key("writes_per_minute", "nexudus:writesPerMinute", "NEXUDUS_WRITES_PER_MINUTE"),
-    Key("requests_per_minute", "nexudus:requestsPerMinute", "NEXUDUS_REQUESTS_PER_MINUTE"),
-    Key("min_interval_ms", "nexudus:minIntervalMs", "NEXUDUS_MIN_INTERVAL_MS"),
-    Key("max_retries", "nexudus:maxRetries", "NEXUDUS_MAX_RETRIES"),
-    Key("backoff_base_ms", "nexudus:backoffBaseMs", "NEXUDUS_BACKOFF_BASE_MS"),
-    Key("log_level", "nexudus:logLevel", "NEXUDUS_LOG_LEVEL"),
-    Key(
-        "skip_credentials_validation",
-        "nexudus:skipCredentialsValidation",
-        "NEXUDUS_SKIP_CREDENTIALS_VALIDATION",
-    ),
-    Key("pace_file", "nexudus:paceFile", "NEXUDUS_PACE_FILE"),
-    Key("writes_per_day", "nexudus:writesPerDay", "NEXUDUS_WRITES_PER_DAY"),
-    Key(
-        "membership_bumps_updated_on",
-        "nexudus:membershipBumpsUpdatedOn",
-        "NEXUDUS_MEMBERSHIP_BUMPS_UPDATED_ON",
-    ),
+    _key("base_url"),
+    _key("username"),
+    _key("password", secret=True),
+    _key("token", secret=True),
+    _key("timeout_seconds"),
+    _key("deadline_seconds"),
+    _key("writes_per_minute"),
+    _key("requests_per_minute"),
+    _key("min_interval_ms"),
+    _key("max_retries"),
+    _key("backoff_base_ms"),
+    _key("log_level"),
+    _key("skip_credentials_validation"),
+    _key("pace_file"),
+    _key("writes_per_day"),
+    _key("membership_bumps_updated_on"),
 )
 KEY_OF: dict[str, Key] = {key.field: key for key in KEYS}
 CREDENTIALS = ("username", "password", "token")

@@ -3,14 +3,16 @@ Helpers that are not fixtures are in tests/helpers.py."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
+import pulumi
 import pytest
 
 from nexudus_pulumi import ChatRoomProvider, client
 from nexudus_pulumi.sandbox import Faults, Sandbox
-from tests.helpers import RELAXED, MakeProvider, configured, sandbox_config
+from tests.helpers import RELAXED, MakeProvider, RecordingMocks, configured, sandbox_config
 
 
 @pytest.fixture(autouse=True)
@@ -34,3 +36,15 @@ def make_provider(sandbox: Sandbox) -> MakeProvider:
         return configured(sandbox_config(sandbox, **overrides))
 
     return make
+
+
+@pytest.fixture
+def mocks(monkeypatch: pytest.MonkeyPatch) -> RecordingMocks:
+    """A program run under Pulumi's mocks (project nexudus-rooms, stack dev, an update), its
+    warnings kept, and no `NEXUDUS_*` variable of the machine running the tests in the way."""
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="nexudus-rooms", stack="dev", preview=False)
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: mocks.warnings.append(message))
+    for name in [n for n in os.environ if n.startswith("NEXUDUS_")]:
+        monkeypatch.delenv(name)
+    return mocks

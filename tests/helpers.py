@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pulumi.dynamic import ConfigureRequest
+import pulumi
+from pulumi.dynamic import CheckFailure, ConfigureRequest
 from pulumi.dynamic.config import Config
 
 from nexudus_pulumi import ChatRoomProvider, CommunityGroupProvider
@@ -20,8 +21,21 @@ from nexudus_pulumi.kinds import KINDS
 from nexudus_pulumi.models import refusal
 from nexudus_pulumi.provider import RecordProvider
 from nexudus_pulumi.recordkind import RecordKind
-from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Limits, Sandbox
+from nexudus_pulumi.sandbox import (
+    DEMO_PASSWORD,
+    DEMO_USER,
+    READER_PASSWORD,
+    READER_USER,
+    Limits,
+    Sandbox,
+)
 from nexudus_pulumi.sandbox.store import RecordStore
+
+AUTH = (DEMO_USER, DEMO_PASSWORD)
+"""The sandbox's full-access demo account, for requests a test sends by hand."""
+
+READER_AUTH = (READER_USER, READER_PASSWORD)
+"""The sandbox's read-only demo account."""
 
 RELAXED = Limits(min_interval=0, requests_per_window=100_000, writes_per_window=100_000)
 """Sandbox limits for tests that are not about throttling."""
@@ -52,6 +66,25 @@ BAD_VALUES = {
 """A value each checked `nexudus:*` key refuses (the settings tests and the preview gate)."""
 
 MakeProvider = Callable[..., ChatRoomProvider]
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Pulumi's mocks for a program test (no engine, no API): keeps the inputs each resource is
+    registered with, by resource name, and answers with them as its outputs (id `id-<name>`);
+    the `mocks` fixture (conftest.py) adds the program's warnings."""
+
+    def __init__(self) -> None:
+        self.created: dict[str, dict[str, Any]] = {}
+        self.warnings: list[str] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.created[args.name] = dict(args.inputs)
+        return f"id-{args.name}", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
+        return {}, []
+
+
 P = TypeVar("P", bound=RecordProvider)
 
 
@@ -64,6 +97,18 @@ def configure(provider: P, config: dict[str, Any]) -> P:
     """`provider`, of any record type, configured with the stack config."""
     provider.configure(ConfigureRequest(Config(config, "nexudus-rooms")))
     return provider
+
+
+def edited(declared: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """`declared` as a user edits it: `change`'s values set, a None value removing its key."""
+    return {k: v for k, v in {**declared, **change}.items() if v is not None}
+
+
+def only_failure(provider: RecordProvider, news: dict[str, Any]) -> CheckFailure:
+    """What `check` refuses in `news`, asserting it names exactly one property."""
+    failures = provider.check({}, news).failures
+    assert len(failures) == 1, [f.property for f in failures]
+    return failures[0]
 
 
 def sandbox_config(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:

@@ -12,7 +12,16 @@ from nexudus_pulumi import ChatRoomProvider
 from nexudus_pulumi.errors import AuthenticationError
 from nexudus_pulumi.provider import UNKNOWN
 from nexudus_pulumi.sandbox import Limits, Sandbox
-from tests.helpers import MakeProvider, configured, create, room, sandbox_config, settled_requests
+from tests.helpers import (
+    MakeProvider,
+    configured,
+    create,
+    edited,
+    only_failure,
+    room,
+    sandbox_config,
+    settled_requests,
+)
 
 # ----- check ---------------------------------------------------------------------------------
 
@@ -33,9 +42,9 @@ from tests.helpers import MakeProvider, configured, create, room, sandbox_config
     ],
 )
 def test_check_names_the_bad_property(props: dict[str, object], prop: str, words: str) -> None:
-    result = ChatRoomProvider().check({}, props)
-    assert [f.property for f in result.failures] == [prop]
-    assert words in result.failures[0].reason
+    failure = only_failure(ChatRoomProvider(), props)
+    assert failure.property == prop
+    assert words in failure.reason
 
 
 def test_check_reports_every_problem_at_once() -> None:
@@ -97,7 +106,7 @@ OLD = {
     ],
 )
 def test_diff(change: dict[str, object], changes: bool, replaces: list[str]) -> None:
-    news = {k: v for k, v in {**OLD, **change}.items() if v is not None}
+    news = edited(OLD, change)
     news.pop("uniqueId")
     news.pop("createdOn")
     result = ChatRoomProvider().diff("1", OLD, news)

@@ -15,8 +15,10 @@ from nexudus_pulumi.sandbox import Sandbox
 from tests.helpers import (
     Created,
     create,
+    edited,
     group,
     group_provider,
+    only_failure,
 )
 
 GROUPS = "/api/community/communitygroups"
@@ -54,10 +56,9 @@ VALID = {"businessId": 1001, "name": "Makers", "userId": 11}
     ],
 )
 def test_check_names_the_bad_property(change: dict[str, Any], prop: str, words: str) -> None:
-    news = {k: v for k, v in {**VALID, **change}.items() if v is not None}
-    result = CommunityGroupProvider().check({}, news)
-    assert [f.property for f in result.failures] == [prop]
-    assert words in result.failures[0].reason
+    failure = only_failure(CommunityGroupProvider(), edited(VALID, change))
+    assert failure.property == prop
+    assert words in failure.reason
 
 
 def test_check_normalises_and_keeps_only_what_was_declared() -> None:
@@ -109,7 +110,7 @@ DECLARED = {k: v for k, v in OLD.items() if k not in ("businessName", "teamGuid"
     ],
 )
 def test_diff(change: dict[str, Any], changes: bool, replaces: list[str]) -> None:
-    news = {k: v for k, v in {**DECLARED, **change}.items() if v is not None}
+    news = edited(DECLARED, change)
     result = CommunityGroupProvider().diff("1", OLD, news)
     assert result.changes is changes
     assert result.replaces == replaces

@@ -6,7 +6,6 @@ What every record type promises is tests/test_contract.py's, run for every kind.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,18 @@ from nexudus_pulumi.program import declare_stack
 from nexudus_pulumi.provider import RecordOperationError
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
 from nexudus_pulumi.stackconfig import Project, StackFile
-from tests.helpers import Created, configure, create, sandbox_config
+from tests.helpers import (
+    AUTH,
+    Created,
+    RecordingMocks,
+    configure,
+    create,
+    edited,
+    only_failure,
+    sandbox_config,
+)
 
 THREADS = "/api/community/communitythreads"
-AUTH = (DEMO_USER, DEMO_PASSWORD)
 
 
 def thread(key: str, **fields: Any) -> dict[str, Any]:
@@ -74,10 +81,9 @@ VALID = {"businessId": 1001, "subject": "Welcome", "message": "Read this first."
     ],
 )
 def test_check_names_the_bad_property(change: dict[str, Any], prop: str, words: str) -> None:
-    news = {k: v for k, v in {**VALID, **change}.items() if v is not None}
-    result = CommunityThreadProvider().check({}, news)
-    assert [f.property for f in result.failures] == [prop]
-    assert words in result.failures[0].reason
+    failure = only_failure(CommunityThreadProvider(), edited(VALID, change))
+    assert failure.property == prop
+    assert words in failure.reason
 
 
 def test_a_message_keeps_its_line_breaks() -> None:
@@ -178,27 +184,6 @@ def test_a_missing_group_is_named_with_the_apis_words(provider: CommunityThreadP
 # ----- a thread naming its group in the stack file -----------------------------------------------
 
 
-class Recording(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.created: dict[str, pulumi.runtime.MockResourceArgs] = {}
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.created[args.name] = args
-        return f"id-{args.name}", dict(args.inputs)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
-        return {}, []
-
-
-@pytest.fixture
-def mocks(monkeypatch: pytest.MonkeyPatch) -> Recording:
-    mocks = Recording()
-    pulumi.runtime.set_mocks(mocks, project="nexudus-rooms", stack="dev", preview=False)
-    for name in [n for n in os.environ if n.startswith("NEXUDUS_")]:
-        monkeypatch.delenv(name)
-    return mocks
-
-
 def use_maps(monkeypatch: pytest.MonkeyPatch, **maps: Any) -> None:
     """Stack config as the language host hands it over (see test_program.py)."""
     config = {f"nexudus-rooms:{name}": json.dumps(value) for name, value in maps.items()}
@@ -212,7 +197,7 @@ MAKERS = {"name": "Makers", "userId": 11}
 
 @pulumi.runtime.test  # type: ignore[untyped-decorator]  # the SDK leaves it untyped
 def test_group_names_a_group_of_the_stack_by_key(
-    mocks: Recording, monkeypatch: pytest.MonkeyPatch
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
 ) -> Any:
     welcome = {"subject": "Welcome", "message": "Hello", "userId": 11, "group": "makers"}
     use_maps(monkeypatch, groups={"makers": MAKERS}, threads={"welcome": welcome})
@@ -222,11 +207,10 @@ def test_group_names_a_group_of_the_stack_by_key(
     assert isinstance(declared.resources["groups"]["makers"], CommunityGroup)
 
     def verify(_: Any) -> None:
-        args = mocks.created["welcome"]
-        makers = mocks.created["makers"]
-        assert "group" not in args.inputs
-        assert args.inputs["communityGroupId"] == "id-makers"  # the group's id: declared first
-        assert makers.name == "makers"
+        welcome = mocks.created["welcome"]
+        assert "group" not in welcome
+        assert welcome["communityGroupId"] == "id-makers"  # the group's id: declared first
+        assert "makers" in mocks.created
 
     return thread_resource.community_group_id.apply(verify)
 
@@ -247,7 +231,7 @@ def test_group_names_a_group_of_the_stack_by_key(
     ],
 )
 def test_a_reference_to_no_key_stops_the_program_naming_it(
-    mocks: Recording, monkeypatch: pytest.MonkeyPatch, welcome: dict[str, Any], words: str
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, welcome: dict[str, Any], words: str
 ) -> None:
     entry = {"subject": "Welcome", "message": "Hello", "userId": 11, **welcome}
     use_maps(monkeypatch, groups={"makers": MAKERS}, threads={"welcome": entry})

@@ -165,6 +165,12 @@ def environ(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     return env
 
 
+@pytest.fixture
+def stack_file(project_root: Path) -> Path:
+    """The stack file an export of the stack `prod` writes (and the tests hand-write first)."""
+    return project_root / "stacks" / "Pulumi.prod.yaml"
+
+
 def seed(sandbox: Sandbox, **fields: Any) -> int:
     return sandbox.store.insert({"BusinessId": 1001, **fields}, "ui")
 
@@ -192,15 +198,14 @@ def export(project_root: Path, environ: dict[str, str]) -> Export:
 
 
 def test_export_writes_every_room_with_its_fields_and_import_id(
-    export: Export, sandbox: Sandbox, project_root: Path
+    export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     lobby = seed(sandbox, Name="Lobby", Active=True, Users=[12, 11])
     quiet = seed(sandbox, Name="Quiet room", LastAgentVisit="2025-01-15T10:30:00Z")
     nameless = seed(sandbox)
     seed(sandbox, BusinessId=1002, Name="Elsewhere")
     report = export()
-    path = project_root / "stacks" / "Pulumi.prod.yaml"
-    document = yaml.safe_load(path.read_text())
+    document = yaml.safe_load(stack_file.read_text())
     assert document["config"]["nexudus-rooms:businessId"] == 1001
     assert document["config"]["nexudus-rooms:rooms"] == {
         "lobby": {
@@ -216,26 +221,26 @@ def test_export_writes_every_room_with_its_fields_and_import_id(
     assert report.lines[-1].startswith(
         f"{tally_all({'rooms': 3})} of business 1001 written to stacks/Pulumi.prod.yaml"
     )
-    assert "users: [11, 12]" in path.read_text()
+    assert "users: [11, 12]" in stack_file.read_text()
 
 
 def test_no_protect_and_last_agent_visit_on_request(
-    export: Export, sandbox: Sandbox, project_root: Path
+    export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     seed(sandbox, Name="Quiet room", LastAgentVisit="2025-01-15T10:30:00.000+00:00")
     export(protect=False, with_fields=frozenset({"lastAgentVisit"}))
-    text = (project_root / "stacks" / "Pulumi.prod.yaml").read_text()
+    text = stack_file.read_text()
     assert 'lastAgentVisit: "2025-01-15T10:30:00Z"' in text  # quoted: not a YAML timestamp
     assert "protect" not in text
 
 
 def test_a_room_another_stack_manages_is_skipped_and_named(
-    export: Export, sandbox: Sandbox, project_root: Path
+    export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     seed(sandbox, Name="Mine")
     owned = seed(sandbox, Name="Theirs", SystemId="pulumi:nexudus-rooms/staging/theirs#1a2b")
     report = export()
-    assert list(rooms_in(project_root / "stacks" / "Pulumi.prod.yaml")) == ["mine"]
+    assert list(rooms_in(stack_file)) == ["mine"]
     assert any(
         f"skipped room {owned} 'Theirs': managed by the stack nexudus-rooms/staging/theirs" in line
         for line in report.lines
@@ -243,21 +248,20 @@ def test_a_room_another_stack_manages_is_skipped_and_named(
     assert "1 skipped as managed by other stacks" in report.lines[-1]
 
     report = export(force=True, include_owned=True)
-    rooms = rooms_in(project_root / "stacks" / "Pulumi.prod.yaml")
+    rooms = rooms_in(stack_file)
     assert rooms["theirs"]["takeOver"] is True
     assert rooms["theirs"]["importId"] == owned
-    text = (project_root / "stacks" / "Pulumi.prod.yaml").read_text()
+    text = stack_file.read_text()
     assert '# managed by the stack "nexudus-rooms/staging/theirs": takeOver moves it' in text
 
 
 def test_a_declared_room_another_stack_took_is_kept_and_named_not_dropped(
-    export: Export, sandbox: Sandbox, project_root: Path
+    export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     front = seed(sandbox, Name="Front desk", SystemId="pulumi:nexudus-rooms/staging/front")
-    path = project_root / "stacks" / "Pulumi.prod.yaml"
-    path.write_text(HAND_WRITTEN.format(front=front))
+    stack_file.write_text(HAND_WRITTEN.format(front=front))
     report = export(force=True)
-    assert rooms_in(path)["front"] == {"name": "Front desk", "importId": front}
+    assert rooms_in(stack_file)["front"] == {"name": "Front desk", "importId": front}
     assert any(
         line.startswith(
             f"warning: front adopts room {front} 'Front desk', which the stack "
@@ -268,13 +272,12 @@ def test_a_declared_room_another_stack_took_is_kept_and_named_not_dropped(
 
 
 def test_a_system_id_of_another_integration_is_taken_only_when_asked(
-    export: Export, sandbox: Sandbox, project_root: Path
+    export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     synced = seed(sandbox, Name="Synced", SystemId="crm:42")
     seed(sandbox, Name="Mine")
-    path = project_root / "stacks" / "Pulumi.prod.yaml"
     report = export()
-    assert list(rooms_in(path)) == ["mine"]
+    assert list(rooms_in(stack_file)) == ["mine"]
     assert (
         f"skipped room {synced} 'Synced': managed by another integration (its SystemId is "
         '"crm:42") (--include-owned writes it with takeOver: true)'
@@ -282,35 +285,33 @@ def test_a_system_id_of_another_integration_is_taken_only_when_asked(
     assert "1 skipped as managed by other stacks or integrations" in report.lines[-1]
 
     report = export(force=True, include_owned=True)
-    assert rooms_in(path)["synced"]["takeOver"] is True
-    assert '# SystemId "crm:42" was set by another integration' in path.read_text()
+    assert rooms_in(stack_file)["synced"]["takeOver"] is True
+    assert '# SystemId "crm:42" was set by another integration' in stack_file.read_text()
     [warning] = [line for line in report.lines if line.startswith("warning: synced")]
     assert 'managed by another integration (its SystemId is "crm:42")' in warning
     assert "None" not in warning
 
 
 def test_a_room_map_is_not_overwritten_without_force(
-    export: Export, sandbox: Sandbox, project_root: Path
+    export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     front = seed(sandbox, Name="Front desk")
-    path = project_root / "stacks" / "Pulumi.prod.yaml"
-    path.write_text(HAND_WRITTEN.format(front=front))
-    before = path.read_text()
+    stack_file.write_text(HAND_WRITTEN.format(front=front))
+    before = stack_file.read_text()
     with pytest.raises(ExportError, match=r"already declares 2 room\(s\).*--force"):
         export()
-    assert path.read_text() == before
+    assert stack_file.read_text() == before
     assert sandbox.requests == []  # refused before anything was sent
 
 
 def test_force_merges_keeping_keys_comments_and_other_config(
-    export: Export, sandbox: Sandbox, project_root: Path
+    export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     front = seed(sandbox, Name="Front desk (renamed)", Active=True)
     lobby = seed(sandbox, Name="Lobby", Users=[7])
-    path = project_root / "stacks" / "Pulumi.prod.yaml"
-    path.write_text(HAND_WRITTEN.format(front=front))
+    stack_file.write_text(HAND_WRITTEN.format(front=front))
     report = export(force=True)
-    text = path.read_text()
+    text = stack_file.read_text()
     for kept in (
         "# prod: the account as it was before Pulumi\n",
         "  nexudus:username: ops@example.com  # the pipeline's user\n",
@@ -327,7 +328,7 @@ def test_force_merges_keeping_keys_comments_and_other_config(
         "warning: removed planned and the comments above it: no room of business 1001 matches "
         "it (--keep-unmatched keeps such keys)"
     ) in report.lines
-    rooms = rooms_in(path)
+    rooms = rooms_in(stack_file)
     assert list(rooms) == ["front", "lobby"]  # the file's key first, new keys after
     assert rooms["front"] == {"name": "Front desk (renamed)", "active": True, "importId": front}
     assert rooms["lobby"] == {
@@ -341,13 +342,12 @@ def test_force_merges_keeping_keys_comments_and_other_config(
 
 
 def test_force_keeps_a_key_declared_in_another_business(
-    export: Export, sandbox: Sandbox, project_root: Path
+    export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     # `events` lives in business 1002: no room of 1001 matches it, yet it is no leftover, and
     # removing its key would make the next `up` delete the room.
     front = seed(sandbox, Name="Front desk")
-    path = project_root / "stacks" / "Pulumi.prod.yaml"
-    path.write_text(
+    stack_file.write_text(
         HAND_WRITTEN.format(front=front).replace(
             "    # a room we meant to create\n",
             "    events:\n      name: Events desk\n      businessId: 1002\n"
@@ -355,7 +355,7 @@ def test_force_keeps_a_key_declared_in_another_business(
         )
     )
     report = export(force=True)
-    rooms = rooms_in(path)
+    rooms = rooms_in(stack_file)
     assert rooms["events"] == {"name": "Events desk", "businessId": 1002}
     assert "planned" not in rooms  # of business 1001, matching nothing: removed, and said
     assert [x for x in report.lines if x.startswith("warning: removed ")] == [
@@ -365,35 +365,33 @@ def test_force_keeps_a_key_declared_in_another_business(
 
 
 def test_force_refuses_to_move_a_stack_to_another_business(
-    export: Export, sandbox: Sandbox, project_root: Path
+    export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     seed(sandbox, Name="Lobby", BusinessId=1002)
-    path = project_root / "stacks" / "Pulumi.prod.yaml"
-    path.write_text(HAND_WRITTEN.format(front=seed(sandbox, Name="Front desk")))
-    before = path.read_text()
+    stack_file.write_text(HAND_WRITTEN.format(front=seed(sandbox, Name="Front desk")))
+    before = stack_file.read_text()
     with pytest.raises(ExportError) as refused:
         export(force=True, business=1002)
     assert "declares its records in business 1001 (nexudus-rooms:businessId)" in str(refused.value)
     assert "--business 1001" in str(refused.value)
-    assert path.read_text() == before
+    assert stack_file.read_text() == before
     assert sandbox.requests == []  # refused before anything was sent
 
 
 def test_output_dash_prints_the_file_and_writes_nothing(
-    project_root: Path,
+    stack_file: Path,
     environ: dict[str, str],
     sandbox: Sandbox,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     front = seed(sandbox, Name="Front desk")
     seed(sandbox, Name="Lobby")
-    path = project_root / "stacks" / "Pulumi.prod.yaml"
-    path.write_text(HAND_WRITTEN.format(front=front))
-    before = path.read_text()
+    stack_file.write_text(HAND_WRITTEN.format(front=front))
+    before = stack_file.read_text()
     code = cli.main(["export", "--business", "1001", "--stack", "prod", "--output", "-"])
     printed = capsys.readouterr()
     assert code == 0
-    assert path.read_text() == before
+    assert stack_file.read_text() == before
     printed_rooms = yaml.safe_load(printed.out)["config"]["nexudus-rooms:rooms"]
     assert list(printed_rooms) == ["front", "lobby"]
     assert "# the front desk, adopted by hand last year" in printed.out
@@ -401,7 +399,7 @@ def test_output_dash_prints_the_file_and_writes_nothing(
 
 
 def test_the_cli_writes_the_stack_file_and_says_how_many_rooms(
-    project_root: Path,
+    stack_file: Path,
     environ: dict[str, str],
     sandbox: Sandbox,
     capsys: pytest.CaptureFixture[str],
@@ -413,7 +411,7 @@ def test_the_cli_writes_the_stack_file_and_says_how_many_rooms(
         f"{tally_all({'rooms': 3})} of business 1001 written to stacks/Pulumi.prod.yaml"
         in capsys.readouterr().out
     )
-    assert list(rooms_in(project_root / "stacks" / "Pulumi.prod.yaml")) == ["a", "b", "c"]
+    assert list(rooms_in(stack_file)) == ["a", "b", "c"]
 
 
 # ----- groups: the same rules, driven by the CommunityGroup model ----------------------------
@@ -446,7 +444,7 @@ def groups_in(path: Path) -> dict[str, Any]:
 
 
 def test_export_writes_every_group_with_the_fields_worth_managing(
-    export: Export, sandbox: Sandbox, project_root: Path
+    export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     lobby_room = seed(sandbox, Name="Lobby", Active=True)
     makers = seed_group(
@@ -463,8 +461,7 @@ def test_export_writes_every_group_with_the_fields_worth_managing(
     signs = seed_group(sandbox, Name="!!!")
     seed_group(sandbox, BusinessId=1002, Name="Elsewhere")
     report = export()
-    path = project_root / "stacks" / "Pulumi.prod.yaml"
-    assert groups_in(path) == {
+    assert groups_in(stack_file) == {
         "makers": {
             "name": "Makers",
             "userId": 12,
@@ -492,8 +489,8 @@ def test_export_writes_every_group_with_the_fields_worth_managing(
         },
         f"group-{signs}": {"name": "!!!", "userId": 11, "importId": signs, "protect": True},
     }
-    assert rooms_in(path)["lobby"]["importId"] == lobby_room  # a room may share a group's key
-    text = path.read_text()
+    assert rooms_in(stack_file)["lobby"]["importId"] == lobby_room  # a room may share a group's key
+    text = stack_file.read_text()
     assert "members: [12, 13]" in text and 'description: "yes"' in text
     assert report.lines[-1].startswith(
         f"{tally_all({'rooms': 1, 'groups': 5})} of business 1001 written to "
@@ -516,14 +513,13 @@ def test_a_group_of_another_business_than_the_stacks_says_so_last() -> None:
 
 
 def test_groups_other_stacks_or_integrations_manage(
-    export: Export, sandbox: Sandbox, project_root: Path
+    export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     seed_group(sandbox, Name="Mine")
     owned = seed_group(sandbox, Name="Theirs", SystemId="pulumi:nexudus-rooms/staging/theirs#1a")
     seed_group(sandbox, Name="Synced", SystemId="crm:42")
-    path = project_root / "stacks" / "Pulumi.prod.yaml"
     report = export()
-    assert list(groups_in(path)) == ["mine"]
+    assert list(groups_in(stack_file)) == ["mine"]
     assert (
         f"skipped group {owned} 'Theirs': managed by the stack nexudus-rooms/staging/theirs "
         "(--include-owned writes it with takeOver: true)"
@@ -531,27 +527,26 @@ def test_groups_other_stacks_or_integrations_manage(
     assert "2 skipped as managed by other stacks or integrations" in report.lines[-1]
 
     report = export(force=True, include_owned=True)
-    theirs, synced = groups_in(path)["theirs"], groups_in(path)["synced"]
+    theirs, synced = groups_in(stack_file)["theirs"], groups_in(stack_file)["synced"]
     assert (theirs["importId"], theirs["takeOver"]) == (owned, True)
     assert synced["takeOver"] is True
-    text = path.read_text()
+    text = stack_file.read_text()
     assert '# managed by the stack "nexudus-rooms/staging/theirs": takeOver' in text
     assert '# SystemId "crm:42" was set by another integration' in text
     assert any(line.startswith("warning: synced (group ") for line in report.lines)
 
 
 def test_force_merges_groups_keeping_keys_and_comments(
-    export: Export, sandbox: Sandbox, project_root: Path
+    export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     makers = seed_group(sandbox, Name="Makers (renamed)", GroupAccess=1, Members=[12])
     readers = seed_group(sandbox, Name="Readers", GroupAccess=2)
     lobby = seed(sandbox, Name="Lobby")
-    path = project_root / "stacks" / "Pulumi.prod.yaml"
-    path.write_text(GROUPS_BY_HAND.format(makers=makers))
+    stack_file.write_text(GROUPS_BY_HAND.format(makers=makers))
     with pytest.raises(ExportError, match=r"already declares 2 group\(s\) in nexudus-rooms:groups"):
         export()
     report = export(force=True)
-    text = path.read_text()
+    text = stack_file.read_text()
     for kept in (
         "    # the makers, adopted by hand\n    makers:\n",
         "      groupAccess: restricted  # said on purpose\n",  # declared: kept, at its default
@@ -563,7 +558,7 @@ def test_force_merges_groups_keeping_keys_and_comments(
         "warning: removed planned and the comments above it: no group of business 1001 matches "
         "it (--keep-unmatched keeps such keys)"
     ) in report.lines
-    groups = groups_in(path)
+    groups = groups_in(stack_file)
     assert list(groups) == ["makers", "readers"]
     assert groups["makers"] == {
         "name": "Makers (renamed)",
@@ -581,27 +576,26 @@ def test_force_merges_groups_keeping_keys_and_comments(
     }
     assert "1 already declared, kept their keys" in report.lines[-1]
     # the rooms map is new: added whole, after the groups, before the comment ending the config
-    assert rooms_in(path) == {
+    assert rooms_in(stack_file) == {
         "lobby": {"name": "Lobby", "active": False, "importId": lobby, "protect": True}
     }
     assert text.endswith("      protect: true\n  # the end of the groups\n")
 
 
 def test_only_one_map_is_exported_when_asked(
-    project_root: Path,
+    stack_file: Path,
     environ: dict[str, str],
     sandbox: Sandbox,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     makers = seed_group(sandbox, Name="Makers")
     seed(sandbox, Name="Lobby")
-    path = project_root / "stacks" / "Pulumi.prod.yaml"
-    path.write_text(GROUPS_BY_HAND.format(makers=makers))
-    before = groups_in(path)
+    stack_file.write_text(GROUPS_BY_HAND.format(makers=makers))
+    before = groups_in(stack_file)
     assert cli.main(["export", "--business", "1001", "--stack", "prod", "--only", "rooms"]) == 0
     assert "1 room(s) of business 1001 written" in capsys.readouterr().out
-    assert groups_in(path) == before  # declared groups, no --force needed: not touched
-    assert list(rooms_in(path)) == ["lobby"]
+    assert groups_in(stack_file) == before  # declared groups, no --force needed: not touched
+    assert list(rooms_in(stack_file)) == ["lobby"]
 
     code = cli.main(["export", "--business", "1001", "--stack", "prod", "--only", "groups"])
     assert code == 1
@@ -609,19 +603,18 @@ def test_only_one_map_is_exported_when_asked(
 
 
 def test_output_dash_prints_groups_too(
-    project_root: Path,
+    stack_file: Path,
     environ: dict[str, str],
     sandbox: Sandbox,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     makers = seed_group(sandbox, Name="Makers", Members=[12])
-    path = project_root / "stacks" / "Pulumi.prod.yaml"
-    path.write_text(GROUPS_BY_HAND.format(makers=makers))
-    before = path.read_text()
+    stack_file.write_text(GROUPS_BY_HAND.format(makers=makers))
+    before = stack_file.read_text()
     code = cli.main(["export", "--business", "1001", "--stack", "prod", "--output", "-"])
     printed = capsys.readouterr()
     assert code == 0
-    assert path.read_text() == before
+    assert stack_file.read_text() == before
     assert yaml.safe_load(printed.out)["config"]["nexudus-rooms:groups"]["makers"]["members"] == [
         12
     ]
@@ -630,19 +623,19 @@ def test_output_dash_prints_groups_too(
 
 
 def test_a_business_without_groups_gets_no_groups_map(
-    export: Export, sandbox: Sandbox, project_root: Path
+    export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     seed(sandbox, Name="Lobby")
     export()
-    config = yaml.safe_load((project_root / "stacks" / "Pulumi.prod.yaml").read_text())["config"]
+    config = yaml.safe_load(stack_file.read_text())["config"]
     assert "nexudus-rooms:groups" not in config
 
 
 def test_two_keys_adopting_one_group_are_refused(
-    export: Export, sandbox: Sandbox, project_root: Path
+    export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     group = seed_group(sandbox, Name="Makers")
-    (project_root / "stacks" / "Pulumi.prod.yaml").write_text(
+    stack_file.write_text(
         f"config:\n  nexudus-rooms:groups:\n    a: {{importId: {group}}}\n"
         f"    b: {{importId: {group}}}\n"
     )
@@ -654,14 +647,14 @@ def test_two_keys_adopting_one_group_are_refused(
 
 
 def test_an_unknown_business_is_named_and_nothing_is_written(
-    export: Export, sandbox: Sandbox, project_root: Path
+    export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     seed(sandbox, Name="Lobby")
     with pytest.raises(
         ExportError, match=r"business 4242 has no rooms or groups.*check --business"
     ):
         export(business=4242)
-    assert not (project_root / "stacks" / "Pulumi.prod.yaml").exists()
+    assert not stack_file.exists()
 
 
 def test_no_credentials_stops_before_any_request(
@@ -673,14 +666,14 @@ def test_no_credentials_stops_before_any_request(
     assert sandbox.requests == []
 
 
-def test_a_stack_file_that_is_not_yaml_is_named(export: Export, project_root: Path) -> None:
-    (project_root / "stacks" / "Pulumi.prod.yaml").write_text("config:\n  rooms: [unclosed\n")
+def test_a_stack_file_that_is_not_yaml_is_named(export: Export, stack_file: Path) -> None:
+    stack_file.write_text("config:\n  rooms: [unclosed\n")
     with pytest.raises(StackFileError, match=r"Pulumi.prod.yaml is not valid YAML at line \d"):
         export()
 
 
-def test_a_key_written_twice_in_the_file_is_named(export: Export, project_root: Path) -> None:
-    (project_root / "stacks" / "Pulumi.prod.yaml").write_text(
+def test_a_key_written_twice_in_the_file_is_named(export: Export, stack_file: Path) -> None:
+    stack_file.write_text(
         "config:\n  nexudus-rooms:rooms:\n    lobby: {name: A}\n    lobby: {name: B}\n"
     )
     with pytest.raises(StackFileError, match=r"a key appears twice.*lobby"):
@@ -688,11 +681,10 @@ def test_a_key_written_twice_in_the_file_is_named(export: Export, project_root: 
 
 
 def test_two_keys_adopting_one_room_are_refused(
-    export: Export, sandbox: Sandbox, project_root: Path
+    export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     room = seed(sandbox, Name="Lobby")
-    path = project_root / "stacks" / "Pulumi.prod.yaml"
-    path.write_text(
+    stack_file.write_text(
         f"config:\n  nexudus-rooms:rooms:\n    lobby: {{importId: {room}}}\n"
         f"    lobby-twin: {{importId: {room}}}\n"
     )
@@ -786,7 +778,7 @@ def read_both(text: str) -> tuple[Any, Any]:
 
 @pytest.mark.parametrize("brk", BREAKS)
 def test_a_system_id_cannot_inject_a_key_into_the_stack_file(
-    export: Export, sandbox: Sandbox, project_root: Path, brk: str
+    export: Export, sandbox: Sandbox, stack_file: Path, brk: str
 ) -> None:
     payload = (
         f"pulumi:other/prod/x{brk}  nexudus:baseUrl: http://evil{brk}"
@@ -796,7 +788,7 @@ def test_a_system_id_cannot_inject_a_key_into_the_stack_file(
     theirs = seed(sandbox, Name="Theirs", SystemId=payload)
     foreign = seed(sandbox, Name="Synced", SystemId="crm" + payload)
     export(include_owned=True)
-    text = (project_root / "stacks" / "Pulumi.prod.yaml").read_text()
+    text = stack_file.read_text()
     for document in read_both(text):
         config = document["config"]
         assert set(config) == {"nexudus-rooms:businessId", "nexudus-rooms:rooms"}
@@ -829,11 +821,11 @@ def test_a_system_id_cannot_inject_a_key_into_the_stack_file(
     ],
 )
 def test_awkward_text_survives_a_round_trip_exactly(
-    export: Export, sandbox: Sandbox, project_root: Path, text: str
+    export: Export, sandbox: Sandbox, stack_file: Path, text: str
 ) -> None:
     seed_group(sandbox, Name="Makers", Description=text)
     export()
-    written = (project_root / "stacks" / "Pulumi.prod.yaml").read_text()
+    written = stack_file.read_text()
     for document in read_both(written):
         assert document["config"]["nexudus-rooms:groups"]["makers"]["description"] == text
 
@@ -843,18 +835,17 @@ def test_awkward_text_survives_a_round_trip_exactly(
     ["yes", "No", "on", "OFF", "y", "n", "Y", "true", "null", "~", "12", "1.5", "0x1F", "1e3"],
 )
 def test_keys_and_values_yaml_1_1_reads_as_something_else_are_quoted(
-    export: Export, sandbox: Sandbox, project_root: Path, name: str
+    export: Export, sandbox: Sandbox, stack_file: Path, name: str
 ) -> None:
     room = seed(sandbox, Name=name)
     export()
-    path = project_root / "stacks" / "Pulumi.prod.yaml"
-    for document in read_both(path.read_text()):
+    for document in read_both(stack_file.read_text()):
         rooms = document["config"]["nexudus-rooms:rooms"]
         assert list(rooms) == [slug(name) or f"room-{room}"]
         [entry] = rooms.values()
         assert entry["name"] == name
     if name.casefold() in {"y", "n", "yes", "no", "on", "off"}:  # booleans to Go's yaml.v2
-        assert f'\n    "{name.casefold()}":\n      name: "{name}"\n' in path.read_text()
+        assert f'\n    "{name.casefold()}":\n      name: "{name}"\n' in stack_file.read_text()
 
 
 @pytest.mark.parametrize("name", [12, 1.5, True, {"en": "Lobby"}, ["Lobby"], "Half \ud83d"])
@@ -878,11 +869,11 @@ def test_a_name_that_is_not_text_is_not_written_and_is_named(name: Any) -> None:
 
 
 def test_a_name_a_declaration_refuses_is_not_written_and_is_named(
-    export: Export, sandbox: Sandbox, project_root: Path
+    export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     room = seed(sandbox, Name="Bell\x07room")
     report = export()
-    assert rooms_in(project_root / "stacks" / "Pulumi.prod.yaml")["bell-room"] == {
+    assert rooms_in(stack_file)["bell-room"] == {
         "active": False,
         "importId": room,
         "protect": True,
@@ -908,11 +899,10 @@ encryptionsalt: v1:salt:salt
 
 @pytest.mark.parametrize("to_stdout", [False, True])
 def test_force_leaves_encrypted_values_encrypted(
-    export: Export, sandbox: Sandbox, project_root: Path, to_stdout: bool
+    export: Export, sandbox: Sandbox, stack_file: Path, to_stdout: bool
 ) -> None:
     lobby = seed(sandbox, Name="Lobby (secret name)", Active=True)
-    path = project_root / "stacks" / "Pulumi.prod.yaml"
-    path.write_text(SECRET_ROOMS.format(lobby=lobby))
+    stack_file.write_text(SECRET_ROOMS.format(lobby=lobby))
     report = export(force=True, to_stdout=to_stdout)
     assert "Lobby (secret name)" not in report.text
     rooms = yaml.safe_load(report.text)["config"]["nexudus-rooms:rooms"]
@@ -924,30 +914,28 @@ def test_force_leaves_encrypted_values_encrypted(
 
 
 def test_a_map_encrypted_whole_is_refused(
-    export: Export, sandbox: Sandbox, project_root: Path
+    export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     seed(sandbox, Name="Lobby")
-    path = project_root / "stacks" / "Pulumi.prod.yaml"
-    path.write_text("config:\n  nexudus-rooms:rooms:\n    secure: v1:cipher\n")
-    before = path.read_text()
+    stack_file.write_text("config:\n  nexudus-rooms:rooms:\n    secure: v1:cipher\n")
+    before = stack_file.read_text()
     with pytest.raises(ExportError, match="nexudus-rooms:rooms is encrypted as a whole"):
         export(force=True)
-    assert path.read_text() == before
+    assert stack_file.read_text() == before
 
 
 def test_keep_unmatched_keeps_hand_written_keys_and_says_so(
-    project_root: Path,
+    stack_file: Path,
     environ: dict[str, str],
     sandbox: Sandbox,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     front = seed(sandbox, Name="Front desk")
-    path = project_root / "stacks" / "Pulumi.prod.yaml"
-    path.write_text(HAND_WRITTEN.format(front=front))
+    stack_file.write_text(HAND_WRITTEN.format(front=front))
     command = ["export", "--business", "1001", "--stack", "prod", "--force", "--keep-unmatched"]
     assert cli.main(command) == 0
     out = capsys.readouterr().out
     kept = "    # a room we meant to create\n    planned:\n      name: Planned\n"
-    assert kept in path.read_text()
+    assert kept in stack_file.read_text()
     assert "kept planned: no room of business 1001 matches it" in out
     assert "removed" not in out

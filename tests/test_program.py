@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import pulumi
@@ -11,29 +10,7 @@ import pytest
 
 from nexudus_pulumi import ChatRoom, CommunityGroup, chatroom, communitygroup
 from nexudus_pulumi.program import declare_stack
-
-
-class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.created: dict[str, dict[str, Any]] = {}
-        self.warnings: list[str] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.created[args.name] = dict(args.inputs)
-        return f"id-{args.name}", dict(args.inputs)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
-        return {}, []
-
-
-@pytest.fixture
-def mocks(monkeypatch: pytest.MonkeyPatch) -> RecordingMocks:
-    mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project="nexudus-rooms", stack="dev", preview=False)
-    monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: mocks.warnings.append(message))
-    for name in [n for n in os.environ if n.startswith("NEXUDUS_")]:
-        monkeypatch.delenv(name)
-    return mocks
+from tests.helpers import RecordingMocks
 
 
 def use_config(

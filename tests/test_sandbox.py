@@ -5,8 +5,8 @@ from __future__ import annotations
 import requests
 
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Faults, Limits, Sandbox
+from tests.helpers import AUTH
 
-AUTH = (DEMO_USER, DEMO_PASSWORD)
 ROOMS = "/api/support/chatrooms"
 
 

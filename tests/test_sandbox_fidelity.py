@@ -11,21 +11,9 @@ import pytest
 import requests
 
 from nexudus_pulumi.cli import main
-from nexudus_pulumi.sandbox import (
-    ACCESS_DENIED,
-    DEMO_PASSWORD,
-    DEMO_USER,
-    OOOPS,
-    READER_PASSWORD,
-    READER_USER,
-    Faults,
-    Fidelity,
-    Limits,
-    Sandbox,
-)
-from tests.helpers import RELAXED
+from nexudus_pulumi.sandbox import ACCESS_DENIED, OOOPS, Faults, Fidelity, Limits, Sandbox
+from tests.helpers import AUTH, READER_AUTH, RELAXED
 
-AUTH = (DEMO_USER, DEMO_PASSWORD)
 ROOMS = "/api/support/chatrooms"
 GROUPS = "/api/community/communitygroups"
 GROUP = {"BusinessId": 1001, "UserId": 11, "Name": "Makers"}
@@ -249,10 +237,11 @@ def test_a_missing_id_is_404_not_found(sandbox: Sandbox) -> None:
 
 
 def test_a_missing_role_is_401_access_denied(sandbox: Sandbox) -> None:
-    reader = (READER_USER, READER_PASSWORD)
-    refused = requests.post(sandbox.url + ROOMS, json={"BusinessId": 1001}, auth=reader, timeout=5)
+    refused = requests.post(
+        sandbox.url + ROOMS, json={"BusinessId": 1001}, auth=READER_AUTH, timeout=5
+    )
     assert (refused.status_code, refused.json()) == (401, {"Message": ACCESS_DENIED})
-    assert requests.get(sandbox.url + ROOMS, auth=reader, timeout=5).status_code == 200
+    assert requests.get(sandbox.url + ROOMS, auth=READER_AUTH, timeout=5).status_code == 200
     assert sandbox.store.all() == [] and sandbox.written == []
 
 

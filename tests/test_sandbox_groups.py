@@ -11,18 +11,9 @@ from typing import Any, TypeVar
 import pytest
 import requests
 
-from nexudus_pulumi.sandbox import (
-    DEMO_PASSWORD,
-    DEMO_USER,
-    READER_PASSWORD,
-    READER_USER,
-    Faults,
-    Sandbox,
-)
-from tests.helpers import RELAXED
+from nexudus_pulumi.sandbox import DEMO_USER, Faults, Sandbox
+from tests.helpers import AUTH, READER_AUTH, RELAXED
 
-AUTH = (DEMO_USER, DEMO_PASSWORD)
-READER = (READER_USER, READER_PASSWORD)
 GROUPS = "/api/community/communitygroups"
 ROOMS = "/api/support/chatrooms"
 GROUP = {"BusinessId": 1001, "UserId": 11, "Name": "Makers"}
@@ -254,16 +245,16 @@ def test_rooms_and_groups_are_separate_collections(sandbox: Sandbox) -> None:
 def test_roles_of_the_reader(sandbox: Sandbox) -> None:
     group_id = sandbox.groups.insert(GROUP, "ui")
     # Nexudus answers a missing role as a bad token: 401 "Access Denied.", naming no role.
-    refused = post(sandbox, GROUP, auth=READER)
+    refused = post(sandbox, GROUP, auth=READER_AUTH)
     assert (refused.status_code, refused.json()) == (401, {"Message": "Access Denied."})
     edit = requests.put(
-        sandbox.url + GROUPS, json={**GROUP, "Id": group_id}, auth=READER, timeout=5
+        sandbox.url + GROUPS, json={**GROUP, "Id": group_id}, auth=READER_AUTH, timeout=5
     )
     assert (edit.status_code, edit.json()) == (401, {"Message": "Access Denied."})
-    gone = requests.delete(f"{sandbox.url}{GROUPS}/{group_id}", auth=READER, timeout=5)
+    gone = requests.delete(f"{sandbox.url}{GROUPS}/{group_id}", auth=READER_AUTH, timeout=5)
     assert (gone.status_code, gone.json()) == (401, {"Message": "Access Denied."})
-    read = requests.get(f"{sandbox.url}{GROUPS}/{group_id}", auth=READER, timeout=5)
-    listed = requests.get(sandbox.url + GROUPS, auth=READER, timeout=5)
+    read = requests.get(f"{sandbox.url}{GROUPS}/{group_id}", auth=READER_AUTH, timeout=5)
+    listed = requests.get(sandbox.url + GROUPS, auth=READER_AUTH, timeout=5)
     assert read.status_code == 200 and listed.json()["TotalItems"] == 1
     assert len(sandbox.groups.all()) == 1
 

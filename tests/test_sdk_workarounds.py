@@ -18,31 +18,10 @@ from nexudus_pulumi import ChatRoomProvider
 from nexudus_pulumi.chatroom import CHAT_ROOM, KIND
 from nexudus_pulumi.program import declare_stack
 from nexudus_pulumi.sdk_workarounds import undo_pickler_patches
+from tests.helpers import RecordingMocks
 
 ROOMS = 5_000
 """Five times the SDK's ceiling of about 985 dynamic resources per process."""
-
-
-class ProviderBlobMocks(pulumi.runtime.Mocks):
-    """Keeps the `__provider` blob of every room the program registers."""
-
-    def __init__(self) -> None:
-        self.blobs: dict[str, str] = {}
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.blobs[args.name] = args.inputs["__provider"]
-        return f"id-{args.name}", {}
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
-        return {}, []
-
-
-@pytest.fixture
-def mocks(monkeypatch: pytest.MonkeyPatch) -> ProviderBlobMocks:
-    mocks = ProviderBlobMocks()
-    pulumi.runtime.set_mocks(mocks, project="nexudus-rooms", stack="dev", preview=False)
-    monkeypatch.setattr(pulumi.log, "warn", lambda *_a, **_k: None)
-    return mocks
 
 
 @pytest.fixture
@@ -59,7 +38,7 @@ def unpickled(blob: str) -> Any:
 
 @pulumi.runtime.test  # type: ignore[untyped-decorator]  # the SDK leaves it untyped
 def test_five_thousand_rooms_declare_in_one_program(
-    mocks: ProviderBlobMocks, stock_pickler: None
+    mocks: RecordingMocks, stock_pickler: None
 ) -> Any:
     rooms = {f"room-{n:04d}": {"name": f"Room {n}"} for n in range(ROOMS)}
     pulumi.runtime.set_all_config(
@@ -69,8 +48,9 @@ def test_five_thousand_rooms_declare_in_one_program(
 
     def verify(ids: list[str]) -> None:
         assert len(ids) == ROOMS
-        assert len(mocks.blobs) == ROOMS + 1  # and the stack's identity
-        first, last = mocks.blobs["room-0000"], mocks.blobs[f"room-{ROOMS - 1:04d}"]
+        blobs = {name: inputs["__provider"] for name, inputs in mocks.created.items()}
+        assert len(blobs) == ROOMS + 1  # and the stack's identity
+        first, last = blobs["room-0000"], blobs[f"room-{ROOMS - 1:04d}"]
         assert first == last  # the same provider, pickled the same way: no spurious diff
         provider = unpickled(last)
         assert type(provider) is ChatRoomProvider

@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -218,6 +219,18 @@ class PulumiProject:
         program, the provider): what a runner does to a cancelled pipeline."""
         kill_marked(self.marker)
 
+    def kill_up_once(self, ready: Callable[[], bool], within: float = 120) -> None:
+        """Start `pulumi up --yes --skip-preview` and, as soon as `ready()` holds (or after
+        `within` seconds), `kill_all` of it: a cancelled pipeline job caught mid-run. Fails
+        when the run finished before it could be killed."""
+        run = self.start("up", "--yes", "--skip-preview")
+        deadline = time.monotonic() + within
+        while not ready() and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert run.poll() is None, "pulumi up finished before it could be killed"
+        self.kill_all()
+        self.finish(run)
+
     def close(self) -> dict[int, str]:
         """After a test: give processes a moment to exit, then kill and return any left."""
         deadline = time.monotonic() + EXIT_GRACE_SECONDS
@@ -318,6 +331,20 @@ def settle() -> None:
         time.sleep(0.05)
 
 
+def run_cli(project: PulumiProject, *args: str, env: dict[str, str]) -> Result:
+    """`nexudus-pulumi ...` in the project's root with exactly `env`; its result, not checked
+    (for a test of a command that should fail)."""
+    done = subprocess.run(
+        [str(Path(sys.prefix) / "bin" / "nexudus-pulumi"), *args],
+        cwd=project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return Result(" ".join(["nexudus-pulumi", *args]), done.returncode, done.stdout + done.stderr)
+
+
 def cli(project: PulumiProject, *args: str) -> Result:
     """`nexudus-pulumi ...` in the project's root, with NEXUDUS_* credentials for the sandbox."""
     env = {
@@ -327,18 +354,37 @@ def cli(project: PulumiProject, *args: str) -> Result:
         "NEXUDUS_PASSWORD": DEMO_PASSWORD,
         "NEXUDUS_MIN_INTERVAL_MS": "0",
     }
-    done = subprocess.run(
-        [str(Path(sys.prefix) / "bin" / "nexudus-pulumi"), *args],
-        cwd=project.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    result = Result(" ".join(["nexudus-pulumi", *args]), done.returncode, done.stdout + done.stderr)
+    result = run_cli(project, *args, env=env)
     project.transcript.append(result)
     assert result.ok, f"`{result.command}` failed:\n{result.output}"
     return result
+
+
+def assert_cloned(
+    records: dict[str, dict[str, Any]],
+    clone_ids: dict[str, str],
+    source_ids: dict[str, str],
+    managed: Callable[[dict[str, Any]], Any],
+) -> None:
+    """A clone to business 1002 has the source's keys, and each of its records holds what the
+    source's record of the same key holds in every field a stack manages (`managed`).
+    `records`: id -> record of everything the sandbox holds; the ids: key -> id per stack."""
+    assert sorted(clone_ids) == sorted(source_ids)
+    for key, record_id in clone_ids.items():
+        copy, original = records[record_id], records[source_ids[key]]
+        assert copy["BusinessId"] == 1002
+        assert managed(copy) == managed(original), key
+
+
+def adopted_legacy_room(project: PulumiProject) -> int:
+    """A room made in Nexudus's admin UI ('Legacy', business 1001), adopted by the stack dev
+    under the key `legacy` through `importId`, and `up`: its id."""
+    legacy = project.sandbox.store.insert({"BusinessId": 1001, "Name": "Legacy"}, "ui")
+    project.init_stack(
+        "dev", business=1001, rooms={"legacy": {"name": "Legacy", "importId": legacy}}
+    )
+    project.ok("up", "--yes")
+    return legacy
 
 
 def group_states(project: PulumiProject, stack: str = "dev") -> dict[str, dict[str, Any]]:

@@ -17,7 +17,7 @@ import yaml
 
 from nexudus_pulumi.kinds import tally_all
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
-from tests.e2e.harness import FAST, PulumiProject, cli, group_ids, held, settle
+from tests.e2e.harness import FAST, PulumiProject, assert_cloned, cli, group_ids, held, settle
 
 GROUPS = "/api/community/communitygroups"
 ROOMS = "/api/support/chatrooms"
@@ -125,13 +125,8 @@ def test_adopt_groups_then_clone_them(project: PulumiProject, sandbox: Sandbox) 
     cloning = counts(sandbox, since)
     print(f"cloning 11 groups and 2 rooms: {dict(sorted(cloning.items()))} requests")
     assert sandbox.posts_by_record[RECORD] - posts == 11
-    staging_ids = group_ids(project, "staging")
-    assert sorted(staging_ids) == sorted(ids)
     records = held(sandbox)
-    for key, group_id in staging_ids.items():
-        copy, original = records[group_id], records[ids[key]]
-        assert copy["BusinessId"] == 1002
-        assert managed(copy) == managed(original), key
+    assert_cloned(records, group_ids(project, "staging"), ids, managed)
     assert {i: records[i] for i in prod_records} == prod_records  # prod untouched
 
     # 4. Destroying the clone deletes its groups only.

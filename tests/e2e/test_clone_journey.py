@@ -4,28 +4,15 @@ no file) and the stack that was selected still selected, so the retry is the sam
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 from nexudus_pulumi.sandbox import DEMO_PASSWORD
-from tests.e2e.harness import PulumiProject, Result
+from tests.e2e.harness import PulumiProject, Result, run_cli
 
 
 def clone(project: PulumiProject, passphrase: str) -> Result:
     """`nexudus-pulumi clone --from prod --to x2 --business 1002`, with `pulumi` on PATH as the
     docs guides set it up, and the given passphrase."""
     env = {**project.env, "PULUMI_CONFIG_PASSPHRASE": passphrase}
-    command = ["clone", "--from", "prod", "--to", "x2", "--business", "1002"]
-    done = subprocess.run(
-        [str(Path(sys.prefix) / "bin" / "nexudus-pulumi"), *command],
-        cwd=project.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    return Result(f"nexudus-pulumi {' '.join(command)}", done.returncode, done.stdout + done.stderr)
+    return run_cli(project, "clone", "--from", "prod", "--to", "x2", "--business", "1002", env=env)
 
 
 def selected(project: PulumiProject) -> str:

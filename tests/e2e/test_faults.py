@@ -75,15 +75,9 @@ def test_a_killed_up_recovers_with_refresh_and_up(project: PulumiProject, sandbo
     # Each create commits, then answers 400 ms later: a kill in that window leaves rooms that
     # Nexudus holds and the state never heard of.
     sandbox.faults = Faults(latency_ms=50, answer_delay_ms=400)
-    run = project.start("up", "--yes", "--skip-preview")
-    deadline = time.monotonic() + 300
-    while sandbox.posts_committed < 8 and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert run.poll() is None, "pulumi up finished before it could be killed"
     # kill -9 of pulumi, its language host, the program and the provider at once, as a runner
     # does to a cancelled job (the engine's plugins sit in process groups of their own)
-    project.kill_all()
-    project.finish(run)
+    project.kill_up_once(lambda: sandbox.posts_committed >= 8, within=300)
     sandbox.wait_idle()  # a create the provider sent before it died commits or fails now
     killed_at = sandbox.posts_committed
     assert 8 <= killed_at < ROOM_COUNT

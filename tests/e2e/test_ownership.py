@@ -4,13 +4,12 @@ and `importId` left in the config after the room was deleted in Nexudus."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from typing import Any
 
 from nexudus_pulumi.ownership import Marker
 from nexudus_pulumi.sandbox import Sandbox
-from tests.e2e.harness import PulumiProject
+from tests.e2e.harness import PulumiProject, adopted_legacy_room
 
 ROOMS: dict[str, Any] = {"lobby": {"name": "Lobby"}, "events": {"name": "Events desk"}}
 
@@ -139,13 +138,7 @@ def test_a_killed_run_then_renamed_rooms_end_with_exactly_the_declared_rooms(
     rooms = {f"room-{n}": {"name": f"Room {n}"} for n in range(8)}
     project.init_stack("dev", business=1001, rooms=rooms)
     sandbox.faults.latency_ms = 400
-    run = project.start("up", "--yes", "--skip-preview")
-    deadline = time.monotonic() + 120
-    while sandbox.posts_committed < 3 and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert run.poll() is None, "pulumi up finished before it could be killed"
-    project.kill_all()  # kill -9 of pulumi and every plugin it started, as a cancelled job
-    project.finish(run)
+    project.kill_up_once(lambda: sandbox.posts_committed >= 3)
     sandbox.wait_idle()
     sandbox.faults.latency_ms = 0
     # Before the next run, every room is renamed: the orphans must be found by marker alone.
@@ -163,11 +156,7 @@ def test_a_killed_run_then_renamed_rooms_end_with_exactly_the_declared_rooms(
 def test_import_id_of_a_room_deleted_in_nexudus_fails_preview_until_it_is_removed(
     project: PulumiProject, sandbox: Sandbox
 ) -> None:
-    legacy = sandbox.store.insert({"BusinessId": 1001, "Name": "Legacy"}, "ui")
-    project.init_stack(
-        "dev", business=1001, rooms={"legacy": {"name": "Legacy", "importId": legacy}}
-    )
-    project.ok("up", "--yes")
+    legacy = adopted_legacy_room(project)
     assert project.room_ids()["legacy"] == str(legacy) and sandbox.posts_committed == 0
     # A business change with importId still declared replaces the room as for any room.
     moved: dict[str, Any] = {"name": "Legacy", "importId": legacy, "businessId": 1002}

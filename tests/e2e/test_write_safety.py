@@ -5,13 +5,12 @@ deleted or rewrote a record its user meant to keep (a stack that lost a room to 
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from typing import Any
 
 from nexudus_pulumi.ownership import Marker
 from nexudus_pulumi.sandbox import Sandbox
-from tests.e2e.harness import PulumiProject
+from tests.e2e.harness import PulumiProject, adopted_legacy_room
 
 
 def marker_of(sandbox: Sandbox, record_id: str | int) -> Marker | None:
@@ -45,11 +44,7 @@ def test_a_stack_that_lost_a_room_to_take_over_lets_it_go(
 def test_import_id_left_in_config_across_a_key_rename_never_deletes_the_room(
     project: PulumiProject, sandbox: Sandbox
 ) -> None:
-    legacy = sandbox.store.insert({"BusinessId": 1001, "Name": "Legacy"}, "ui")
-    project.init_stack(
-        "dev", business=1001, rooms={"legacy": {"name": "Legacy", "importId": legacy}}
-    )
-    project.ok("up", "--yes")
+    legacy = adopted_legacy_room(project)
     renamed: dict[str, Any] = {"lobby": {"name": "Legacy", "importId": legacy}}
     project.declare("dev", renamed, business=1001)
     preview = project.run("preview")
@@ -110,13 +105,7 @@ def test_a_killed_run_whose_creates_land_late_fails_the_drift_check_naming_both_
     rooms = {f"room-{n}": {"name": f"Room {n}"} for n in range(4)}
     project.init_stack("dev", business=1001, rooms=rooms)
     sandbox.faults.commit_delay_ms = 15_000  # each create commits 15 s after it arrives
-    run = project.start("up", "--yes", "--skip-preview")
-    deadline = time.monotonic() + 120
-    while sandbox.in_flight < 4 and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert run.poll() is None, "pulumi up finished before it could be killed"
-    project.kill_all()
-    project.finish(run)
+    project.kill_up_once(lambda: sandbox.in_flight >= 4)
     sandbox.faults.commit_delay_ms = 0  # the creates already sent still land 15 s late
     project.ok("cancel", "--yes")
     project.ok("up", "--yes", "--skip-preview")
