@@ -110,12 +110,16 @@ def _list(args: argparse.Namespace) -> int:
     except NexudusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    header = "".join(f"{f:{CELL}}  " for f in _shown_fields(kind))
+    shown = _shown_fields(kind, records)
+    header = "".join(f"{f:{CELL}}  " for f in shown)
     named = api_name(kind.model.NAME_FIELD)  # `Name`; a thread's `Subject`
     print(f"{'Id':>10}  {'Business':>8}  {header}{'Managed by':{OWNER}}  {named}")
     for record in records:
-        print(_row(kind, record))
+        print(_row(kind, record, shown))
     print(kind.count(len(records)))
+    unlisted = [f for f in _shown_fields(kind, []) if f not in shown]
+    if unlisted:
+        print(f"(Nexudus's listings leave out {said(unlisted)}: a record read by id shows them)")
     return 0
 
 
@@ -128,18 +132,25 @@ NAME = 60
 """Names longer than this are cut: one row per record, whatever Nexudus holds."""
 
 
-def _shown_fields(kind: RecordKind[Any]) -> list[str]:
-    return [f for f in kind.fields if f not in ("businessId", kind.model.NAME_FIELD)]
+def _shown_fields(kind: RecordKind[Any], records: list[dict[str, Any]]) -> list[str]:
+    """The fields a column each: those the listing carries (it leaves out `Users`, `Members`:
+    an empty column would read as "none"), or every one when it lists nothing."""
+    listed = {key for record in records for key in record}
+    return [
+        f
+        for f in kind.fields
+        if f not in ("businessId", kind.model.NAME_FIELD) and (not records or api_name(f) in listed)
+    ]
 
 
-def _row(kind: RecordKind[Any], record: dict[str, Any]) -> str:
+def _row(kind: RecordKind[Any], record: dict[str, Any], shown: list[str]) -> str:
     """One record on one line. Every text from the API is escaped (`display.visible`) and cut
     to its column: an ESC cannot drive the terminal, a line break cannot start a row, a lone
     surrogate cannot stop the printing."""
     view = kind.model.live_view(record)
     marker = Marker.parse(record.get("SystemId"))
     owner = _cell(marker.path, OWNER) if marker is not None else "-"
-    cells = "".join(f"{_cell(view[f]):{CELL}}  " for f in _shown_fields(kind))
+    cells = "".join(f"{_cell(view[f]):{CELL}}  " for f in shown)
     name = _cell(view[kind.model.NAME_FIELD], NAME) or "(unnamed)"
     ids = f"{_cell(record['Id'], 10):>10}  {_cell(view['businessId'], 8):>8}"
     return f"{ids}  {cells}{owner:{OWNER}}  {name}"

@@ -321,6 +321,7 @@ def test_the_thread_listing_names_each_by_its_subject(
     ]:
         monkeypatch.setenv(f"NEXUDUS_{name}", value)
     assert cli.main(["threads"]) == 0
-    header, row, total = capsys.readouterr().out.splitlines()
+    header, row, total, unlisted = capsys.readouterr().out.splitlines()
     assert header.endswith("Subject") and row.endswith("House rules") and "Be kind." in row
     assert total == "1 thread(s)"
+    assert unlisted.startswith("(Nexudus's listings leave out guests")
