@@ -277,6 +277,9 @@ _READING_HELP = {
         "a change of Users/Members alone moves the record's UpdatedOn "
         "(default: UpdatedOn stays as it was)"
     ),
+    "listing_system_id_null": (
+        "listings carry the SystemId key but always null (default: the value GET shows)"
+    ),
     "throttle_status": (
         "throttle with 429 and a text body 'Wait N seconds.', no Retry-After "
         "(default: 409 with Retry-After: N and an empty body)"

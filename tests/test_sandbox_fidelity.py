@@ -16,7 +16,7 @@ from tests.helpers import AUTH, READER_AUTH, RELAXED
 
 ROOMS = "/api/support/chatrooms"
 GROUPS = "/api/community/communitygroups"
-GROUP = {"BusinessId": 1001, "UserId": 11, "Name": "Makers"}
+GROUP = {"BusinessId": 1001, "UserId": 11, "Name": "Makers", "GroupAccess": 1}
 MARKER = "pulumi:p/t/lobby#aaaaaaaaaaaaaaaa"
 
 
@@ -74,6 +74,18 @@ def test_without_listing_system_id_only_get_by_id_shows_the_marker(sandbox: Sand
     assert "SystemId" not in listed(sandbox, GROUPS)[0]
     assert record(sandbox, ROOMS, room)["SystemId"] == MARKER
     assert record(sandbox, GROUPS, group)["SystemId"] == MARKER
+
+
+def test_listings_may_carry_the_system_id_key_always_null(sandbox: Sandbox) -> None:
+    """One more reading the sources allow: the key is in the listing's projection, its value
+    never filled. Only GET by id shows the marker."""
+    sandbox.fidelity = Fidelity(listing_system_id_null=True)
+    room = sandbox.store.insert({"BusinessId": 1001, "SystemId": MARKER}, "ui")
+    group = sandbox.groups.insert({**GROUP, "SystemId": MARKER}, "ui")
+    for path, record_id in ((ROOMS, room), (GROUPS, group)):
+        [listed_record] = listed(sandbox, path)
+        assert "SystemId" in listed_record and listed_record["SystemId"] is None
+        assert record(sandbox, path, record_id)["SystemId"] == MARKER
 
 
 # ----- query parameters -------------------------------------------------------------------------
@@ -305,13 +317,13 @@ def test_the_fidelity_can_change_while_the_sandbox_serves(sandbox: Sandbox) -> N
 
 def test_combinations_enumerate_every_reading_once() -> None:
     combinations = {fidelity.key() for fidelity in Fidelity.combinations()}
-    assert len(Fidelity.combinations()) == len(combinations) == 64
+    assert len(Fidelity.combinations()) == len(combinations) == 128
     variants = Fidelity.variants()
     assert {v.key() for v in variants.values()} <= combinations
     assert variants["default"] == Fidelity()
     assert variants["throttle_status"] == Fidelity(throttle_status=429)
     assert variants["adversarial"] == Fidelity(listing_system_id=False, throttle_status=429)
-    assert len({v.key() for v in variants.values()}) == len(variants) == 9
+    assert len({v.key() for v in variants.values()}) == len(variants) == 10
     with pytest.raises(ValueError, match="409 or 429"):
         Fidelity(throttle_status=500)
     with pytest.raises(ValueError, match="409 or 429"):

@@ -16,7 +16,7 @@ from tests.helpers import AUTH, READER_AUTH, RELAXED
 
 GROUPS = "/api/community/communitygroups"
 ROOMS = "/api/support/chatrooms"
-GROUP = {"BusinessId": 1001, "UserId": 11, "Name": "Makers"}
+GROUP = {"BusinessId": 1001, "UserId": 11, "Name": "Makers", "GroupAccess": 1}
 
 T = TypeVar("T")
 
@@ -69,10 +69,10 @@ def test_create_read_update_delete(sandbox: Sandbox) -> None:
         "Description": "3D printing",
         "Members": [12],
     }
-    assert record["GroupAccess"] == 1  # the reference gives no default; Restricted
+    assert record["GroupAccess"] == 1
     assert record["BusinessName"] == "Business 1001"
     assert record["IsNew"] is True and record["UpdatedBy"] == DEMO_USER
-    assert record["UniqueId"] and record["TeamGuid"] and record["CourseGuid"]
+    assert record["UniqueId"] and record["TeamGuid"] is None and record["CourseGuid"] is None
     assert record["SystemId"] is None
     updated = put(sandbox, {**GROUP, "Id": group_id, "Name": "Makers' guild", "GroupAccess": 3})
     assert updated.json()["Message"] == "CommunityGroup was successfully updated."
@@ -93,11 +93,18 @@ def test_required_fields_are_named(sandbox: Sandbox) -> None:
         "BusinessId": "is a required field",
         "UserId": "is a required field",
         "Name": "is a required field",
+        "GroupAccess": "is a required field",
     }
     assert errors(post(sandbox, {**GROUP, "Name": "  "})) == {"Name": "is a required field"}
     assert errors(post(sandbox, {**GROUP, "UserId": None})) == {"UserId": "is a required field"}
     assert errors(post(sandbox, [GROUP])) == {"": "the request body must be a JSON object"}
-    wrong_types = {"BusinessId": "1001", "UserId": 11.5, "Name": 7, "Description": False}
+    wrong_types = {
+        "BusinessId": "1001",
+        "UserId": 11.5,
+        "Name": 7,
+        "Description": False,
+        "GroupAccess": "1",
+    }
     assert set(errors(post(sandbox, wrong_types))) == set(wrong_types)
     assert sandbox.groups.all() == [] and sandbox.posts_committed == 0
 
@@ -115,7 +122,8 @@ def test_unknown_business_and_users_are_refused(sandbox: Sandbox) -> None:
 
 def test_the_known_businesses_and_users_are_the_sandbox_s() -> None:
     with Sandbox(limits=RELAXED, businesses={7: "Harbour Works"}, users=(5, 6)) as sandbox:
-        group_id = created_id(post(sandbox, {"BusinessId": 7, "UserId": 5, "Name": "Harbour"}))
+        harbour = {"BusinessId": 7, "UserId": 5, "Name": "Harbour", "GroupAccess": 2}
+        group_id = created_id(post(sandbox, harbour))
         assert get(sandbox, f"{GROUPS}/{group_id}").json()["BusinessName"] == "Harbour Works"
         assert set(errors(post(sandbox, GROUP))) == {"BusinessId", "UserId"}
 
@@ -141,9 +149,38 @@ def test_members_must_be_a_list_of_user_ids(sandbox: Sandbox, members: Any) -> N
 
 
 def test_null_optional_fields_take_their_defaults(sandbox: Sandbox) -> None:
-    body = {**GROUP, "Description": None, "GroupAccess": None, "Members": None}
+    body = {**GROUP, "Description": None, "Members": None, "TeamGuid": None}
     record = get(sandbox, f"{GROUPS}/{created_id(post(sandbox, body))}").json()
-    assert (record["Description"], record["GroupAccess"], record["Members"]) == (None, 1, [])
+    assert (record["Description"], record["Members"], record["TeamGuid"]) == (None, [], None)
+
+
+def test_group_access_is_required_on_create_only(sandbox: Sandbox) -> None:
+    """The entity reference marks `--group-access` required among the create options, and
+    lists it, optional, among the update options."""
+    without = {k: v for k, v in GROUP.items() if k != "GroupAccess"}
+    assert errors(post(sandbox, without)) == {"GroupAccess": "is a required field"}
+    assert errors(post(sandbox, {**without, "GroupAccess": None})) == {
+        "GroupAccess": "is a required field"
+    }
+    group_id = created_id(post(sandbox, {**GROUP, "GroupAccess": 2}))
+    assert put(sandbox, {**without, "Id": group_id}).status_code == 200
+
+
+def test_team_and_course_guids_and_the_business_are_written_by_create_and_update(
+    sandbox: Sandbox,
+) -> None:
+    """What the entity reference lists among a group's update options: `TeamGuid`,
+    `CourseGuid` (a group Nexudus made for a Team or a Course) and `BusinessId`."""
+    linked = {**GROUP, "TeamGuid": "team-1", "CourseGuid": "course-1"}
+    group_id = created_id(post(sandbox, linked))
+    record = get(sandbox, f"{GROUPS}/{group_id}").json()
+    assert (record["TeamGuid"], record["CourseGuid"]) == ("team-1", "course-1")
+    put(sandbox, {**linked, "Id": group_id, "TeamGuid": "team-2", "BusinessId": 1002})
+    record = get(sandbox, f"{GROUPS}/{group_id}").json()
+    assert (record["TeamGuid"], record["BusinessId"]) == ("team-2", 1002)
+    # A PUT that leaves them out clears them (the sandbox's default reading): unlinked
+    put(sandbox, {**GROUP, "Id": group_id})
+    assert get(sandbox, f"{GROUPS}/{group_id}").json()["TeamGuid"] is None
 
 
 def test_update_wants_the_id_and_every_required_field(sandbox: Sandbox) -> None:
@@ -181,8 +218,6 @@ def test_read_only_fields_are_the_api_s_own(sandbox: Sandbox) -> None:
     forged = {
         "Id": 1,
         "BusinessName": "Forged",
-        "TeamGuid": "forged-team",
-        "CourseGuid": "forged-course",
         "UniqueId": "forged-unique",
         "CreatedOn": "2001-01-01T00:00:00Z",
         "UpdatedBy": "forger@example.com",
@@ -194,7 +229,7 @@ def test_read_only_fields_are_the_api_s_own(sandbox: Sandbox) -> None:
     assert all(record[name] != value for name, value in forged.items())
     assert put(sandbox, {**GROUP, **forged, "Id": group_id}).status_code == 200
     after = get(sandbox, f"{GROUPS}/{group_id}").json()
-    for name in ("BusinessName", "TeamGuid", "CourseGuid", "UniqueId", "CreatedOn"):
+    for name in ("BusinessName", "UniqueId", "CreatedOn"):
         assert after[name] == record[name]
     assert after["UpdatedBy"] == DEMO_USER
     # BusinessName follows the record's business

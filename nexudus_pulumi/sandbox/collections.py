@@ -50,8 +50,6 @@ class Collection:
     """Ids start here and are never reused, as in Nexudus."""
     list_deltas: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """List field -> the update-only (added, removed) fields that change it."""
-    generated: tuple[str, ...] = ()
-    """Read-only fields given a fresh GUID when the record is created."""
     derived: Mapping[str, Callable[[dict[str, Any], Known], Any]] = field(default_factory=dict)
     """Read-only fields computed from the stored record (and the account) each time it is
     read, so that a record shows its business's current name."""
@@ -82,7 +80,7 @@ class Collection:
     def sortable(self) -> frozenset[str]:
         """Search may order by any field that is not a list."""
         scalar = (f.name for f in self.fields if f.storage != "ids")
-        return frozenset((*scalar, *COMMON_FIELDS, *self.generated, *self.derived))
+        return frozenset((*scalar, *COMMON_FIELDS, *self.derived))
 
 
 def equals(name: str) -> Filter:
@@ -153,11 +151,14 @@ COMMUNITY_GROUPS = Collection(
         required={"BusinessId": rules.business, "UserId": rules.user, "Name": rules.text},
         optional={
             "Description": rules.text,
-            "GroupAccess": rules.one_of(1, 2, 3),  # Restricted, Public, Private
             "Members": rules.known_user_ids,
+            "TeamGuid": rules.text,
+            "CourseGuid": rules.text,
             "SystemId": rules.text,
         },
         on_update={"AddedMembers": rules.known_user_ids, "RemovedMembers": rules.user_ids},
+        # Restricted, Public, Private; "required" among the create options, optional on update
+        required_on_create={"GroupAccess": rules.one_of(1, 2, 3)},
     ),
     fields=(
         Field("BusinessId", "int"),
@@ -166,6 +167,10 @@ COMMUNITY_GROUPS = Collection(
         Field("Description", "text"),
         Field("GroupAccess", "int", 1),  # the reference gives no default: Restricted, the first
         Field("Members", "ids", []),
+        # Set when Nexudus made the group for a Team or a Course (`HasCommunityGroup`); create and
+        # update options in the entity reference, so a PUT that leaves them out may clear them.
+        Field("TeamGuid", "text"),
+        Field("CourseGuid", "text"),
     ),
     filters={
         "CommunityGroup_Business": equals("BusinessId"),
@@ -175,7 +180,6 @@ COMMUNITY_GROUPS = Collection(
     },
     first_id=65432101,
     list_deltas={"Members": ("AddedMembers", "RemovedMembers")},
-    generated=("TeamGuid", "CourseGuid"),
     derived={"BusinessName": _business_name},
 )
 

@@ -168,9 +168,13 @@ class Endpoint:
         `SystemId` unless `fidelity.listing_system_id`."""
         collection = self.store.collection
         hidden = set(collection.collections)
-        if not self.sandbox.fidelity.listing_system_id:
+        fidelity = self.sandbox.fidelity
+        if not fidelity.listing_system_id:
             hidden.add("SystemId")
-        return {k: v for k, v in record.items() if k not in hidden}
+        listed = {k: v for k, v in record.items() if k not in hidden}
+        if "SystemId" in listed and fidelity.listing_system_id_null:
+            listed["SystemId"] = None
+        return listed
 
     def _filters(self) -> dict[str, Filter]:
         """The query parameters search honours; any other is ignored (every record kept)."""

@@ -24,6 +24,10 @@ class Fidelity:
     listing_system_id: bool = True
     """Search results carry `SystemId` (False: the key is absent from listings, as the
     collection keys are; GET by id always shows it). Not documented either way."""
+    listing_system_id_null: bool = False
+    """Where listings carry `SystemId`, they carry the key with the value `null`, whatever the
+    record holds (False: the value GET shows). One more reading the sources allow: a listing
+    projection may name a field it does not fill. Only GET by id is evidence of a marker."""
     system_id_filter: bool = False
     """A `<Record>_SystemId` query parameter is honoured, exact match (False: ignored, as every
     unknown parameter is, so it returns every record). The older reference had it; the current
@@ -66,7 +70,7 @@ class Fidelity:
 
     @staticmethod
     def combinations() -> tuple[Fidelity, ...]:
-        """Every combination of the switches (64), fresh instances, for parametrised tests."""
+        """Every combination of the switches (128), fresh instances, for parametrised tests."""
         names = [f.name for f in fields(Fidelity)]
         choices: list[tuple[Any, ...]] = [
             THROTTLE_STATUSES if n == "throttle_status" else (False, True) for n in names
@@ -115,6 +119,7 @@ def _other(name: str, value: Any) -> Any:
 
 CLI_FLAGS = {
     "listing_system_id": "--no-listing-system-id",
+    "listing_system_id_null": "--listing-system-id-null",
     "system_id_filter": "--system-id-filter",
     "put_clears_omitted": "--put-keeps-omitted",
     "membership_bumps_updated_on": "--membership-bumps-updated-on",

@@ -127,6 +127,9 @@ class Rules:
     required: Mapping[str, Check]
     optional: Mapping[str, Check]
     on_update: Mapping[str, Check] = field(default_factory=dict)
+    required_on_create: Mapping[str, Check] = field(default_factory=dict)
+    """Required on create, optional on update (the entity reference marks `GroupAccess`
+    "required" among a group's create options only)."""
 
     def validate(
         self, body: Any, known: Known, *, for_update: bool
@@ -142,7 +145,8 @@ class Rules:
                 errors.append(("Id", None, REQUIRED))
             elif not _is_int(body["Id"]):
                 errors.append(("Id", body["Id"], "is not a valid integer"))
-        for name, check in self.required.items():
+        required = {**self.required, **({} if for_update else self.required_on_create)}
+        for name, check in required.items():
             value = body.get(name)
             if value is None or (isinstance(value, str) and not value.strip()):
                 errors.append((name, value, REQUIRED))
@@ -150,7 +154,11 @@ class Rules:
                 errors.append((name, value, message))
             else:
                 fields[name] = value
-        optional = {**self.optional, **(self.on_update if for_update else {})}
+        optional = {
+            **self.optional,
+            **(self.on_update if for_update else {}),
+            **(self.required_on_create if for_update else {}),
+        }
         for name, check in optional.items():
             if name not in body:
                 continue

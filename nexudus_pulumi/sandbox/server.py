@@ -172,6 +172,10 @@ class Sandbox:
         self.tokens: dict[str, tuple[str, float]] = {}
         self.refresh_tokens: dict[str, str] = {}
         self.requests: list[tuple[str, str, int]] = []
+        self.observers: list[Callable[[str, str, int], None]] = []
+        """Called with (method, path, status) as each request is recorded, before its answer
+        leaves: a test acts at a known point of a run (a person adds a member while a write
+        waits out the 409 just answered), with no timing to guess."""
         self.posts_by_record: Counter[str] = Counter()
         """Record name (`ChatRoom`, `CommunityGroup`) -> POSTs committed."""
         self.written: list[tuple[str, str, Any]] = []
@@ -239,6 +243,9 @@ class Sandbox:
     def record(self, method: str, path: str, status: int) -> None:
         with self._lock:
             self.requests.append((method, path, status))
+            observers = list(self.observers)
+        for observer in observers:
+            observer(method, path, status)
 
     def begin_request(self) -> None:
         with self._idle:

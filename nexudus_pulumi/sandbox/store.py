@@ -46,7 +46,6 @@ class RecordStore:
             [
                 "Id INTEGER PRIMARY KEY AUTOINCREMENT",
                 *(f"{f.name} {_SQL_TYPES[f.storage]}" for f in collection.fields),
-                *(f"{name} TEXT" for name in collection.generated),
                 "UniqueId TEXT NOT NULL, CreatedOn TEXT NOT NULL, UpdatedOn TEXT NOT NULL",
                 "UpdatedBy TEXT, IsNew INTEGER NOT NULL, SystemId TEXT",
             ]
@@ -63,7 +62,6 @@ class RecordStore:
         """Store a new record; absent or null fields take their defaults. Returns its id."""
         stamp = now()
         columns = {f.name: _column(f, fields.get(f.name)) for f in self.collection.fields}
-        columns.update({name: str(uuid.uuid4()) for name in self.collection.generated})
         columns.update(
             UniqueId=str(uuid.uuid4()),
             CreatedOn=stamp,
