@@ -41,7 +41,13 @@ class Adoption:
             raise OperationError(f"{label}: {refusal}")
         assert record is not None
         before = self.custody.model.live_view(record)
-        outcome = self.custody.write_declared(inputs, record)
+
+        def vet(current: dict[str, Any]) -> None:  # the record as read in the write's turn
+            refused = self.refusal(inputs, current)
+            if refused is not None:
+                raise OperationError(f"{label}: {refused}")
+
+        outcome = self.custody.write_declared(inputs, int(record["Id"]), vet)
         plan = changes(before, outcome.fields)
         log.info(
             "%s: adopted existing id %s%s",
@@ -120,14 +126,16 @@ class Adoption:
                 "one owner. Remove importId, or set takeOver: true on this resource to take it "
                 "over (its marker is rewritten; the other owner then no longer manages it)"
             )
-        before, declared = self.custody.model.live_view(record), inputs.declared()
-        for name in sorted(self.custody.spec.replace_on):
-            if name in declared and before.get(name) != declared[name]:
-                return (
-                    f"cannot adopt id {import_id}: its {name} is {before.get(name)!r}, the "
-                    f"declaration says {declared[name]!r}, and {name} cannot change in place; "
-                    f"declare {name}: {before.get(name)!r} or remove importId"
-                )
+        business = record.get("BusinessId")
+        if business != inputs.business:
+            # A PUT could move it, but an importId with a typo would then take a record from
+            # another location: adopting is never a move.
+            return (
+                f"cannot adopt id {import_id}: its businessId is {business!r}, the declaration "
+                f"says {inputs.business!r}, and an adoption does not move a {noun} between "
+                f"businesses; declare businessId: {business!r} (then change it, which moves "
+                "it), or remove importId"
+            )
         return None
 
 

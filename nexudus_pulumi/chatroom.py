@@ -23,7 +23,8 @@ class ChatRoomInputs(RecordInputs):
 
     business_id: RecordId
     """The room's business; in stack config, the stack's `nexudus-rooms:businessId` unless the
-    room sets its own. A change replaces the room."""
+    room sets its own. A change moves the room in place
+    (the entity reference lists `BusinessId` among its update options)."""
     name: Name | None = None
     """The room's name. Quote one that looks like a date: unquoted, YAML reads it as a
     timestamp (refused, with the line to write)."""
@@ -44,7 +45,6 @@ CHAT_ROOM = RecordSpec(
     record_name="ChatRoom",
     collection="/api/support/chatrooms",
     inputs_model=ChatRoomInputs,
-    replace_on=frozenset({"businessId"}),
 )
 
 SUCCESSOR = "CommunityGroup (/api/community/communitygroups) with CommunityThread"

@@ -43,7 +43,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -112,6 +112,40 @@ class Written:
         record_id = _record_id(value.get("Id"), f"{request} answered Value.Id")
         audit = {k: envelope[k] for k in ("UpdatedOn", "UpdatedBy") if envelope.get(k) is not None}
         return cls(record_id, audit)
+
+
+@dataclass(frozen=True)
+class Write:
+    """What `fresh_write` sends, decided from the record as read in the same turn."""
+
+    method: str
+    """`PUT` (to the collection, `body` carrying the record's `Id`) or `DELETE` (by id)."""
+    body: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class FreshWrite:
+    """How a `fresh_write` ended: the record as read just before the write decided from it
+    (None: there was none), and the write's answer (None when none was sent, or a DELETE)."""
+
+    record: dict[str, Any] | None
+    written: Written | None
+    sent: bool
+    """Whether the last decision was a write that Nexudus then took."""
+
+
+class _Again(Exception):  # noqa: N818 - a signal between the client's loops, never raised out
+    """A request of a fresh write met a wait (a throttle, a backoff, a token renewal), already
+    taken: the record must be read again before anything is written."""
+
+
+@dataclass
+class _Attempts:
+    """The failures and token renewal of one operation, across the reads a fresh write takes
+    again: its retry budget is one, whatever the number of turns."""
+
+    failures: int = 0
+    renewed: bool = False
 
 
 @dataclass
@@ -304,6 +338,15 @@ class _Transport:
             self.pacer.wait_turn(write=write, max_wait=max(deadline.remaining(), 0.0))
         except TurnTooFar as far:
             raise ThrottledError(self._too_far(far, method, path, deadline)) from None
+        except PaceFileError as exc:
+            raise _pace_file_error(self.settings, exc) from None
+
+    def book(self, path: str, deadline: _Deadline) -> list[float]:
+        """One turn for a read and the write decided from it: their send times, back to back."""
+        try:
+            return self.pacer.book([False, True], max_wait=max(deadline.remaining(), 0.0))
+        except TurnTooFar as far:
+            raise ThrottledError(self._too_far(far, "PUT", path, deadline)) from None
         except PaceFileError as exc:
             raise _pace_file_error(self.settings, exc) from None
 
@@ -668,12 +711,7 @@ class NexudusClient:
     def get(self, collection: str, record_id: int | str) -> dict[str, Any]:
         """The record by id; an answer holding another record (or none) is refused."""
         path = f"{collection}/{record_id}"
-        record = self._call("GET", path)
-        request = f"GET {self.settings.base_url}{path}"
-        found = _record_id(record.get("Id"), f"{request} answered a record with Id")
-        if str(found) != str(record_id):
-            raise InvalidAnswerError(f"{request} answered the record with Id {found} instead")
-        return record
+        return self._the_record(self._call("GET", path), path)
 
     def update(self, collection: str, body: Mapping[str, Any]) -> Written:
         request = f"PUT {self.settings.base_url}{collection}"
@@ -681,6 +719,74 @@ class NexudusClient:
 
     def delete(self, collection: str, record_id: int | str) -> None:
         self._call("DELETE", f"{collection}/{record_id}")
+
+    def fresh_write(
+        self,
+        collection: str,
+        record_id: int,
+        decide: Callable[[dict[str, Any] | None], Write | None],
+    ) -> FreshWrite:
+        """Read the record by id and send the write `decide` makes of it, in one pacer turn.
+
+        The turn comes first: the GET and the write are booked back to back, so only one
+        request's time separates the read from the write, however long the account's limits
+        hold the turn back. After any wait between them (a 409/429 `Retry-After`, a 5xx
+        backoff, a lost answer, a token renewal), the record is read again and `decide` asked
+        again before anything is sent: nothing is written from a read older than the last
+        wait. `decide` gets None when the record does not exist, and may raise to refuse the
+        write (a record another owner took meanwhile); None from it sends nothing.
+        """
+        deadline = _Deadline(self.settings.deadline_seconds)
+        attempts = _Attempts()
+        path = f"{collection}/{record_id}"
+        pacer = self._transport.pacer
+        while True:
+            self._transport.check_deadline("GET", path, deadline)
+            self._credentials.authorization(deadline)  # a token request, if due, before the turn
+            read_at, write_at = self._transport.book(path, deadline)
+            booked = [(write_at, True)]
+            try:
+                try:
+                    answer = self._call(
+                        "GET", path, deadline=deadline, attempts=attempts, booked=read_at
+                    )
+                    record: dict[str, Any] | None = self._the_record(answer, path)
+                except NotFoundError:
+                    record = None
+                write = decide(record)
+                if write is None:
+                    return FreshWrite(record, None, sent=False)
+                booked = []
+                if write.method == "DELETE":
+                    try:
+                        self._call(
+                            "DELETE", path, deadline=deadline, attempts=attempts, booked=write_at
+                        )
+                    except NotFoundError:
+                        return FreshWrite(None, None, sent=False)
+                    return FreshWrite(record, None, sent=True)
+                envelope = self._call(
+                    "PUT",
+                    collection,
+                    json=write.body,
+                    deadline=deadline,
+                    attempts=attempts,
+                    booked=write_at,
+                )
+                request = f"PUT {self.settings.base_url}{collection}"
+                return FreshWrite(record, Written.from_envelope(envelope, request), sent=True)
+            except _Again:
+                continue
+            finally:
+                if booked:
+                    pacer.release(booked)
+
+    def _the_record(self, record: dict[str, Any], path: str) -> dict[str, Any]:
+        request = f"GET {self.settings.base_url}{path}"
+        found = _record_id(record.get("Id"), f"{request} answered a record with Id")
+        if f"{path.rsplit('/', 1)[0]}/{found}" != path:
+            raise InvalidAnswerError(f"{request} answered the record with Id {found} instead")
+        return record
 
     def search(self, collection: str, filters: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """Every record matching the filters, page after page, oldest first.
@@ -744,14 +850,21 @@ class NexudusClient:
         json: dict[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
         deadline: _Deadline | None = None,
+        attempts: _Attempts | None = None,
+        booked: float | None = None,
     ) -> dict[str, Any]:
+        """One request and its retries. With `booked` (a send time of a fresh write's turn),
+        the first send goes at that time, and any wait it meets raises `_Again` once waited,
+        for the fresh write to read the record again."""
         deadline = deadline or _Deadline(self.settings.deadline_seconds)
-        failures = 0
-        renewed = False
+        tried = attempts or _Attempts()
+        once = booked is not None
         while True:
             self._transport.check_deadline(method, path, deadline)
             try:
-                answer = self._send(method, path, json=json, params=params, deadline=deadline)
+                answer = self._send(
+                    method, path, json=json, params=params, deadline=deadline, booked=booked
+                )
             except requests.RequestException as exc:
                 failure = _network_failure(exc, self.settings)
                 if method == "POST" and not failure.never_sent:
@@ -760,8 +873,10 @@ class NexudusClient:
                         "or may not have landed",
                         answered=False,
                     ) from None
-                failures += 1
-                self._transport.backoff_or_raise(method, path, failure, failures, deadline)
+                tried.failures += 1
+                self._transport.backoff_or_raise(method, path, failure, tried.failures, deadline)
+                if once:
+                    raise _Again from None
                 continue
 
             status = answer.status_code
@@ -769,6 +884,8 @@ class NexudusClient:
                 raise self._transport.redirect_refused(method, answer)
             if status in THROTTLE_STATUSES:
                 self._transport.wait_throttled(answer, deadline, method, path)
+                if once:
+                    raise _Again from None
                 continue
             if status >= 500:
                 reason = f"HTTP {status} from Nexudus"
@@ -779,17 +896,21 @@ class NexudusClient:
                         "or may not have landed",
                         answered=True,
                     )
-                failures += 1
+                tried.failures += 1
                 self._transport.backoff_or_raise(
-                    method, path, _Failure(reason, said), failures, deadline
+                    method, path, _Failure(reason, said), tried.failures, deadline
                 )
+                if once:
+                    raise _Again from None
                 continue
             if status == 401:
-                if not renewed and self._credentials.can_renew():
-                    renewed = True
+                if not tried.renewed and self._credentials.can_renew():
+                    tried.renewed = True
                     self._credentials.expire_token()
+                    if once:
+                        raise _Again from None
                     continue
-                if renewed or self._accepted:
+                if tried.renewed or self._accepted:
                     # The credentials were accepted (a fresh token, an earlier answer): Nexudus
                     # answers 401 "Access Denied." for a missing role or an account limit too.
                     raise AuthorizationError(method, path, _verb(method, path), status)
@@ -811,9 +932,13 @@ class NexudusClient:
         json: dict[str, Any] | None,
         params: Mapping[str, Any] | None,
         deadline: _Deadline,
+        booked: float | None = None,
     ) -> _Answer:
         headers = {"Authorization": self._credentials.authorization(deadline)}
-        self._transport.take_turn(method, path, deadline, write=method in WRITE_METHODS)
+        if booked is None:
+            self._transport.take_turn(method, path, deadline, write=method in WRITE_METHODS)
+        else:
+            self._transport.pacer.sleep_until(booked)
         answer = self._transport.exchange(
             method, path, deadline=deadline, headers=headers, json=json, params=params
         )

@@ -34,7 +34,7 @@ class CommunityGroupInputs(RecordInputs):
 
     business_id: RecordId
     """The group's business; in stack config, the stack's `nexudus-rooms:businessId` unless the
-    group sets its own. A change replaces the group."""
+    group sets its own. A change moves the group in place."""
     name: Name
     """The group's name, not blank."""
     user_id: RecordId
@@ -47,16 +47,21 @@ class CommunityGroupInputs(RecordInputs):
     members: IdSet = Field(default_factory=list)
     """The group's members, by user id: a set (order is never a change); declared, exactly
     these."""
+    team_guid: str | None = None
+    """The Team the group belongs to (Nexudus makes a group for a Team with
+    `HasCommunityGroup`), by its GUID. Left out, it stays as Nexudus holds it, and every write
+    carries it back."""
+    course_guid: str | None = None
+    """The Course the group belongs to, by its GUID, as `teamGuid` for a Course."""
 
     READ_ONLY_FIELDS: ClassVar[tuple[str, ...]] = (
         *RecordInputs.READ_ONLY_FIELDS,
         "BusinessName",
-        "TeamGuid",
-        "CourseGuid",
     )
     API_CODES: ClassVar[dict[str, dict[str, int]]] = {
         "groupAccess": {"restricted": 1, "public": 2, "private": 3}
     }
+    SENT_ON_CREATE: ClassVar[tuple[str, ...]] = ("groupAccess",)
     BUSINESS_FILTER: ClassVar[str] = "CommunityGroup_Business"
     NAME_FILTER: ClassVar[str] = "CommunityGroup_Name"
 
@@ -65,7 +70,6 @@ COMMUNITY_GROUP = RecordSpec(
     record_name="CommunityGroup",
     collection="/api/community/communitygroups",
     inputs_model=CommunityGroupInputs,
-    replace_on=frozenset({"businessId"}),
 )
 
 
@@ -86,9 +90,9 @@ class CommunityGroup(RecordResource, module="nexudus", name="CommunityGroup"):
     description: pulumi.Output[str | None]
     group_access: pulumi.Output[str]
     members: pulumi.Output[list[int]]
+    team_guid: pulumi.Output[str | None]
+    course_guid: pulumi.Output[str | None]
     business_name: pulumi.Output[str]
-    team_guid: pulumi.Output[str]
-    course_guid: pulumi.Output[str]
 
     def __init__(
         self,
@@ -100,6 +104,8 @@ class CommunityGroup(RecordResource, module="nexudus", name="CommunityGroup"):
         description: pulumi.Input[str] | None = None,
         group_access: pulumi.Input[str] | None = None,
         members: pulumi.Input[Sequence[pulumi.Input[int]]] | None = None,
+        team_guid: pulumi.Input[str] | None = None,
+        course_guid: pulumi.Input[str] | None = None,
         import_id: pulumi.Input[int] | None = None,
         take_over: pulumi.Input[bool] | None = None,
         opts: pulumi.ResourceOptions | None = None,

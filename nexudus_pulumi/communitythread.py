@@ -39,7 +39,8 @@ class CommunityThreadInputs(RecordInputs):
     own."""
 
     business_id: RecordId
-    """The location (business) the thread belongs to; a change makes a new thread."""
+    """The location (business) the thread belongs to; a change moves the thread in place,
+    keeping its guests and replies."""
     subject: Name
     """The thread's title, as the Discussion Board lists it."""
     message: Message
@@ -79,7 +80,6 @@ COMMUNITY_THREAD = RecordSpec(
     record_name="CommunityThread",
     collection="/api/community/communitythreads",
     inputs_model=CommunityThreadInputs,
-    replace_on=frozenset({"businessId"}),
 )
 
 

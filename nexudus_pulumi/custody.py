@@ -23,25 +23,36 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .adoption import Adoption
-from .client import NexudusClient
+from .client import NexudusClient, Write
 from .errors import NotFoundError, NotOursError, OutcomeUnknownError
 from .errors import RecordOperationError as OperationError
 from .listing import AccountListing, Snapshot
 from .models import RecordInputs, api_name
-from .ownership import Marker, foreign_owner
+from .ownership import Marker, describe_owner, foreign_owner
 
 if TYPE_CHECKING:
     from .provider import RecordSpec
 
 log = logging.getLogger(__name__)
 
+Vet = Callable[[dict[str, Any]], None]
+"""Raises when the record, as just read, may not be written (it is not, or no longer, ours)."""
+
 CREATE_ATTEMPTS = 5
 LOST_ANSWER_FIRST_WAIT_SECONDS = 0.5
 LOST_ANSWER_MAX_WAIT_SECONDS = 4.0
+RECENT_DAYS = 7
+"""Where listings show no `SystemId`, the marker lookup reads by id every record of the business
+created in this many days: a killed run's leftover, renamed in config since, is among them."""
+MAX_CANDIDATE_READS = 500
+"""At most this many records are read by id for one marker lookup (about a minute of requests
+at the account's limits), the newest first."""
 LOOKUP_REFRESH_SECONDS = 5.0
 """While a create sent by a run killed just before this one could still commit (the request
 timeout after this process started), the marker lookup's listing is taken again when older
@@ -76,6 +87,10 @@ class Custody:
         calls neither `diff` nor `check` with the old inputs, so its create takes the record it
         replaces for such a leftover; the delete of the original that follows, the same id,
         must then leave it alone."""
+        self._markers: dict[int, Any] = {}
+        """Record id -> `SystemId` as a read by id showed it, for the marker lookup: each
+        candidate is read once per process, whatever the number of creates asking. Dropped
+        for a record this process writes."""
         self.adoption = Adoption(self)
         """`importId`: what a declaration adopts, at preview and at `up`."""
 
@@ -113,19 +128,42 @@ class Custody:
     ) -> list[dict[str, Any]]:
         """The records carrying `marker`, each as just read by id, oldest first.
 
-        Where the listing shows `SystemId`, the marked records are picked from it; where it does
-        not (undocumented either way), the records of the same business and name are read by id,
-        which finds a leftover unless it was renamed since.
+        The listing narrows the search (`Snapshot.candidates`): where it shows a record's
+        `SystemId`, it is taken at its word; where it leaves it out or shows null, the records
+        of the same business that have the declared name or were created in the last
+        `RECENT_DAYS` are read by id, which finds a leftover of a killed run even if it was
+        renamed in config since. Each record is read once per process (`_markers` keeps what
+        it showed), and at most `MAX_CANDIDATE_READS` of them, newest first.
         """
-        if snapshot.carries_system_id:
-            candidates = snapshot.marked(marker)
-        else:
-            candidates = snapshot.namesakes(business, name, api_name(self.model.NAME_FIELD))
+        since = (datetime.now(UTC) - timedelta(days=RECENT_DAYS)).strftime("%Y-%m-%dT%H:%M")
+        name_field = api_name(self.model.NAME_FIELD)
+        candidates = [
+            c
+            for c in snapshot.candidates(marker, business, name, name_field, since)
+            if int(c["Id"]) not in exclude
+        ]
+        unread = [c for c in candidates if int(c["Id"]) not in self._markers]
+        if len(unread) > MAX_CANDIDATE_READS:
+            log.warning(
+                "%d %ss of business %s may carry the marker %s and were not read yet; the "
+                "newest %d are read (the listing shows no SystemId to narrow them down)",
+                len(unread),
+                self.noun,
+                business,
+                marker.text,
+                MAX_CANDIDATE_READS,
+            )
+            skipped = {int(c["Id"]) for c in unread[:-MAX_CANDIDATE_READS]}
+            candidates = [c for c in candidates if int(c["Id"]) not in skipped]
         found = []
         for candidate in candidates:
-            if int(candidate["Id"]) in exclude:
+            record_id = int(candidate["Id"])
+            if record_id in self._markers and not marker.marks(
+                {"SystemId": self._markers[record_id]}
+            ):
                 continue
-            record = self.fetch(int(candidate["Id"]))
+            record = self.fetch(record_id)
+            self._markers[record_id] = None if record is None else record.get("SystemId")
             if record is not None and marker.marks(record):
                 found.append(record)
         return found
@@ -154,9 +192,23 @@ class Custody:
 
     # ----- writing what is ours -----------------------------------------------------------------
 
-    def check_ours(self, record: dict[str, Any], label: str, *ours: Marker | None) -> None:
-        """Refuse to write a record that another owner took over."""
+    def ours(self, label: str, *ours: Marker | None, took_over: bool = False) -> Vet:
+        """Refuse to write a record that another owner took over. `took_over`: this resource
+        took it by `takeOver` earlier, which is spent once it has worked."""
+        return lambda record: self.check_ours(record, label, *ours, took_over=took_over)
+
+    def check_ours(
+        self, record: dict[str, Any], label: str, *ours: Marker | None, took_over: bool = False
+    ) -> None:
         owner = foreign_owner(record, *ours)
+        if owner is not None and took_over:
+            raise NotOursError(
+                f"{label}: id {record['Id']} is now managed by {owner}, not by this resource, "
+                "so it is left untouched. This resource took it over once (takeOver), and "
+                "takeOver is spent: it is not taken back silently. Agree with the other owner "
+                "which of you keeps it; to take it again, run `pulumi up --replace` on this "
+                "resource, or remove it from the stack to let it go"
+            )
         if owner is not None:
             raise NotOursError(
                 f"{label}: id {record['Id']} is now managed by {owner}, not by this resource, "
@@ -165,9 +217,38 @@ class Custody:
                 f"importId: {record['Id']} and takeOver: true"
             )
 
-    def write_declared(self, inputs: RecordInputs, record: dict[str, Any]) -> Outcome:
-        """PUT `record` (as just read by id) with the declared fields laid over it, and the
-        marker; nothing when it already holds them."""
+    def write_declared(self, inputs: RecordInputs, record_id: int, vet: Vet) -> Outcome:
+        """PUT the record, as read by id in the write's own turn, with the declared fields laid
+        over it and the marker; nothing when it already holds them. `vet` refuses (raises for)
+        a record that may not be written: asked of every read, so a record another owner took
+        while the write waited is never written. Raises `NotFoundError` when it is gone."""
+        declared = inputs.declared()
+        marker = inputs.marker
+
+        def decide(record: dict[str, Any] | None) -> Write | None:
+            if record is None:
+                raise NotFoundError(f"{self.spec.collection}/{record_id} was not found")
+            vet(record)
+            self._refuse_projection(record)
+            live = self.model.live_view(record)
+            fields = {**live, **declared}
+            if fields == live and (marker is None or record.get("SystemId") == marker.text):
+                return None
+            return Write("PUT", {"Id": record_id, **self.model.to_api(fields, marker)})
+
+        result = self.client.fresh_write(self.spec.collection, record_id, decide)
+        self._markers.pop(record_id, None)
+        record = result.record
+        assert record is not None  # decide raised otherwise
+        fields = {**self.model.live_view(record), **declared}
+        read_only = self.model.outputs_from_record(record)
+        if result.written is not None:
+            read_only = {**read_only, **result.written.audit}
+            if marker is not None:
+                read_only["SystemId"] = marker.text
+        return Outcome(record_id, fields, read_only)
+
+    def _refuse_projection(self, record: dict[str, Any]) -> None:
         missing = [
             api_name(name) for name in self.model.record_fields() if api_name(name) not in record
         ]
@@ -176,36 +257,32 @@ class Custody:
                 f"refusing to write id {record.get('Id')}: Nexudus's answer for it lacks "
                 f"{', '.join(missing)}, and a PUT without them would clear them"
             )
-        live = self.model.live_view(record)
-        fields = {**live, **inputs.declared()}
-        marker = inputs.marker
-        read_only = self.model.outputs_from_record(record)
-        if fields != live or (marker is not None and record.get("SystemId") != marker.text):
-            body = {"Id": int(record["Id"]), **self.model.to_api(fields, marker)}
-            written = self.client.update(self.spec.collection, body)
-            read_only = {**read_only, **written.audit}
-            if marker is not None:
-                read_only["SystemId"] = marker.text
-        return Outcome(int(record["Id"]), fields, read_only)
 
     def delete(self, record_id: int, label: str, marker: Marker | None) -> None:
-        """DELETE the record if it is still there and still ours; say what happened otherwise."""
-        record = self.fetch(record_id)
-        if record is None:
-            log.info("%s: id %s was already gone", label, record_id)
-            return
-        owner = foreign_owner(record, marker)
-        if owner is not None:
+        """DELETE the record if it is still there and still ours, as read in the delete's own
+        turn; say what happened otherwise."""
+        released: list[str] = []
+
+        def decide(record: dict[str, Any] | None) -> Write | None:
+            released.clear()
+            if record is None:
+                return None
+            owner = foreign_owner(record, marker)
+            if owner is not None:
+                released.append(owner)
+                return None
+            return Write("DELETE")
+
+        result = self.client.fresh_write(self.spec.collection, record_id, decide)
+        self._markers.pop(record_id, None)
+        if released:
             log.warning(
                 "%s: id %s is now managed by %s, so it is released from this stack, not deleted",
                 label,
                 record_id,
-                owner,
+                released[0],
             )
-            return
-        try:
-            self.client.delete(self.spec.collection, record_id)
-        except NotFoundError:
+        elif not result.sent:
             log.info("%s: id %s was already gone", label, record_id)
         self.listing.forget(record_id)
 
@@ -242,13 +319,28 @@ class Custody:
                 label,
                 record["Id"],
             )
-            outcome = self.write_declared(inputs, record)
+            outcome = self.write_declared(inputs, int(record["Id"]), self._still_left(marker))
             self._adopted.add(outcome.id)
             self._report_others(leftovers, outcome.id, label)
             return outcome
         outcome = self._post(inputs, label, {int(r["Id"]) for r in marked})
         self._report_others(leftovers, outcome.id, label)
         return outcome
+
+    def _still_left(self, marker: Marker) -> Vet:
+        """A leftover is adopted only while it still carries this resource's marker: one that
+        another owner took while the adoption waited for its turn is no longer ours to write."""
+
+        def vet(record: dict[str, Any]) -> None:
+            if not marker.marks(record):
+                owner = describe_owner(record.get("SystemId")) or "no one (its marker was removed)"
+                raise NotOursError(
+                    f"id {record['Id']}, left by an interrupted run of this resource, is now "
+                    f"managed by {owner}; it is left untouched. Run `pulumi up` again: a "
+                    f"{self.noun} of this resource's own is then created"
+                )
+
+        return vet
 
     def _report_others(self, records: list[dict[str, Any]], kept: int, label: str) -> None:
         """Other records carrying the marker are reported, never deleted: a record kept by
@@ -269,7 +361,7 @@ class Custody:
         """POST once; after a lost answer, the record found is one carrying the marker that
         was not there before (`known`): never the record a replacement replaces."""
         declared = inputs.declared()
-        body = self.model.to_api(declared, inputs.marker)
+        body = self.model.to_api(inputs.created(), inputs.marker)
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
                 written = self.client.create(self.spec.collection, body)

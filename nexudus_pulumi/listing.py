@@ -34,25 +34,30 @@ class Snapshot:
     records: dict[int, dict[str, Any]]
     taken_at: float = field(default_factory=time.monotonic)
 
-    @property
-    def carries_system_id(self) -> bool:
-        """Whether this account's listings show `SystemId` (undocumented either way). An
-        empty listing shows nothing, and needs nothing."""
-        return all("SystemId" in record for record in self.records.values())
+    def candidates(
+        self, marker: Marker, business: Any, name: Any, name_field: str, since: str
+    ) -> list[dict[str, Any]]:
+        """The records that may carry `marker`, oldest first, to be read by id.
 
-    def marked(self, marker: Marker) -> list[dict[str, Any]]:
-        """Records whose listed `SystemId` names the same resource as `marker`, oldest first."""
-        return [self.records[i] for i in sorted(self.records) if marker.marks(self.records[i])]
-
-    def namesakes(self, business: int, name: Any, name_field: str = "Name") -> list[dict[str, Any]]:
-        """Records of the business with this name (in `name_field`: `Subject` for a thread),
-        oldest first: where a listing without `SystemId` leaves a marked record to be found."""
-        return [
-            record
-            for i in sorted(self.records)
-            if (record := self.records[i]).get("BusinessId") == business
-            and record.get(name_field) == name
-        ]
+        A listed `SystemId` that holds text is taken at its word: the record is a candidate if
+        it names the same resource. One the listing leaves out, or shows as null (listings may
+        do either; undocumented), tells nothing, so the record is a candidate if it is of the
+        same business and either has the declared name or was created `since` (a leftover of
+        a killed run that was renamed in config since: the next create looks for the new
+        name).
+        """
+        found = []
+        for record_id in sorted(self.records):
+            record = self.records[record_id]
+            shown = record.get("SystemId")
+            if isinstance(shown, str) and shown:
+                if marker.marks(record):
+                    found.append(record)
+            elif record.get("BusinessId") == business and (
+                record.get(name_field) == name or str(record.get("CreatedOn") or "") >= since
+            ):
+                found.append(record)
+        return found
 
 
 class AccountListing:

@@ -232,6 +232,9 @@ class RecordInputs(BaseModel):
     )
     API_CODES: ClassVar[dict[str, dict[str, int]]] = {}
     """Inputs declared by name but sent as the API's integer codes: field -> name -> code."""
+    SENT_ON_CREATE: ClassVar[tuple[str, ...]] = ()
+    """Fields a create always carries, with the API's default when not declared: the entity
+    reference marks them required on create (a group's `groupAccess`)."""
     BUSINESS_FILTER: ClassVar[str]
     """The search filter selecting one business's records (`ChatRoom_Business`)."""
     NAME_FILTER: ClassVar[str]
@@ -269,6 +272,11 @@ class RecordInputs(BaseModel):
         """The record fields the user declared, camelCase, normalised: what is managed."""
         data = self.model_dump(by_alias=True, exclude_unset=True)
         return {k: v for k, v in data.items() if k not in STEERING}
+
+    def created(self) -> dict[str, Any]:
+        """The fields a create sends: those declared, and those it must carry."""
+        defaults = self.with_defaults()
+        return {**{name: defaults[name] for name in self.SENT_ON_CREATE}, **self.declared()}
 
     def with_defaults(self) -> dict[str, Any]:
         """Every record field: declared values, the API's defaults for the rest."""

@@ -28,7 +28,7 @@ import stat
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,10 @@ to its own (preparing the request, the network, its accept thread) varies by a f
 WINDOW_MARGIN_SECONDS = 0.25
 """Added to the minute and hour windows, for the same variation; costs under half a percent."""
 PACE_FILE_VERSION = 2
+BOOKING_AHEAD_SECONDS = 1.0
+"""How far ahead of now a booked send time may lie (the write of a read-and-write turn, one
+interval after its read): a time read from a pace file further ahead is taken for a clock
+stepped back, and counted as this far ahead."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,36 @@ class History:
         if write:
             self.writes.append(sent)
 
+    def unrecord(self, sent: float, *, write: bool) -> None:
+        """Forget a booked send that never went (a plan cut short)."""
+        with contextlib.suppress(ValueError):
+            self.requests.remove(sent)
+        if write:
+            with contextlib.suppress(ValueError):
+                self.writes.remove(sent)
+
+    def plan(self, limits: Limits, plan: Sequence[bool], now: float) -> tuple[list[float], str]:
+        """Send times for `plan` (one flag per request: a write or not) that keep within every
+        limit with the requests going out back to back, each as soon as the one before allows;
+        and the limit that sets the first. A plan whose write must wait for the write window
+        starts its read that much later, so that the read is never older than one request."""
+        step = limits.min_interval + INTERVAL_MARGIN_SECONDS if limits.min_interval > 0 else 0.0
+        longest = step * (len(plan) - 1) + 1e-6
+        start, reason = now, ""
+        for _ in range(len(plan) + 2):
+            trial = History(deque(self.requests), deque(self.writes), self.paused_until)
+            times: list[float] = []
+            limit = ""
+            for write in plan:
+                at, bound = trial.earliest(limits, write=write, now=times[-1] if times else start)
+                limit = limit or bound
+                trial.record(at, write=write)
+                times.append(at)
+            if times[-1] - times[0] <= longest:
+                return times, reason or limit
+            start, reason = times[-1] - step * (len(plan) - 1), bound
+        return times, reason or limit
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "requests": list(self.requests),
@@ -124,15 +158,16 @@ class History:
     @classmethod
     def from_dict(cls, data: Any, now: float) -> History:
         """A history read from a pace file, every value checked: a time that is not a finite
-        positive number is dropped, a time in the future (the clock stepped back) counts as
-        now, and a pause is cut to the longest wait any limit asks for. Nothing read can make
-        a wait overflow or last longer than that."""
+        positive number is dropped, a time further ahead than a booking may lie (the clock
+        stepped back) counts as that far, and a pause is cut to the longest wait any limit asks
+        for. Nothing read can make a wait overflow or last longer than that."""
         if not isinstance(data, dict):
             return cls()
         paused = _times([data.get("paused_until")], now + LONGEST_WAIT_SECONDS)
+        booked = now + BOOKING_AHEAD_SECONDS
         return cls(
-            deque(_times(data.get("requests"), now)),
-            deque(_times(data.get("writes"), now)),
+            deque(_times(data.get("requests"), booked)),
+            deque(_times(data.get("writes"), booked)),
             paused[0] if paused else float("-inf"),
         )
 
@@ -290,18 +325,43 @@ class Pacer:
 
         Raises `TurnTooFar` at once, without waiting, when the turn is more than `max_wait`
         seconds away (the caller's deadline would pass first)."""
+        return self.book([write], max_wait=max_wait)[0]
+
+    def book(self, plan: Sequence[bool], *, max_wait: float = math.inf) -> list[float]:
+        """Block until the requests of `plan` (a write or not, each) may go out back to back,
+        the first now; record and return their send times. The caller sends each at its time
+        (`sleep_until`): a GET and the PUT decided from it take one turn, so no wait of this
+        pacer ever falls between the read and the write.
+
+        Raises `TurnTooFar` at once when the first send is more than `max_wait` seconds away."""
         while True:
             with self._lock:
                 now = self._clock()
                 with self._ledger.open(now) as history:
                     history.forget_before(now)
-                    at, limit = history.earliest(self.limits, write=write, now=now)
-                    if at <= now:
-                        history.record(now, write=write)
-                        return now
-            if at - now > max_wait:
-                raise TurnTooFar(at - now, limit)
-            self._sleep(at - now)
+                    times, limit = history.plan(self.limits, plan, now)
+                    if times[0] <= now:
+                        for at, write in zip(times, plan, strict=True):
+                            history.record(at, write=write)
+                        return times
+            if times[0] - now > max_wait:
+                raise TurnTooFar(times[0] - now, limit)
+            self._sleep(times[0] - now)
+
+    def release(self, booked: Sequence[tuple[float, bool]]) -> None:
+        """Give back booked sends (time, write) that will not go: a write the fresh read showed
+        was not needed, or one whose read must be taken again."""
+        with self._lock:
+            now = self._clock()
+            with self._ledger.open(now) as history:
+                for at, write in booked:
+                    history.unrecord(at, write=write)
+
+    def sleep_until(self, at: float) -> None:
+        """Sleep until a booked send time."""
+        wait = at - self._clock()
+        if wait > 0:
+            self._sleep(wait)
 
     def pause(self, seconds: float) -> None:
         """Hold back every later request: the server asked us to wait (409 + Retry-After)."""

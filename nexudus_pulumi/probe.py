@@ -82,6 +82,9 @@ class Findings:
     (the answer's text says why). The names are those of the sandbox's switches."""
 
     listing_system_id: bool | None = None
+    listing_system_id_null: bool | None = None
+    """Whether listings that carry the `SystemId` key leave it null where GET shows a marker
+    (None too where listings leave the key out: then there is nothing to tell)."""
     system_id_filter: bool | None = None
     put_clears_omitted: bool | None = None
     membership_bumps_updated_on: bool | None = None
@@ -310,6 +313,7 @@ class Probe:
         """List each record by its name: does the listing carry what GET shows?"""
         self.say("asking: what does a listing carry?")
         carries_marker: list[bool | None] = []
+        nulls_marker: list[bool | None] = []
         carries_members: list[bool | None] = []
         for collection, full in ((ROOMS, room), (GROUPS, group)):
             filters = {
@@ -326,9 +330,16 @@ class Probe:
             )
             if listed is None:
                 carries_marker.append(None)
+                nulls_marker.append(None)
                 carries_members.append(None)
                 continue
-            carries_marker.append(listed.get("SystemId") == full.get("SystemId"))
+            if "SystemId" not in listed:
+                carries_marker.append(False)
+                nulls_marker.append(None)
+            else:
+                shown = listed["SystemId"]
+                carries_marker.append(True if shown is None else shown == full.get("SystemId"))
+                nulls_marker.append(shown is None and full.get("SystemId") is not None)
             carries_members.append(
                 collection.members in listed
                 and listed[collection.members] == full.get(collection.members)
@@ -337,9 +348,11 @@ class Probe:
         members = _agreed(carries_members)
         findings = self.report.findings
         findings.listing_system_id, findings.listing_collections = marker, members
+        findings.listing_system_id_null = null = _agreed(nulls_marker) if marker else None
+        carried = "yes, but always null" if marker and null else "yes"
         self.answer(
             "Does a listing carry SystemId?",
-            _yes_no(marker, "yes", "no", "rooms and groups differ, or the record was not listed"),
+            _yes_no(marker, carried, "no", "rooms and groups differ, or the record was not listed"),
             "no setting needed: the provider is right under either reading (without it, telling "
             "its records apart costs a read by id each)",
         )

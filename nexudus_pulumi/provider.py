@@ -70,8 +70,11 @@ class RecordSpec:
     collection: str
     """The REST collection: `/api/support/chatrooms`."""
     inputs_model: type[RecordInputs]
-    replace_on: frozenset[str]
-    """Inputs (camelCase) that cannot change in place: a change creates a new record."""
+    replace_on: frozenset[str] = frozenset()
+    """Inputs (camelCase) that cannot change in place: a change creates a new record. None of
+    the three types has one: the entity reference lists every field among the update options,
+    `BusinessId` included, and a replacement would lose what the record holds (members,
+    guests, replies)."""
 
 
 def _is_unknown(value: Any) -> bool:
@@ -228,8 +231,11 @@ class RecordProvider(ResourceProvider):
             self._custody.hold(marker, int(_id))
         compared = self._input_props(news)
         changed = []
+        held = olds.get("systemId")
+        if marker is not None and isinstance(held, str) and not marker.marks({"SystemId": held}):
+            changed.append("ownerTag")  # the record carries another owner's marker (refresh)
         for key, new in sorted(compared.items()):
-            if key in STEERING and key != "ownerTag":
+            if (key in STEERING and key != "ownerTag") or key in changed:
                 continue
             old = olds.get(key)
             if key != "ownerTag" and not _is_unknown(new):
@@ -288,7 +294,8 @@ class RecordProvider(ResourceProvider):
             if record is None:
                 return ReadResult(None, {})
             owner = foreign_owner(record, marker)
-            if owner is not None:
+            taken_back = owner is not None and _took_over(props, id_)
+            if owner is not None and not taken_back:
                 log.warning(
                     "%s: id %s is now managed by %s; it is dropped from this stack (the record "
                     "stays in Nexudus)",
@@ -297,7 +304,17 @@ class RecordProvider(ResourceProvider):
                     owner,
                 )
                 return ReadResult(None, {})
-            twins = self.custody.duplicates(marker, record) if marker is not None else []
+            if taken_back:
+                # Dropping it would let the next `up` take it back by importId + takeOver, and
+                # two stacks would take it from each other on every run: takeOver is spent.
+                log.warning(
+                    "%s: id %s, which this resource took over (takeOver), is now managed by %s; "
+                    "it is not taken back: the next update fails naming that owner",
+                    label,
+                    id_,
+                    owner,
+                )
+            twins = self.custody.duplicates(marker, record) if marker and not taken_back else []
         except NexudusError as exc:
             raise message_first(self._failure(label, f"read of id {id_}", exc))  # noqa: B904
         if twins:
@@ -309,10 +326,10 @@ class RecordProvider(ResourceProvider):
             )
             raise message_first(twice)
         steering = {k: props[k] for k in STEERING - {"ownerTag"} if props.get(k) is not None}
-        theirs = Marker.parse(record.get("SystemId"))
+        theirs = None if taken_back else Marker.parse(record.get("SystemId"))
         outputs = {
             **steering,
-            "ownerTag": theirs.text.removeprefix("pulumi:") if theirs else None,
+            "ownerTag": theirs.text.removeprefix("pulumi:") if theirs else props.get("ownerTag"),
             **self.model.live_view(record),
             **self.model.outputs_from_record(record),
         }
@@ -338,11 +355,9 @@ class RecordProvider(ResourceProvider):
         label = self._label(news)
         try:
             inputs = self._parse(news)
-            record = self.custody.fetch(int(id_))
-            if record is None:
-                raise NotFoundError(id_)
-            self.custody.check_ours(record, label, inputs.marker, _marker_of(olds))
-            outcome = self.custody.write_declared(inputs, record)
+            took_over = _took_over(olds, id_)
+            vet = self.custody.ours(label, inputs.marker, _marker_of(olds), took_over=took_over)
+            outcome = self.custody.write_declared(inputs, int(id_), vet)
         except NotFoundError:
             gone = RecordOperationError(
                 f"{label}: update of id {id_} failed: it no longer exists in Nexudus; run "
@@ -390,6 +405,13 @@ class RecordProvider(ResourceProvider):
                 "the account has reached one of its limits"
             )
         return RecordOperationError(message)
+
+
+def _took_over(props: dict[str, Any], id_: str) -> bool:
+    """Whether the state holds the record because its declaration took it over (`importId` of
+    this very id, with `takeOver`): once that has worked, takeOver is spent."""
+    import_id = props.get("importId")
+    return bool(props.get("takeOver")) and import_id is not None and str(int(import_id)) == id_
 
 
 def _audit_outputs(read_only: dict[str, Any]) -> dict[str, Any]:

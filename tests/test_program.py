@@ -300,7 +300,10 @@ def test_an_unknown_group_setting_stops_the_program_naming_it(mocks: RecordingMo
         message
     )
     assert "nexudus-rooms:groups.makers: 'users' is not a group setting" in message
-    assert "known: businessId, name, userId, description, groupAccess, members, importId" in message
+    assert (
+        "known: businessId, name, userId, description, groupAccess, members, teamGuid, "
+        "courseGuid, importId" in message
+    )
     assert mocks.created == {}
 
 

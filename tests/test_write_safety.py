@@ -132,3 +132,35 @@ def test_a_late_commit_of_a_killed_run_is_adopted_once_the_lost_answer_window_pa
     time.sleep(1.2)
     lobby = create(provider, declared("lobby"))
     assert lobby.id == str(late) and sandbox.posts_committed == 1
+
+
+def test_take_over_is_spent_once_it_has_worked(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    """Two stacks declaring importId + takeOver for one room once took it from each other on
+    every `up --refresh`, each rewriting its name and users. Now the first taking holds: the
+    stack that lost it keeps it in its state, and its update fails naming the new owner."""
+    legacy = sandbox.store.insert({"BusinessId": 1001, "Name": "Legacy", "Users": [7]}, "ui")
+    steal = {"importId": float(legacy), "takeOver": True}
+    sa = make_provider()
+    mine = create(sa, declared("legacy", **steal))
+    theirs = create(
+        make_provider(), declared("legacy", stack="sb", stack_id=SB, name="Theirs", **steal)
+    )
+    assert mine.id == theirs.id == str(legacy)
+    # sa's `up --refresh`: the read keeps the room (takeOver is spent), the diff sees it is
+    # another owner's, and the update is refused
+    refreshed = sa.read(mine.id, mine.outs)
+    assert refreshed.id == mine.id and refreshed.outs is not None
+    diff = sa.diff(mine.id, refreshed.outs, declared("legacy", **steal))
+    assert diff.changes is True
+    with pytest.raises(RecordOperationError) as refused:
+        sa.update(mine.id, refreshed.outs, declared("legacy", **steal))
+    assert "now managed by the Pulumi resource nexudus-rooms/sb/legacy" in str(refused.value)
+    assert "takeOver is spent" in str(refused.value)
+    record = sandbox.store.get(legacy)
+    assert record is not None
+    assert (record["Name"], record["SystemId"]) == (
+        "Theirs",
+        f"pulumi:nexudus-rooms/sb/legacy#{SB}",
+    )

@@ -32,7 +32,9 @@ def post(sandbox: Sandbox, collection: str, bodies: list[dict[str, Any]]) -> lis
     with requests.Session() as session:
         session.auth = (DEMO_USER, DEMO_PASSWORD)
         for body in bodies:
-            answer = session.post(sandbox.url + collection, json={"BusinessId": 1001, **body})
+            answer = session.post(
+                sandbox.url + collection, json={"BusinessId": 1001, "GroupAccess": 1, **body}
+            )
             answer.raise_for_status()
             ids.append(int(answer.json()["Value"]["Id"]))
     return ids

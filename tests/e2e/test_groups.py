@@ -91,13 +91,14 @@ def test_a_session_with_groups(project: PulumiProject, sandbox: Sandbox) -> None
     # 4. Edits in the admin UI: refresh shows them; `up` puts back what is declared and leaves
     #    what is not (readers declare no description) to the community manager.
     sandbox.groups.update(int(ids["makers"]), {"Name": "Renamed in the admin UI"}, "cm")
-    sandbox.groups.update(int(ids["readers"]), {"Description": "Monthly, on Thursdays"}, "cm")
+    readers_edit = {"Description": "Monthly, on Thursdays", "TeamGuid": "team-readers"}
+    sandbox.groups.update(int(ids["readers"]), readers_edit, "cm")  # linked to a Team, too
     project.ok("refresh", "--yes")
     states = group_states(project)
     assert states["makers"]["outputs"]["name"] == "Renamed in the admin UI"
     assert states["readers"]["outputs"]["description"] == "Monthly, on Thursdays"
     assert states["readers"]["outputs"]["businessName"] == "Business 1001"
-    assert states["readers"]["outputs"]["teamGuid"] == held(sandbox)[ids["readers"]]["TeamGuid"]
+    assert states["readers"]["outputs"]["teamGuid"] == "team-readers"
     up = project.ok("up", "--yes")
     assert "~ 1 updated" in up.output
     assert held(sandbox)[ids["makers"]]["Name"] == "Makers"

@@ -82,17 +82,14 @@ def test_replacements_never_delete_the_room_the_state_keeps(
     assert f"id {before['lobby']} was adopted by this resource's replacement" in replaced.output
     assert project.room_ids() == before
     assert {str(r["Id"]) for r in sandbox.store.all()} == set(before.values())
-    # A business change replaces `archive`: retainOnDelete keeps the old room in Nexudus, where
-    # the new room's create used to delete it as a second room carrying the marker.
+    # A business change moves `archive` in place: no replacement, nothing kept behind.
     moved = {"lobby": {"name": "Lobby"}, "archive": {**archive, "businessId": 1002}}
     project.declare("dev", moved, business=1001)
     up = project.ok("up", "--yes")
-    assert f"id {before['archive']} carries this resource's marker and is the ChatRoom being" in (
-        up.output
-    )
-    moved_id = project.room_ids()["archive"]
-    held = {str(r["Id"]) for r in sandbox.store.all()}
-    assert held == {before["lobby"], moved_id, before["archive"]} and moved_id != before["archive"]
+    assert "~ 1 updated" in up.output and "replaced" not in up.output
+    assert project.room_ids() == before
+    assert sandbox.store.get(int(before["archive"]))["BusinessId"] == 1002  # type: ignore[index]
+    assert len(sandbox.store.all()) == 2
     project.ok("preview", "--expect-no-changes")
 
 
@@ -158,11 +155,11 @@ def test_import_id_of_a_room_deleted_in_nexudus_fails_preview_until_it_is_remove
 ) -> None:
     legacy = adopted_legacy_room(project)
     assert project.room_ids()["legacy"] == str(legacy) and sandbox.posts_committed == 0
-    # A business change with importId still declared replaces the room as for any room.
+    # A business change with importId still declared moves the room in place, as for any room.
     moved: dict[str, Any] = {"name": "Legacy", "importId": legacy, "businessId": 1002}
     project.declare("dev", {"legacy": moved}, business=1001)
     up = project.ok("up", "--yes")
-    assert "+-1 replaced" in up.output
+    assert "~ 1 updated" in up.output and "replaced" not in up.output
     [held] = sandbox.store.all()
     assert held["BusinessId"] == 1002
     # Deleted in the admin UI, then forgotten by refresh: importId names nothing now, which

@@ -91,12 +91,16 @@ def test_a_room_kept_by_retain_on_delete_is_never_deleted_later(
     lobby = project.room_ids()["lobby"]
     project.declare("dev", {"hall": hall}, business=1001)
     project.ok("up", "--yes")  # Pulumi forgets it; Nexudus keeps it
-    for business in (1002, 1003):  # later, `lobby` is declared again elsewhere, twice
-        again = {"lobby": {"name": "Lobby", "businessId": business}, "hall": hall}
-        project.declare("dev", again, business=1001)
-        up = project.ok("up", "--yes")
-        assert f"id {lobby} (business 1001) also carries this resource's marker" in up.output
-    assert sandbox.store.get(int(lobby)) is not None
+    # later, `lobby` is declared again elsewhere: a new room, the kept one named, never deleted
+    again = {"lobby": {"name": "Lobby", "businessId": 1002}, "hall": hall}
+    project.declare("dev", again, business=1001)
+    up = project.ok("up", "--yes")
+    assert f"id {lobby} (business 1001) also carries this resource's marker" in up.output
+    # and moved again: in place, the kept room still untouched
+    project.declare("dev", {**again, "lobby": {"name": "Lobby", "businessId": 1003}}, business=1001)
+    project.ok("up", "--yes")
+    kept_room = sandbox.store.get(int(lobby))
+    assert kept_room is not None and kept_room["BusinessId"] == 1001
 
 
 def test_a_killed_run_whose_creates_land_late_fails_the_drift_check_naming_both_ids(
