@@ -141,7 +141,7 @@ def test_take_over_is_spent_once_it_has_worked(
     every `up --refresh`, each rewriting its name and users. Now the first taking holds: the
     stack that lost it keeps it in its state, and its update fails naming the new owner."""
     legacy = sandbox.store.insert({"BusinessId": 1001, "Name": "Legacy", "Users": [7]}, "ui")
-    steal = {"importId": float(legacy), "takeOver": True}
+    steal: dict[str, Any] = {"importId": float(legacy), "takeOver": True}
     sa = make_provider()
     mine = create(sa, declared("legacy", **steal))
     theirs = create(
