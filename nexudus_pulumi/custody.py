@@ -174,7 +174,8 @@ class Custody:
         itself = frozenset({int(record["Id"])})
         name = record.get(api_name(self.model.NAME_FIELD))
         others = self.marked(marker, record.get("BusinessId"), name, snapshot, itself)
-        return [int(other["Id"]) for other in others]
+        # A record the user chose to keep (retainOnDelete) is theirs to keep, never a duplicate.
+        return [int(o["Id"]) for o in others if not _retained(o)]
 
     def _lookup_snapshot(self) -> Snapshot:
         """The listing the marker lookup of a create reads: refreshed every few seconds until a
@@ -346,7 +347,16 @@ class Custody:
         """Other records carrying the marker are reported, never deleted: a record kept by
         retainOnDelete, or adopted by an earlier run, carries it too."""
         for record in records:
-            if int(record["Id"]) != kept:
+            if _retained(record) and int(record["Id"]) != kept:
+                log.info(
+                    "%s: id %s (business %s), kept by retainOnDelete, also carries this "
+                    "resource's marker; it stays as it is, and this resource holds id %s",
+                    label,
+                    record["Id"],
+                    record.get("BusinessId"),
+                    kept,
+                )
+            elif int(record["Id"]) != kept:
                 log.warning(
                     "%s: id %s (business %s) also carries this resource's marker (kept by "
                     "retainOnDelete, or left by an interrupted run); it is left as it is, and "
@@ -420,3 +430,8 @@ class Custody:
             )
             time.sleep(min(pause, remaining))
             pause = min(pause * 2, LOST_ANSWER_MAX_WAIT_SECONDS)
+
+
+def _retained(record: dict[str, Any]) -> bool:
+    marker = Marker.parse(record.get("SystemId"))
+    return marker is not None and marker.retained

@@ -17,6 +17,7 @@ import pulumi.dynamic
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider
 from pulumi.runtime.settings import get_monitor
 
+from .ownership import RETAINED
 from .sdk_workarounds import DynamicResource
 
 LOGICAL_NAME = "stack-identity"
@@ -57,7 +58,9 @@ _CURRENT: dict[int, tuple[object, StackIdentity]] = {}
 """Per program run (a run has one resource monitor; tests under mocks get a new one each)."""
 
 
-def owner_tag(resource_name: str) -> pulumi.Output[str]:
-    """The resource's owner tag, `<project>/<stack>/<key>#<stack id>` (see `ownership`)."""
+def owner_tag(resource_name: str, *, retained: bool = False) -> pulumi.Output[str]:
+    """The resource's owner tag, `<project>/<stack>/<key>#<stack id>`, with `+retain` when the
+    resource has `retainOnDelete` (see `ownership`)."""
     path = f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
-    return StackIdentity.current().id.apply(lambda stack_id: f"{path}#{stack_id}")
+    flag = RETAINED if retained else ""
+    return StackIdentity.current().id.apply(lambda stack_id: f"{path}#{stack_id}{flag}")

@@ -1,6 +1,7 @@
 """Who owns a Nexudus record: the marker this provider writes into the API-only `SystemId` field.
 
-A marker reads `pulumi:<project>/<stack>/<key>#<stack id>`:
+A marker reads `pulumi:<project>/<stack>/<key>#<stack id>`, plus `+retain` while the resource has
+`retainOnDelete`:
 - `<project>/<stack>/<key>` says, for people, which resource manages the record. It follows the
   resource: after `pulumi stack rename` (or a project rename) the next `up` rewrites it in place.
 - `<stack id>` is random, made once per stack and kept in its state (`StackIdentity`), so two
@@ -9,7 +10,9 @@ A marker reads `pulumi:<project>/<stack>/<key>#<stack id>`:
 
 The resource's identity is the pair (stack id, key): the lost-answer and killed-run lookups find
 a record by that pair alone, whatever its name or business now, and a record whose marker names
-another pair is never taken unless the user says so (`takeOver`).
+another pair is never taken unless the user says so (`takeOver`). `+retain` is no part of the
+identity: it says the user chose to keep the record when Pulumi lets it go, so a record kept
+that way is never reported as a duplicate to delete.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 PREFIX = "pulumi:"
+RETAINED = "+retain"
 
 
 @dataclass(frozen=True)
@@ -27,11 +31,19 @@ class Marker:
     """`<project>/<stack>/<key>`, for people."""
     stack_id: str | None
     """None only in markers written before stack ids existed: those match by their whole text."""
+    retained: bool = False
+    """Written by a resource with `retainOnDelete`: the record is to be kept when Pulumi lets
+    it go, and is never a duplicate to delete."""
 
     @classmethod
     def from_tag(cls, owner_tag: str) -> Marker:
         path, sep, stack_id = owner_tag.rpartition("#")
-        return cls(path, stack_id) if sep and path else cls(owner_tag, None)
+        if not (sep and path):
+            return cls(owner_tag, None)
+        stack_id, flag, rest = stack_id.partition(RETAINED)
+        if flag and not rest:
+            return cls(path, stack_id, retained=True)
+        return cls(path, stack_id + flag + rest)
 
     @classmethod
     def parse(cls, system_id: object) -> Marker | None:
@@ -48,7 +60,13 @@ class Marker:
 
     @property
     def text(self) -> str:
-        return PREFIX + self.path + (f"#{self.stack_id}" if self.stack_id else "")
+        return PREFIX + self.tag
+
+    @property
+    def tag(self) -> str:
+        """The resource's owner tag: the marker without `pulumi:`."""
+        stack = f"#{self.stack_id}{RETAINED if self.retained else ''}" if self.stack_id else ""
+        return self.path + stack
 
     def same_resource(self, other: Marker) -> bool:
         """Both name one Pulumi resource, whatever the stack or project is called now."""

@@ -55,7 +55,8 @@ class RecordResource(DynamicResource):
         model = self.provider_type.spec.inputs_model
         props: dict[str, Any] = dict.fromkeys(_python_names(model).values())
         props.update({k: v for k, v in inputs.items() if v is not None})
-        props["owner_tag"] = owner_tag(resource_name)
+        retained = bool(opts is not None and opts.retain_on_delete)
+        props["owner_tag"] = owner_tag(resource_name, retained=retained)
         super().__init__(self.provider_type(), resource_name, props, opts)
 
     def translate_input_property(self, prop: str) -> str:

@@ -230,3 +230,12 @@ def test_import_id_left_in_config_does_not_block_a_business_change(
     provider.delete(adopted.id, adopted.outs)
     [held] = sandbox.store.all()
     assert (str(held["Id"]), held["BusinessId"]) == (moved.id, 1003)
+
+
+def test_a_retained_marker_names_the_same_resource_and_says_it_is_kept() -> None:
+    kept = Marker.from_tag("nexudus-rooms/dev/lobby#aaaaaaaaaaaaaaaa+retain")
+    plain = Marker.from_tag("nexudus-rooms/dev/lobby#aaaaaaaaaaaaaaaa")
+    assert kept.retained and not plain.retained
+    assert kept.same_resource(plain) and kept.key == "lobby"
+    assert kept.text == "pulumi:nexudus-rooms/dev/lobby#aaaaaaaaaaaaaaaa+retain"
+    assert Marker.parse(kept.text) == kept

@@ -164,3 +164,19 @@ def test_take_over_is_spent_once_it_has_worked(
         "Theirs",
         f"pulumi:nexudus-rooms/sb/legacy#{SB}",
     )
+
+
+def test_a_room_kept_by_retain_on_delete_is_never_a_duplicate_to_delete(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    """The drift check once failed on every run after retainOnDelete, asking the user to
+    delete the very room they chose to keep."""
+    kept_tag = f"nexudus-rooms/sa/lobby#{SA}+retain"
+    kept = create(make_provider(), declared("lobby", ownerTag=kept_tag, users=[20.0]))
+    # the key removed (Pulumi forgets, Nexudus keeps), then declared again in another business
+    again = create(make_provider(), declared("lobby", businessId=1002.0))
+    assert again.id != kept.id
+    refreshed = make_provider().read(again.id, again.outs)
+    assert refreshed.id == again.id  # no "both carry this resource's marker" failure
+    record = sandbox.store.get(int(kept.id))
+    assert record is not None and record["Users"] == [20]
