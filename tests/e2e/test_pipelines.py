@@ -228,3 +228,12 @@ def test_the_pipeline_recipes_commands_work_in_order(
     assert "lobby" in drift[-1].output and "no changes were expected" in drift[-1].output
     said = "ChatRoom 'lobby' (name 'Lobby'): Nexudus differs from the declaration in name"
     assert said in drift[-1].output, drift[-1].output
+
+    # the deploy job, run again (the next push to main, or a re-run), puts the declared value
+    # back with its plain `pulumi up`, and the next drift check is green
+    deploy = run_job(project, parsed, "deploy", checkout)
+    assert all(r.ok for r in deploy), deploy[-1].output
+    held = sandbox.store.get(lobby)
+    assert held is not None and held["Name"] == "Lobby"
+    drift = run_job(project, parsed, "drift", checkout)
+    assert all(r.ok for r in drift), drift[-1].output
