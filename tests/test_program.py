@@ -184,7 +184,10 @@ def test_namespaces_far_from_ours_are_not_ours_to_judge(
     mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_config(
-        monkeypatch, 1001, {}, extra={"aws:region": "eu-west-1", "pulumi:tags": "{}", "random:seed": "1"}
+        monkeypatch,
+        1001,
+        {},
+        extra={"aws:region": "eu-west-1", "pulumi:tags": "{}", "random:seed": "1"},
     )
     declare_stack()
 
