@@ -112,7 +112,11 @@ def test_two_pipelines_at_once_on_one_account(
             + (", ".join(f"{limit} {n}" for limit, n in sorted(refusals.items())) or "none")
         )
     assert len(sandbox.store.all()) == 4 * ROOMS_PER_STACK
-    assert figures["separate"]["writes per window"] > 0  # the renames overran the minute
+    # Separately paced, the runs overran the account's minute: with writes when the renames
+    # follow the creates at once, with requests when each rename run first refreshes its 30
+    # rooms (Pulumi.yaml's refresh: always), whose reads spread the writes but fill the minute.
+    separate = figures["separate"]
+    assert separate["writes per window"] + separate["requests per window"] > 0
     # Sharing the budget, no process overran the minute; a request arriving a few ms before the
     # 100 ms spacing allows (a busy machine delays one request more than the next) can still be
     # refused, costs one retry, and is not what the pace file is for.
