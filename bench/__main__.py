@@ -86,7 +86,9 @@ def notes(args: argparse.Namespace, mode: Mode) -> list[str]:
         "The sandbox answers as Nexudus does by default (listings without `Users`, whole-record "
         "PUTs; docs/nexudus-api.md); every room declares `users: [11]`.",
         "`up`, `refresh` and `destroy` run with `--yes --skip-preview`; the no-op `preview` "
-        "runs with `--expect-no-changes`. `refresh` is the default reading (a GET per room); "
+        "runs with `--expect-no-changes`; `up`, `preview` and `destroy` with `--refresh=false` "
+        "(this project's Pulumi.yaml refreshes by default). `refresh` is the default reading "
+        "(a GET per room); "
         "`refresh-vouched` sets nexudus:membershipBumpsUpdatedOn against a sandbox where "
         "membership changes do move `UpdatedOn`, on an unchanged account; `drift` is "
         "`preview --refresh --expect-no-changes` after a person added a member to one room, "

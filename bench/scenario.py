@@ -37,19 +37,21 @@ CLIENT_NO_LIMITS = {
 }
 
 STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("up", ("up", "--yes", "--skip-preview")),
-    ("preview", ("preview", "--expect-no-changes")),
+    ("up", ("up", "--yes", "--skip-preview", "--refresh=false")),
+    ("preview", ("preview", "--expect-no-changes", "--refresh=false")),
     ("refresh", ("refresh", "--yes", "--skip-preview")),
     ("refresh-vouched", ("refresh", "--yes", "--skip-preview")),
     ("drift", ("preview", "--refresh", "--expect-no-changes")),
-    ("destroy", ("destroy", "--yes", "--skip-preview")),
+    ("destroy", ("destroy", "--yes", "--skip-preview", "--refresh=false")),
 )
 """`up`, `refresh` and `destroy` skip their preview, as a pipeline that previews separately
-does; the no-op preview is a step of its own. `refresh` is the default reading (a GET per room,
-since listings carry no `Users`); `refresh-vouched` runs with nexudus:membershipBumpsUpdatedOn
-against an account where that is true, on an unchanged account; `drift` is the pipelines' drift
-check after a person added a member to one room of a stack that declares its users: it must
-fail (exit non-zero) naming the drift."""
+does; the no-op preview is a step of its own. `up`, `preview` and `destroy` run with
+`--refresh=false`, overriding this project's `refresh: always` (Pulumi.yaml), so that each step
+measures one thing for both programs: reading is the `refresh` steps' measure. `refresh` is the
+default reading (a GET per room, since listings carry no `Users`); `refresh-vouched` runs with
+nexudus:membershipBumpsUpdatedOn against an account where that is true, on an unchanged
+account; `drift` is the pipelines' drift check after a person added a member to one room of a
+stack that declares its users: it must fail (exit non-zero) naming the drift."""
 
 VOUCHED = {"NEXUDUS_MEMBERSHIP_BUMPS_UPDATED_ON": "true"}
 HAND_ADDED_MEMBER = 12

@@ -119,6 +119,20 @@ class Adoption:
                 f"and declare aliases: [{theirs.key}] on the new key, so Pulumi moves the "
                 "resource instead of adopting it twice"
             )
+        if (
+            theirs is not None
+            and ours is not None
+            and theirs.path == ours.path
+            and not inputs.take_over
+        ):
+            return (
+                f"importId {import_id}: that {noun} carries the marker of {theirs.path}, this "
+                f"resource's own name, but the stack id {theirs.stack_id}, and this stack's "
+                f"is {ours.stack_id}: a stack of the same name in another state backend (or "
+                "one removed and made again) manages it. To go on with that stack, use its "
+                "backend (PULUMI_BACKEND_URL) and passphrase; if its state is gone for good "
+                "and this stack takes its place, set takeOver: true on this resource"
+            )
         owner = describe_owner(record.get("SystemId"))
         if owner is not None and not inputs.take_over:
             return (

@@ -148,12 +148,22 @@ def _row(kind: RecordKind[Any], record: dict[str, Any], shown: list[str]) -> str
     to its column: an ESC cannot drive the terminal, a line break cannot start a row, a lone
     surrogate cannot stop the printing."""
     view = kind.model.live_view(record)
-    marker = Marker.parse(record.get("SystemId"))
-    owner = _cell(marker.path, OWNER) if marker is not None else "-"
+    owner = _cell(_managed_by(record.get("SystemId")), OWNER) or "-"
     cells = "".join(f"{_cell(view[f]):{CELL}}  " for f in shown)
     name = _cell(view[kind.model.NAME_FIELD], NAME) or "(unnamed)"
     ids = f"{_cell(record['Id'], 10):>10}  {_cell(view['businessId'], 8):>8}"
     return f"{ids}  {cells}{owner:{OWNER}}  {name}"
+
+
+def _managed_by(system_id: Any) -> str:
+    """Who a record's `SystemId` says manages it: a stack's resource (`project/stack/key`),
+    another integration (its `SystemId` as it is), or nobody ("")."""
+    marker = Marker.parse(system_id)
+    if marker is not None:
+        return marker.path
+    if isinstance(system_id, str) and system_id.strip():
+        return f"SystemId {system_id.strip()}"
+    return ""
 
 
 def _cell(value: Any, width: int = CELL) -> str:

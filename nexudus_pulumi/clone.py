@@ -167,6 +167,13 @@ def _untie(
             old = _business(entry[BUSINESS], key)
             set_value(entry, BUSINESS, _same_style(entry[BUSINESS], mapping[old]))
             report.moved[f"{kind.map_name}.{key}"] = (old, mapping[old])
+        named = kind.model.NAME_FIELD
+        if entry.get(named) in (None, ""):
+            report.warnings.append(
+                f"warning: {kind.map_name}.{key} has no {named}: the clone creates a "
+                f"{kind.noun} without one, as {options.source} holds it; give it a {named} in "
+                "the clone's file for people to find it"
+            )
         report.warnings += [
             f"warning: {kind.map_name}.{key}.{reference.field} keeps {entry[reference.field]}, "
             f"most likely a {reference.map_name} record of the source's business: name the "
@@ -243,17 +250,39 @@ def run_clone(root: Path, options: CloneOptions) -> CloneReport:
     if options.secrets_provider:
         command += ["--secrets-provider", options.secrets_provider]
     try:
-        _pulumi(command, root, "make the stack")
+        try:
+            _pulumi(command, root, "make the stack")
+        except CloneError as exc:
+            raise _stack_init_failure(exc, options) from exc
         copied = StackFile.load(target_path, missing_ok=True)
         report.secrets = carry_secrets(source.document, copied.document)
         source.save(target_path)
     except BaseException as exc:
         left = _undo(pulumi, root, options.target, target_path, selected)
-        if left and isinstance(exc, CloneError):
-            raise CloneError(f"{exc}\nthen, undoing the clone: {left}") from exc
+        if isinstance(exc, CloneError):
+            undone = (
+                f"then, undoing the clone: {left}"
+                if left
+                else f"cleaned up: the stack {options.target} that `pulumi stack init` made is "
+                f"removed, its file too, and {selected or 'no stack'} is selected as before; "
+                "the same command can be run again"
+            )
+            raise CloneError(f"{exc}\n{undone}") from exc
         raise
     report.lines = _summary(report, options, target_path, root)
     return report
+
+
+def _stack_init_failure(exc: CloneError, options: CloneOptions) -> CloneError:
+    """`pulumi stack init --copy-config-from` refused: what to change. Pulumi creates the stack
+    before it copies the config, so its message starts with "Created stack 'x2'", about a stack
+    that is removed again right after."""
+    if "incorrect passphrase" in str(exc):
+        return CloneError(
+            f"PULUMI_CONFIG_PASSPHRASE does not open the secrets of {options.source}: set "
+            f"{options.source}'s passphrase (pulumi said: incorrect passphrase)"
+        )
+    return exc
 
 
 def _short(stack: str) -> str:

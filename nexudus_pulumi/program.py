@@ -55,6 +55,10 @@ PROVIDER_NAMESPACE = "nexudus"
 NO_BUSINESS = 0
 """Pulumi.yaml's default for `businessId`: Pulumi has no optional keys without a default."""
 STACK_SETTINGS = ("businessId", *(kind.map_name for kind in KINDS))
+NEAR_NAMESPACE = 0.8
+"""How alike (difflib's ratio) a namespace must be to one of ours to be taken for a typo of it:
+`nexudus-room` is 0.96 like `nexudus-rooms`, `nexus` 0.83 like `nexudus`; `pulumi`, `aws` far
+below."""
 MAX_VALUE_LENGTH = 65_536
 """Characters one text setting may hold. Far beyond any name or description people write (names
 stop at 255, see models.MAX_NAME_LENGTH), and every input travels in each step's messages and
@@ -204,15 +208,34 @@ def _settings_problems() -> list[str]:
 
 
 def _unknown_keys(project: str) -> list[str]:
-    """`nexudus:*` and `<project>:*` keys nobody reads: usually a typo of one that is read."""
+    """`nexudus:*` and `<project>:*` keys nobody reads, and keys of a namespace close to one of
+    those (`nexudus-room:rooms`): usually a typo of one that is read. A map under a misspelt
+    namespace would otherwise be read as no map at all, and its records deleted."""
+    ours = (PROVIDER_NAMESPACE, project)
     known = {key.config_key for key in KEYS} | {f"{project}:{name}" for name in STACK_SETTINGS}
     problems = []
     for key in sorted(pulumi.runtime.get_config_env()):
-        namespace = key.split(":", 1)[0]
-        if namespace in (PROVIDER_NAMESPACE, project) and key not in known:
-            candidates = sorted(k for k in known if k.startswith(namespace + ":"))
-            problems.append(f"{key} is not a setting{_did_you_mean(key, candidates)}")
+        if key in known:
+            continue
+        namespace, _, name = key.partition(":")
+        meant = namespace if namespace in ours else _near_namespace(namespace, ours)
+        if meant is None:
+            continue  # another provider's, or Pulumi's own: not ours to judge
+        candidates = sorted(k for k in known if k.startswith(meant + ":"))
+        hint = _did_you_mean(f"{meant}:{name}", candidates)
+        if meant != namespace and "did you mean" not in hint:
+            hint = f" (did you mean the namespace {meant!r}?){hint}"
+        problems.append(f"{key} is not a setting{hint}")
     return problems
+
+
+def _near_namespace(namespace: str, ours: Iterable[str]) -> str | None:
+    """The namespace of ours that `namespace` most likely misspells, if any: the same but for
+    case, a letter or two, or a stray character (`nexudu`, `nexudus-room`, `nexudus-rooms-`)."""
+    typed = namespace.lower()
+    ratios = {own: difflib.SequenceMatcher(None, typed, own).ratio() for own in ours}
+    best = max(ratios, key=lambda own: ratios[own])
+    return best if ratios[best] >= NEAR_NAMESPACE else None
 
 
 def _reference_problems(

@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 source scripts/local-sandbox.sh
 
 pulumi stack select demo --create --non-interactive >/dev/null
-# --refresh: the state and the sandbox's database live side by side in .pulumi-state/, but if
-# either was removed the refresh makes `up` converge instead of trusting a stale state.
-pulumi up --stack demo --yes --refresh --non-interactive
+# `up` refreshes first (Pulumi.yaml: `refresh: always`): the state and the sandbox's database
+# live side by side in .pulumi-state/, and if either was removed `up` converges instead of
+# trusting a stale state.
+pulumi up --stack demo --yes --non-interactive
 echo
 echo "Rooms the sandbox now holds:"
 .venv/bin/nexudus-pulumi rooms

@@ -17,6 +17,6 @@ code=$?
 set -e
 case $code in
     0) echo "drift: none; Nexudus matches the declaration" ;;
-    7) echo "drift: Nexudus differs from the declaration (above); 'pulumi up --refresh' puts it back" >&2 ;;
+    7) echo "drift: Nexudus differs from the declaration (above); 'pulumi up --stack demo' puts it back" >&2 ;;
 esac
 exit $code

@@ -65,9 +65,24 @@ def test_rooms_lists_the_account_and_who_manages_each_room(
     out = capsys.readouterr().out.splitlines()
     assert "nexudus-rooms/dev/lobby" in out[2] and out[2].endswith("Lobby")
     assert out[-2] == "2 room(s)"
+    assert "  -  " in out[1]  # nobody's
     # A listing carries no Users: no column that would read as "no users", and a line saying so
     assert "active" in out[0] and "users" not in out[0]
     assert out[-1] == "(Nexudus's listings leave out users: a record read by id shows them)"
+
+
+def test_rooms_shows_the_marker_another_integration_left(
+    sandbox: Sandbox, no_nexudus_variables: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    """A record another integration marked is not nobody's: export skips it and `up` refuses
+    it without `takeOver`, so the listing says whose it is, as Nexudus holds it."""
+    sandbox.store.insert({"BusinessId": 1001, "Name": "Desk", "SystemId": "zapier:zap-42"}, "z")
+    no_nexudus_variables.setenv("NEXUDUS_BASE_URL", sandbox.url)
+    no_nexudus_variables.setenv("NEXUDUS_USERNAME", DEMO_USER)
+    no_nexudus_variables.setenv("NEXUDUS_PASSWORD", DEMO_PASSWORD)
+    assert main(["rooms"]) == 0
+    row = capsys.readouterr().out.splitlines()[1]
+    assert "SystemId zapier:zap-42" in row and row.endswith("Desk")
 
 
 def test_sandbox_on_a_busy_port_says_so_in_one_line(capsys: Capture) -> None:

@@ -234,3 +234,16 @@ def test_the_notes_about_take_over_go_with_it(project: Project) -> None:
         "theirs",
         "older",
     ]
+
+
+def test_a_nameless_record_is_cloned_with_a_warning(project: Project) -> None:
+    """Export writes a room without a name (made so in the admin UI) under `room-<id>`; a clone
+    would make more of them, unnoticed, unless it says so."""
+    path = project.stack_file("prod")
+    nameless = SOURCE.replace("    planned:\n      name: Planned\n", "    room-87654330: {}\n")
+    path.write_text(nameless)
+    report = rewrite_config(source(project), project, options(business_map={1003: 1004}))
+    assert report.warnings == [
+        "warning: rooms.room-87654330 has no name: the clone creates a room without one, as "
+        "prod holds it; give it a name in the clone's file for people to find it"
+    ]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from nexudus_pulumi import docgen
+from nexudus_pulumi import cli, docgen
 from nexudus_pulumi.kinds import KINDS
 from nexudus_pulumi.recordkind import RecordKind
 
@@ -74,3 +74,21 @@ def anchors(page: Path) -> set[str]:
             title = line.lstrip("#").strip().lower()
             found.add(re.sub(r"\s", "-", re.sub(r"[^\w\s-]", "", title)))
     return found
+
+
+def test_the_readmes_command_table_names_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    usage = capsys.readouterr().out
+    commands = re.search(r"\{([a-z,]+)\}", usage)
+    assert commands is not None
+    table = (REPO / "README.md").read_text().split("## Commands", 1)[1].split("\n## ", 1)[0]
+    missing = [c for c in commands.group(1).split(",") if f"`nexudus-pulumi {c}" not in table]
+    assert missing == [], f"README's command table lacks {missing}"
+
+
+def test_the_adopt_guide_names_every_map_export_writes() -> None:
+    """`export` writes every kind of the registry; the guide's first paragraph says which."""
+    guide = (REPO / "docs" / "guides" / "adopt-an-account.md").read_text()
+    opening = guide.split("\n\n", 2)[1]
+    assert [k.map_name for k in KINDS if f"`{k.map_name}`" not in opening] == []

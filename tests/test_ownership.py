@@ -239,3 +239,20 @@ def test_a_retained_marker_names_the_same_resource_and_says_it_is_kept() -> None
     assert kept.same_resource(plain) and kept.key == "lobby"
     assert kept.text == "pulumi:nexudus-rooms/dev/lobby#aaaaaaaaaaaaaaaa+retain"
     assert Marker.parse(kept.text) == kept
+
+
+def test_import_id_of_a_room_of_a_same_named_stack_elsewhere_says_what_happened(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    """The stack `dev` made again in a new state backend, with the old file's importIds: the
+    record's marker names this very resource but another stack id. Saying only "managed by
+    the Pulumi resource nexudus-rooms/dev/lobby" reads as "managed by me"."""
+    lobby = create(make_provider(), owned("lobby", stack_id=PROD))
+    again = owned("lobby", stack_id=NEW_DEV, importId=float(lobby.id))
+    [refused] = make_provider().check({}, again).failures
+    assert refused.reason.startswith(
+        f"importId {lobby.id}: that ChatRoom carries the marker of nexudus-rooms/dev/lobby, this "
+        f"resource's own name, but the stack id {PROD}, and this stack's is {NEW_DEV}"
+    ), refused.reason
+    assert "another state backend" in refused.reason and "PULUMI_BACKEND_URL" in refused.reason
+    assert "takeOver: true" in refused.reason

@@ -158,6 +158,40 @@ def test_a_typo_in_a_project_key_is_named(
     assert "aws:region" not in str(caught.value)  # other namespaces are not ours to judge
 
 
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("nexudus-room:rooms", "nexudus-rooms:rooms"),
+        ("nexudus-rooms-:groups", "nexudus-rooms:groups"),
+        ("Nexudus-Rooms:rooms", "nexudus-rooms:rooms"),
+        ("nexudu:baseUrl", "nexudus:baseUrl"),
+        ("nexudus-room:room", "nexudus-rooms:rooms"),
+    ],
+)
+def test_a_typo_in_a_namespace_is_named_not_taken_for_an_empty_stack(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch, typed: str, meant: str
+) -> None:
+    """A map under a misspelt namespace is read by nobody: taken as no map, it would delete
+    every record the stack holds."""
+    use_config(monkeypatch, 1001, extra={typed: json.dumps({"lobby": {"name": "Lobby"}})})
+    with pytest.raises(pulumi.RunError) as caught:
+        declare_stack()
+    assert f"{typed} is not a setting (did you mean {meant!r}?)" in str(caught.value)
+    assert mocks.created == {}
+
+
+def test_namespaces_far_from_ours_are_not_ours_to_judge(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_config(
+        monkeypatch,
+        1001,
+        {},
+        extra={"aws:region": "eu-west-1", "pulumi:tags": "{}", "random:seed": "1"},
+    )
+    declare_stack()
+
+
 @pulumi.runtime.test
 def test_a_stack_without_rooms_declares_none(
     mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch

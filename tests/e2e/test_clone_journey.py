@@ -33,6 +33,13 @@ def test_a_clone_with_the_wrong_passphrase_leaves_nothing_and_the_retry_works(
     failed = clone(project, "not-the-passphrase")
     assert not failed.ok
     assert "incorrect passphrase" in failed.output, failed.output
+    # what to change, and that the failed try was undone, rather than Pulumi's half-sentence
+    assert "Created stack 'x2' error" not in failed.output, failed.output
+    assert (
+        "PULUMI_CONFIG_PASSPHRASE does not open the secrets of prod: set prod's passphrase"
+        in failed.output
+    ), failed.output
+    assert "cleaned up: the stack x2 that `pulumi stack init` made is removed" in failed.output
     assert "x2" not in stacks(project)
     assert not project.stack_file("x2").exists()
     assert selected(project) == "prod"

@@ -3,12 +3,17 @@ rooms, nothing lost, nothing twice, even when the run itself is killed."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import signal
+import subprocess
 import time
 from collections import Counter
 
 from nexudus_pulumi.ownership import Marker
 from nexudus_pulumi.sandbox import Faults, Limits, Sandbox
-from tests.e2e.harness import PulumiProject
+from tests.e2e.harness import REPO, PulumiProject, marked_processes
 
 ROOM_COUNT = 30
 ROOMS = {f"room-{n:02d}": {"name": f"Room {n}", "users": [n + 1]} for n in range(ROOM_COUNT)}
@@ -98,3 +103,36 @@ def test_a_killed_up_recovers_with_refresh_and_up(project: PulumiProject, sandbo
         f"recovered to {ROOM_COUNT} rooms with {sandbox.posts_committed} POSTs in all"
     )
     project.ok("preview", "--expect-no-changes")
+
+
+def test_the_troubleshooting_guides_command_finds_what_a_killed_pulumi_left(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    """`kill -9` of `pulumi` alone leaves its plugins running (Pulumi's behaviour); the command
+    the troubleshooting guide gives lists every one of them, with its id."""
+    guide = (REPO / "docs" / "guides" / "troubleshooting.md").read_text()
+    found = re.search(r"killed\*\*.*?```sh\n(pgrep [^\n]+)\n```", guide, re.DOTALL)
+    assert found is not None, "the guide gives no command to find them"
+    project.init_stack("dev", business=1001, rooms=ROOMS)
+    sandbox.faults = Faults(answer_delay_ms=400)  # the run is still creating when killed
+    run = project.start("up", "--yes", "--skip-preview")
+    deadline = time.monotonic() + 120
+    while sandbox.posts_committed < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(run.pid, signal.SIGKILL)  # pulumi only, as `kill -9 <its pid>` does
+    project.finish(run)
+    left = marked_processes(project.marker)
+    assert left, "nothing outlived pulumi: the guide's entry would be wrong"
+    listed = subprocess.run(
+        ["bash", "-c", found.group(1)], capture_output=True, text=True, check=False
+    ).stdout
+    pids = {int(line.split()[0]) for line in listed.splitlines() if line.strip()}
+    try:
+        assert set(left) <= pids, (left, listed)
+        kinds = " ".join(left.values())
+        assert "pulumi-language-python" in kinds and "pulumi.dynamic" in kinds, kinds
+    finally:
+        for pid in left:  # ended by id, as the guide says
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        sandbox.faults = Faults()

@@ -73,14 +73,25 @@ def test_replacements_never_delete_the_room_the_state_keeps(
     project.init_stack("dev", business=1001, rooms={"lobby": {"name": "Lobby"}, "archive": archive})
     project.ok("up", "--yes")
     before = project.room_ids()
-    # `pulumi up --replace` gives the provider a create with no sign of the room it replaces,
-    # so the marker lookup adopts that room as an interrupted create's. The delete of the
-    # original that follows would then delete the room the state points to: it is skipped.
+    # Without a refresh, `pulumi up --replace` gives the provider a create with no sign of the
+    # room it replaces, so the marker lookup adopts that room as an interrupted create's. The
+    # delete of the original that follows would then delete the room the state points to: it
+    # is skipped.
     resources = project.state()["deployment"]["resources"]
     urn = next(r["urn"] for r in resources if r.get("id") == before["lobby"])
-    replaced = project.ok("up", "--yes", "--replace", urn)
+    replaced = project.ok("up", "--yes", "--replace", urn, "--refresh=false")
     assert f"id {before['lobby']} was adopted by this resource's replacement" in replaced.output
     assert project.room_ids() == before
+    assert {str(r["Id"]) for r in sandbox.store.all()} == set(before.values())
+    # With the refresh Pulumi.yaml asks for, the provider has just read the room being replaced,
+    # so the replacement is a new room and the original is deleted: one room, the state's.
+    replaced = project.ok("up", "--yes", "--replace", urn)
+    assert f"id {before['lobby']} carries this resource's marker and is the ChatRoom being" in (
+        replaced.output
+    )
+    lobby = project.room_ids()["lobby"]
+    assert lobby != before["lobby"]
+    before = {**before, "lobby": lobby}
     assert {str(r["Id"]) for r in sandbox.store.all()} == set(before.values())
     # A business change moves `archive` in place: no replacement, nothing kept behind.
     moved = {"lobby": {"name": "Lobby"}, "archive": {**archive, "businessId": 1002}}

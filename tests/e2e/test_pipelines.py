@@ -112,7 +112,11 @@ def test_two_pipelines_at_once_on_one_account(
             + (", ".join(f"{limit} {n}" for limit, n in sorted(refusals.items())) or "none")
         )
     assert len(sandbox.store.all()) == 4 * ROOMS_PER_STACK
-    assert figures["separate"]["writes per window"] > 0  # the renames overran the minute
+    # Separately paced, the runs overran the account's minute: with writes when the renames
+    # follow the creates at once, with requests when each rename run first refreshes its 30
+    # rooms (Pulumi.yaml's refresh: always), whose reads spread the writes but fill the minute.
+    separate = figures["separate"]
+    assert separate["writes per window"] + separate["requests per window"] > 0
     # Sharing the budget, no process overran the minute; a request arriving a few ms before the
     # 100 ms spacing allows (a busy machine delays one request more than the next) can still be
     # refused, costs one retry, and is not what the pace file is for.
@@ -228,3 +232,12 @@ def test_the_pipeline_recipes_commands_work_in_order(
     assert "lobby" in drift[-1].output and "no changes were expected" in drift[-1].output
     said = "ChatRoom 'lobby' (name 'Lobby'): Nexudus differs from the declaration in name"
     assert said in drift[-1].output, drift[-1].output
+
+    # the deploy job, run again (the next push to main, or a re-run), puts the declared value
+    # back with its plain `pulumi up`, and the next drift check is green
+    deploy = run_job(project, parsed, "deploy", checkout)
+    assert all(r.ok for r in deploy), deploy[-1].output
+    held = sandbox.store.get(lobby)
+    assert held is not None and held["Name"] == "Lobby"
+    drift = run_job(project, parsed, "drift", checkout)
+    assert all(r.ok for r in drift), drift[-1].output

@@ -210,3 +210,26 @@ def test_refresh_uses_the_saved_settings_unless_the_program_runs(
     project.env["NEXUDUS_BASE_URL"] = sandbox.url
     project.ok("destroy", "--yes")
     assert sandbox.store.all() == []
+
+
+def test_a_misspelt_namespace_stops_preview_and_up_and_deletes_nothing(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    """`nexudus-room:rooms` is read by nobody: taken for "no rooms", `up --yes` in a pipeline
+    would delete every room of the stack."""
+    project.init_stack("dev", business=1001, rooms={**ROOMS, "desk": {"name": "Desk"}})
+    project.ok("up", "--yes")
+    held = project.sandbox_rooms()
+    path = project.stack_file("dev")
+    path.write_text(path.read_text().replace("nexudus-rooms:rooms:", "nexudus-room:rooms:"))
+    since = len(sandbox.requests)
+    for command in (("preview",), ("up", "--yes")):
+        result = project.run(*command)
+        assert not result.ok, result.output
+        assert "to delete" not in result.output and "deleted" not in result.output
+        assert (
+            "nexudus-room:rooms is not a setting (did you mean 'nexudus-rooms:rooms'?)"
+            in result.output
+        ), result.output
+    assert [r for r in settled_requests(sandbox)[since:] if r[0] == "DELETE"] == []
+    assert project.sandbox_rooms() == held

@@ -47,3 +47,18 @@ def test_what_nexudus_and_people_change_survives_refresh_and_up(
     # Removing the key hands the field back to Nexudus: no update is made to clear it.
     project.declare("dev", {"lobby": {"name": "Front lobby"}}, business=1001)
     project.ok("preview", "--expect-no-changes")
+
+
+def test_a_plain_up_puts_a_hand_edit_back(project: PulumiProject, sandbox: Sandbox) -> None:
+    """The README's promise, as a newcomer reads it: a hand edit of a declared field "is put
+    back by the next `up`", with no flag to remember (Pulumi.yaml's `refresh: always`)."""
+    project.init_stack("dev", business=1001, rooms={"lobby": {"name": "Lobby", "users": [11]}})
+    project.ok("up", "--yes")
+    room_id = int(project.room_ids()["lobby"])
+    sandbox.store.update(room_id, {"Name": "Renamed in the admin UI", "Users": [11, 14]}, "someone")
+
+    up = project.ok("up", "--yes")
+    assert "~ 1 updated" in up.output, up.output
+    held = sandbox.store.get(room_id)
+    assert held is not None and (held["Name"], held["Users"]) == ("Lobby", [11])
+    project.ok("preview", "--refresh", "--expect-no-changes")  # the drift check is green again
