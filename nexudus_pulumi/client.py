@@ -102,6 +102,9 @@ class Written:
     id: int
     audit: dict[str, Any]
     """`UpdatedOn` and `UpdatedBy`, as the answer gave them (outputs without a GET)."""
+    record: dict[str, Any] | None = None
+    """The whole record, where the answer's `Value` carries it (some accounts answer a create
+    so; documented is `{"Id": n}`)."""
 
     @classmethod
     def from_envelope(cls, envelope: dict[str, Any], request: str) -> Written:
@@ -111,7 +114,8 @@ class Written:
             raise InvalidAnswerError(f"{request} answered no Value.Id: {_NOT_AN_ID}")
         record_id = _record_id(value.get("Id"), f"{request} answered Value.Id")
         audit = {k: envelope[k] for k in ("UpdatedOn", "UpdatedBy") if envelope.get(k) is not None}
-        return cls(record_id, audit)
+        whole = "CreatedOn" in value and "UniqueId" in value
+        return cls(record_id, audit, dict(value) if whole else None)
 
 
 @dataclass(frozen=True)
