@@ -56,6 +56,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
+from .display import visible
 from .errors import (
     ApiRejectedError,
     AuthenticationError,
@@ -1026,7 +1027,7 @@ def _envelope(answer: _Answer, request: str) -> dict[str, Any]:
     except ValueError:
         raise InvalidAnswerError(
             f"{request} answered HTTP {answer.status_code} but its body is not JSON "
-            f"({answer.headers.get('Content-Type') or 'no content type'})"
+            f"({_said(answer.headers.get('Content-Type')) or 'no content type'})"
         ) from None
     if not isinstance(body, dict):
         raise InvalidAnswerError(
@@ -1051,12 +1052,19 @@ def _rejection(status: int, body: dict[str, Any]) -> ApiRejectedError | None:
     """The API's failure envelope as an error, or None when it reports no failure."""
     if status < 400 and body.get("WasSuccessful") is not False:
         return None
+    listed = body.get("Errors")
     errors = [
-        FieldError(str(e.get("PropertyName") or ""), str(e.get("Message") or ""))
-        for e in body.get("Errors") or []
+        FieldError(_said(e.get("PropertyName")), _said(e.get("Message")))
+        for e in (listed if isinstance(listed, list) else [])
         if isinstance(e, dict)
     ]
-    return ApiRejectedError(status, str(body.get("Message") or ""), errors)
+    return ApiRejectedError(status, _said(body.get("Message")), errors)
+
+
+def _said(value: Any) -> str:
+    """A text of the API's (a message, a field name) as it may reach a terminal or a log: every
+    control character escaped (`display.visible`), so an ESC in it cannot drive the terminal."""
+    return visible(str(value or ""))
 
 
 def _server_reason(answer: _Answer) -> str:
@@ -1082,7 +1090,7 @@ def _token_from(answer: _Answer) -> _Token:
     try:
         body = _json(answer)
     except ValueError:
-        content_type = answer.headers.get("Content-Type") or "no content type"
+        content_type = _said(answer.headers.get("Content-Type")) or "no content type"
         raise invalid(f"its body is not JSON ({content_type})") from None
     if not isinstance(body, dict):
         raise invalid("its body is not a JSON object")
@@ -1112,7 +1120,7 @@ def _token_from(answer: _Answer) -> _Token:
 def _token_error(answer: _Answer) -> str:
     """`: invalid_grant (The user name or password is incorrect.)` from an OAuth error body."""
     body = _loose_body(answer)
-    words = [str(body[k]) for k in ("error", "error_description") if body.get(k)]
+    words = [_said(body[k]) for k in ("error", "error_description") if body.get(k)]
     if not words:
         return ""
     return ": " + words[0] + (f" ({words[1]})" if len(words) > 1 else "")
@@ -1125,7 +1133,7 @@ def _retry_after(answer: _Answer) -> tuple[float, str]:
     with contextlib.suppress(ValueError):
         wait = float(header)
         if math.isfinite(wait):
-            return max(wait, 0.0), f"Retry-After: {header}"
+            return max(wait, 0.0), f"Retry-After: {_said(header[:40])}"
     said = _WAIT_IN_WORDS.search(answer.content[:1000].decode("utf-8", "replace"))
     if said is not None:
         return float(said[1]), repr(said[0])

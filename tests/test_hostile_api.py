@@ -16,11 +16,14 @@ import pytest
 from nexudus_pulumi import client as client_module
 from nexudus_pulumi.client import NexudusClient
 from nexudus_pulumi.errors import (
+    ApiRejectedError,
+    AuthenticationError,
     InvalidAnswerError,
     OutcomeUnknownError,
     RedirectRefusedError,
     TransientError,
 )
+from nexudus_pulumi.ownership import describe_owner
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER
 from nexudus_pulumi.settings import Settings
 from tests.helpers import FAST_CLIENT
@@ -428,3 +431,68 @@ def test_a_refusing_proxy_is_named_as_the_proxy(
     )
     assert f"refused the connection on port {api.port}" not in message
     assert api.seen() == []
+
+
+# ----- 28.4: what the API says reaches the terminal as text, never as escapes ------------------
+
+PWNED = "\x1b]0;PWNED\x07"
+"""An OSC sequence: a terminal that receives it raw sets its title to PWNED."""
+PWNED_SHOWN = "\\x1b]0;PWNED\\x07"
+
+
+def assert_escaped(message: str) -> None:
+    assert "\x1b" not in message and "\x07" not in message, repr(message)
+    assert PWNED_SHOWN in message, message
+
+
+def test_a_field_error_message_with_a_terminal_escape_is_shown_escaped(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    body = {
+        "WasSuccessful": False,
+        "Message": PWNED,
+        "Errors": [{"PropertyName": f"Name{PWNED}", "Message": f"bad {PWNED}"}],
+    }
+    api = serve(routes({("PUT", COLLECTION): lambda r: r.json(400, body)}))
+    with pytest.raises(ApiRejectedError) as caught:
+        client_for(api.url, token="t0ken").update(COLLECTION, {"Id": 7})
+    assert_escaped(str(caught.value))
+    assert "\x1b" not in caught.value.summary
+
+
+def test_a_server_errors_reason_with_a_terminal_escape_is_shown_escaped(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    body = {"Message": f"Deadlock {PWNED}", "WasSuccessful": False, "Errors": None}
+    api = serve(lambda request, reply: reply.json(500, body))
+    with pytest.raises(TransientError) as caught:
+        client_for(api.url, token="t0ken", maxRetries=1).get(COLLECTION, 7)
+    assert_escaped(str(caught.value))
+
+
+def test_an_oauth_error_description_with_a_terminal_escape_is_shown_escaped(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    body = {"error": "invalid_grant", "error_description": f"no {PWNED}"}
+    api = serve(routes({("POST", "/api/token"): lambda r: r.json(400, body)}))
+    with pytest.raises(AuthenticationError) as caught:
+        client_for(api.url).verify(COLLECTION)
+    assert_escaped(str(caught.value))
+
+
+def test_a_content_type_with_a_terminal_escape_is_shown_escaped(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    html = routes(
+        {("GET", f"{COLLECTION}/7"): lambda r: r.bytes(200, b"<html>", content_type=PWNED)}
+    )
+    with pytest.raises(InvalidAnswerError) as caught:
+        client_for(serve(html).url, token="t0ken").get(COLLECTION, 7)
+    assert_escaped(str(caught.value))
+
+
+@pytest.mark.parametrize("system_id", [f"pulumi:x/{PWNED}/lobby#abc", f"crm:{PWNED}"])
+def test_an_owner_marker_with_a_terminal_escape_is_described_escaped(system_id: str) -> None:
+    described = describe_owner(system_id)
+    assert described is not None
+    assert_escaped(described)
