@@ -72,7 +72,7 @@ from .errors import (
     TransientError,
 )
 from .models import MAX_ID
-from .pacing import PaceFileError, Pacer, TurnTooFar
+from .pacing import LONGEST_WAIT_SECONDS, PaceFileError, Pacer, TurnTooFar
 from .settings import DEFAULT_BASE_URL, KEY_OF, Settings, is_header_safe
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,9 @@ MAX_RESPONSE_BYTES = 64 * 2**20
 (1,000) a few MiB: anything bigger is a fault or a hostile server, refused before it is read
 whole (a 300 MB listing once took the provider to 965 MB)."""
 READ_CHUNK_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 64
+"""The deepest JSON read: Nexudus's answers nest a few levels (an envelope, its records, a list
+of ids); a body 200,000 deep crashed Python's parser (`RecursionError`)."""
 _WAIT_IN_WORDS = re.compile(r"wait\s+(\d+(?:\.\d+)?)\s*s", re.IGNORECASE)
 """'Wait 5 seconds.': how a 429 asks for a wait when it sends no Retry-After."""
 
@@ -1012,9 +1015,35 @@ def _read_capped(response: requests.Response, request: str) -> bytes:
     return bytes(body)
 
 
+class _TooDeepError(ValueError):
+    """A JSON body nested deeper than `MAX_JSON_DEPTH`."""
+
+
 def _json(answer: _Answer) -> Any:
-    """The parsed body; `ValueError` if it is not JSON."""
-    return jsonlib.loads(answer.content)
+    """The parsed body; `ValueError` if it is not JSON, `_TooDeepError` if it nests deeper than any
+    Nexudus answer does (which Python's parser and Pulumi's serializer would crash on)."""
+    try:
+        body = jsonlib.loads(answer.content)
+    except RecursionError:
+        raise _TooDeepError from None
+    todo: list[tuple[Any, int]] = [(body, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise _TooDeepError
+        inner = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict | list):
+            todo += [(v, depth + 1) for v in inner if isinstance(v, dict | list)]
+    return body
+
+
+def _not_json(answer: _Answer, exc: ValueError) -> str:
+    """What a body that `_json` refused is, in words."""
+    if isinstance(exc, _TooDeepError):
+        return f"its body nests JSON deeper than {MAX_JSON_DEPTH} levels, as no Nexudus answer does"
+    return (
+        f"its body is not JSON ({_said(answer.headers.get('Content-Type')) or 'no content type'})"
+    )
 
 
 def _envelope(answer: _Answer, request: str) -> dict[str, Any]:
@@ -1024,10 +1053,9 @@ def _envelope(answer: _Answer, request: str) -> dict[str, Any]:
         return {}
     try:
         body = _json(answer)
-    except ValueError:
+    except ValueError as exc:
         raise InvalidAnswerError(
-            f"{request} answered HTTP {answer.status_code} but its body is not JSON "
-            f"({_said(answer.headers.get('Content-Type')) or 'no content type'})"
+            f"{request} answered HTTP {answer.status_code} but {_not_json(answer, exc)}"
         ) from None
     if not isinstance(body, dict):
         raise InvalidAnswerError(
@@ -1089,9 +1117,8 @@ def _token_from(answer: _Answer) -> _Token:
 
     try:
         body = _json(answer)
-    except ValueError:
-        content_type = _said(answer.headers.get("Content-Type")) or "no content type"
-        raise invalid(f"its body is not JSON ({content_type})") from None
+    except ValueError as exc:
+        raise invalid(_not_json(answer, exc)) from None
     if not isinstance(body, dict):
         raise invalid("its body is not a JSON object")
     access = body.get("access_token")
@@ -1133,11 +1160,19 @@ def _retry_after(answer: _Answer) -> tuple[float, str]:
     with contextlib.suppress(ValueError):
         wait = float(header)
         if math.isfinite(wait):
-            return max(wait, 0.0), f"Retry-After: {_said(header[:40])}"
+            return _bounded_wait(wait), f"Retry-After: {_said(header[:40])}"
     said = _WAIT_IN_WORDS.search(answer.content[:1000].decode("utf-8", "replace"))
     if said is not None:
-        return float(said[1]), repr(said[0])
+        return _bounded_wait(float(said[1])), _said(repr(said[0][:60]))
     return DEFAULT_RETRY_AFTER_SECONDS, "no wait given"
+
+
+def _bounded_wait(seconds: float) -> float:
+    """A wait the API asked for, from 0 to a day (no limit of Nexudus asks longer): `1e300`
+    or `99999999999999999999` would overflow every date computed from it."""
+    if not math.isfinite(seconds):
+        return LONGEST_WAIT_SECONDS
+    return min(max(seconds, 0.0), LONGEST_WAIT_SECONDS)
 
 
 def _quota(wait: float, *, write: bool, writes_per_day: int) -> str:

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,6 +24,7 @@ from nexudus_pulumi.errors import (
     InvalidAnswerError,
     OutcomeUnknownError,
     RedirectRefusedError,
+    ThrottledError,
     TransientError,
 )
 from nexudus_pulumi.ownership import describe_owner
@@ -496,3 +500,80 @@ def test_an_owner_marker_with_a_terminal_escape_is_described_escaped(system_id: 
     described = describe_owner(system_id)
     assert described is not None
     assert_escaped(described)
+
+
+# ----- 28.7: answers that crashed Python end as the client's error -----------------------------
+
+DEEP = b"[" * 200_000 + b"]" * 200_000
+"""JSON nested 200,000 deep: Python's parser raised RecursionError."""
+
+
+def deep(reply: Reply) -> None:
+    reply.bytes(200, DEEP)
+
+
+def test_json_nested_200000_deep_is_refused_naming_the_url(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    api = serve(routes({("GET", f"{COLLECTION}/7"): deep, ("GET", COLLECTION): deep}))
+    client = client_for(api.url, token="t0ken")
+    for call in (lambda: client.get(COLLECTION, 7), lambda: list(client.search(COLLECTION, {}))):
+        with pytest.raises(InvalidAnswerError) as caught:
+            call()
+        assert f"GET {api.url}{COLLECTION}" in str(caught.value)
+        assert "nests JSON deeper than 64 levels" in str(caught.value)
+
+
+def test_json_nested_deeper_than_any_nexudus_answer_is_refused_though_python_reads_it(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    body = {"Id": 7, "Name": "x", "Custom": json.loads("[" * 500 + "]" * 500)}
+    api = serve(routes({("GET", f"{COLLECTION}/7"): lambda r: r.json(200, body)}))
+    with pytest.raises(InvalidAnswerError, match="deeper than 64 levels"):
+        client_for(api.url, token="t0ken").get(COLLECTION, 7)
+
+
+def test_a_token_answer_nested_200000_deep_is_refused(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    api = serve(routes({("POST", "/api/token"): deep}))
+    with pytest.raises(InvalidAnswerError, match="token answered HTTP 200 but its body nests"):
+        client_for(api.url).verify(COLLECTION)
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "said"),
+    [
+        (409, {"Retry-After": "1e300"}, b""),
+        (429, {}, b"Wait 99999999999999999999 seconds."),
+        (429, {}, b"Wait " + b"9" * 400 + b" seconds."),
+    ],
+)
+def test_a_wait_too_long_for_any_clock_ends_as_the_throttle_error(
+    serve: Callable[[Answer], HostileServer], status: int, headers: dict[str, str], said: bytes
+) -> None:
+    api = serve(lambda request, reply: reply.bytes(status, said, headers, "text/plain"))
+    with pytest.raises(ThrottledError) as caught:
+        client_for(api.url, token="t0ken").get(COLLECTION, 7)
+    message = str(caught.value)
+    assert f"before GET {COLLECTION}/7 (HTTP {status}" in message
+    assert "wait 24 h 00 min" in message and "daily quota" in message
+
+
+def run_cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+    """`nexudus-pulumi ARGS` as a user runs it, against `url` with a token."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEXUDUS_")}
+    env.update({"NEXUDUS_BASE_URL": url, "NEXUDUS_TOKEN": "t0ken", "NEXUDUS_MAX_RETRIES": "0"})
+    command = [sys.executable, "-m", "nexudus_pulumi.cli", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_rooms_against_json_nested_200000_deep_says_so_in_one_line(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    api = serve(routes({("GET", COLLECTION): deep}))
+    done = run_cli("rooms", url=api.url)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"error: GET {api.url}{COLLECTION}")
+    assert done.stderr.count("\n") == 1 and "deeper than 64 levels" in done.stderr
