@@ -95,6 +95,9 @@ READ_CHUNK_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 64
 """The deepest JSON read: Nexudus's answers nest a few levels (an envelope, its records, a list
 of ids); a body 200,000 deep crashed Python's parser (`RecursionError`)."""
+MAX_LISTED_RECORDS = 200_000
+"""The most records one listing holds (in memory): pages of ever new ids without `TotalPages`
+once ran 600 s and 4.4 million records before the deadline stopped them."""
 _WAIT_IN_WORDS = re.compile(r"wait\s+(\d+(?:\.\d+)?)\s*s", re.IGNORECASE)
 """'Wait 5 seconds.': how a 429 asks for a wait when it sends no Retry-After."""
 
@@ -798,8 +801,8 @@ class NexudusClient:
         Every page is checked before its records are handed on: a page of records with valid
         ids. The listing is bounded three ways, since a `HasNextPage: true` forever is no
         reason to go on: by the page's own `TotalPages`, by a repeat check (a page that says
-        more follow but brings no record not listed already), and by one deadline for the
-        whole listing.
+        more follow but brings no record not listed already), by `MAX_LISTED_RECORDS`, and by
+        one deadline for the whole listing.
         """
         deadline = _Deadline(self.settings.deadline_seconds)
         seen: set[int] = set()
@@ -822,6 +825,12 @@ class NexudusClient:
                     f"{where}: page {page} of TotalPages {total} still says HasNextPage"
                 )
             seen |= ids
+            if len(seen) > MAX_LISTED_RECORDS:
+                raise InvalidAnswerError(
+                    f"{where} takes the listing past {MAX_LISTED_RECORDS:,} records, more than "
+                    "one listing may hold (a Nexudus account's records of one kind are far "
+                    "fewer); the listing is stopped"
+                )
             yield from records
             if not more:
                 return

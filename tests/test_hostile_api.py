@@ -577,3 +577,23 @@ def test_rooms_against_json_nested_200000_deep_says_so_in_one_line(
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith(f"error: GET {api.url}{COLLECTION}")
     assert done.stderr.count("\n") == 1 and "deeper than 64 levels" in done.stderr
+
+
+# ----- 28.8: one listing holds a bounded number of records --------------------------------------
+
+
+def test_a_listing_of_ever_new_pages_stops_at_the_records_one_listing_may_hold(
+    serve: Callable[[Answer], HostileServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(client_module, "MAX_LISTED_RECORDS", 2_500)
+    counter = iter(range(1, 1_000_000))
+
+    def fresh_page(reply: Reply) -> None:
+        reply.json(200, page([{"Id": next(counter)} for _ in range(1_000)], has_next=True))
+
+    api = serve(routes({("GET", COLLECTION): fresh_page}))
+    with pytest.raises(InvalidAnswerError) as caught:
+        list(client_for(api.url, token="t0ken", deadlineSeconds=60).search(COLLECTION, {}))
+    assert str(caught.value).startswith(f"GET {api.url}{COLLECTION} (page 3) takes the listing")
+    assert "past 2,500 records, more than one listing may hold" in str(caught.value)
+    assert len(api.seen()) == 3
