@@ -692,21 +692,25 @@ class NexudusClient:
         whole `Value`, one page of a listing)."""
         return self._call(method, path, json=json, params=params)
 
-    def send_unpaced(self, path: str, params: Mapping[str, Any]) -> requests.Response:
+    def send_unpaced(self, path: str, params: Mapping[str, Any]) -> _Answer:
         """One GET sent at once, outside the pacer, without retries or throttle handling: for
         `nexudus-pulumi probe` alone, which meets the account's limit on purpose to see how
-        Nexudus answers it."""
-        headers = {
-            "Authorization": self._credentials.authorization(
-                _Deadline(self.settings.deadline_seconds)
+        Nexudus answers it. Only the pacer is skipped: the answer is read within the timeout
+        and the size cap, and a redirect is refused, as for every other request."""
+        deadline = _Deadline(self.settings.deadline_seconds)
+        headers = {"Authorization": self._credentials.authorization(deadline)}
+        try:
+            answer = self._transport.exchange(
+                "GET", path, deadline=deadline, headers=headers, params=params
             )
-        }
-        return self._session.get(
-            self.settings.base_url + path,
-            params=params,
-            headers=headers,
-            timeout=self.settings.timeout_seconds,
-        )
+        except requests.RequestException as exc:
+            failure = _network_failure(exc, self.settings)
+            raise TransientError(
+                f"GET {self.settings.base_url}{path} failed: {failure.reason}"
+            ) from None
+        if 300 <= answer.status_code < 400:
+            raise self._transport.redirect_refused("GET", answer)
+        return answer
 
     # ----- record operations -------------------------------------------------------------
 

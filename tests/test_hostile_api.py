@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,11 +24,13 @@ from nexudus_pulumi.errors import (
     AuthenticationError,
     InvalidAnswerError,
     OutcomeUnknownError,
+    ProbeError,
     RedirectRefusedError,
     ThrottledError,
     TransientError,
 )
 from nexudus_pulumi.ownership import describe_owner
+from nexudus_pulumi.probe import ProbeOptions, run_probe
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER
 from nexudus_pulumi.settings import Settings
 from tests.helpers import FAST_CLIENT
@@ -597,3 +600,75 @@ def test_a_listing_of_ever_new_pages_stops_at_the_records_one_listing_may_hold(
     assert str(caught.value).startswith(f"GET {api.url}{COLLECTION} (page 3) takes the listing")
     assert "past 2,500 records, more than one listing may hold" in str(caught.value)
     assert len(api.seen()) == 3
+
+
+# ----- 28.3: the probe's unpaced GETs go through the hardened transport ------------------------
+
+BURST_PARAMS = {"ChatRoom_Business": 1001, "page": 1, "size": 1}
+
+
+def test_the_probes_unpaced_get_follows_no_redirect(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    elsewhere = serve(lambda request, reply: reply.json(200, page([], has_next=False)))
+    location = {"Location": f"{elsewhere.url}{COLLECTION}"}
+    api = serve(routes({("GET", COLLECTION): lambda r: r.json(302, {}, location)}))
+    with pytest.raises(RedirectRefusedError, match=f"GET {api.url}{COLLECTION}"):
+        client_for(api.url, token="t0ken").send_unpaced(COLLECTION, BURST_PARAMS)
+    assert elsewhere.seen() == []
+
+
+def test_the_probes_unpaced_get_reads_no_body_past_the_cap(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    sent: list[int] = []
+
+    def endless(reply: Reply) -> None:
+        reply.raw(head(429, {"Content-Type": "text/plain"}, None))
+        chunk = b"Wait 1 second. " * 10_000
+        for _ in range(2_000):  # 300 MB if read whole
+            if reply.stop.is_set():
+                return
+            reply.raw(chunk)
+            sent.append(len(chunk))
+
+    api = serve(routes({("GET", COLLECTION): endless}))
+    with pytest.raises(InvalidAnswerError, match="larger than 64 MiB"):
+        client_for(api.url, token="t0ken").send_unpaced(COLLECTION, BURST_PARAMS)
+    assert sum(sent) < 150 * 2**20
+
+
+def test_the_probes_unpaced_get_ends_at_the_exchange_timeout(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    api = serve(routes({("GET", COLLECTION): drip_body}))  # a byte a second, about 30 s
+    client = client_for(api.url, token="t0ken", timeoutSeconds=2)
+    started = time.monotonic()
+    with pytest.raises(TransientError, match="no answer within 2 s"):
+        client.send_unpaced(COLLECTION, BURST_PARAMS)
+    assert time.monotonic() - started < 4
+
+
+@pytest.mark.parametrize("bad_id", [True, 7.0, 0, -3, "7"])
+def test_the_probe_refuses_a_create_answering_an_id_that_is_no_record_id(
+    serve: Callable[[Answer], HostileServer], bad_id: Any
+) -> None:
+    """And deletes nothing: the record it may have made is looked for by its marker only."""
+    empty = page([], has_next=False)
+    api = serve(
+        routes(
+            {
+                ("GET", COLLECTION): lambda r: r.json(200, empty),
+                ("GET", "/api/community/communitygroups"): lambda r: r.json(200, empty),
+                ("POST", COLLECTION): lambda r: r.json(200, {"Value": {"Id": bad_id}}),
+            }
+        )
+    )
+    said: list[str] = []
+    with pytest.raises(ProbeError) as caught:
+        run_probe(client_for(api.url, token="t0ken"), ProbeOptions(1001, user_id=12), said.append)
+    message = str(caught.value)
+    assert "creating the room answered no record id" in message
+    assert f"but {bad_id!r}" in message and "nexudus-pulumi-probe:" in message
+    assert not [m for m, _ in api.seen() if m == "DELETE"]
+    assert said == []
