@@ -407,7 +407,7 @@ def plan_export(
             if record.claimed_elsewhere(own_prefix):
                 fields[TAKE_OVER_KEY] = True
             written = declared[key] if isinstance(declared[key], Mapping) else {}
-            encrypted = tuple(name for name, value in written.items() if is_encrypted(value))
+            encrypted = tuple(name for name, value in written.items() if holds_encrypted(value))
             plan.entries.append(Entry(key, record, fields, in_file=True, encrypted=encrypted))
         elif record.id in new_keys:
             plan.entries.append(_new_entry(new_keys[record.id], record, options))
@@ -431,6 +431,21 @@ def plan_export(
 def is_encrypted(value: Any) -> bool:
     """A value Pulumi encrypted (`{secure: v1:...}`)."""
     return isinstance(value, Mapping) and set(value) == {SECURE}
+
+
+def holds_encrypted(value: Any) -> bool:
+    """`value` is, or holds anywhere within its lists and mappings, an encrypted value
+    (`users: [11, {secure: v1:...}]`): export leaves such a field as it stands."""
+    todo = [value]
+    while todo:
+        current = todo.pop()
+        if is_encrypted(current):
+            return True
+        if isinstance(current, Mapping):
+            todo += current.values()
+        elif isinstance(current, list):
+            todo += current
+    return False
 
 
 def _in_business(entry: Any, options: ExportOptions) -> bool:

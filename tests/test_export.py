@@ -913,6 +913,31 @@ def test_force_leaves_encrypted_values_encrypted(
     assert any("hidden is encrypted" in line for line in report.lines)
 
 
+SECRET_IN_A_LIST = """\
+config:
+  nexudus-rooms:businessId: 1001
+  nexudus-rooms:rooms:
+    lobby:
+      name: Lobby
+      users: [11, {{secure: v1:cipher-of-a-user}}]
+      importId: {lobby}
+encryptionsalt: v1:salt:salt
+"""
+
+
+@pytest.mark.parametrize("to_stdout", [False, True])
+def test_force_keeps_an_encrypted_value_nested_in_a_list(
+    export: Export, sandbox: Sandbox, stack_file: Path, to_stdout: bool
+) -> None:
+    """`users: [11, {secure: ...}]` once became `[11, 12]`, the secret written in plaintext."""
+    lobby = seed(sandbox, Name="Lobby", Users=[11, 12])
+    stack_file.write_text(SECRET_IN_A_LIST.format(lobby=lobby))
+    report = export(force=True, to_stdout=to_stdout)
+    lobby_entry = yaml.safe_load(report.text)["config"]["nexudus-rooms:rooms"]["lobby"]
+    assert lobby_entry["users"] == [11, {"secure": "v1:cipher-of-a-user"}]
+    assert any("lobby.users is encrypted" in line for line in report.lines)
+
+
 def test_a_map_encrypted_whole_is_refused(
     export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
