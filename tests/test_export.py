@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -964,3 +965,49 @@ def test_keep_unmatched_keeps_hand_written_keys_and_says_so(
     assert kept in stack_file.read_text()
     assert "kept planned: no room of business 1001 matches it" in out
     assert "removed" not in out
+
+
+def alias_bomb() -> str:
+    """About 500 bytes that expand to 9^9 (387 million) values: each alias names the list
+    above it nine times."""
+    lines = ["config:", "  nexudus-rooms:businessId: 1001", "  a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, 9):
+        lines.append(f"  a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 9)}]")
+    lines.append("  nexudus-rooms:rooms: {lobby: {name: Lobby, users: *a8}}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.timeout(30)  # before the bound: 44 s and 2.3 GB
+def test_an_alias_bomb_in_the_stack_file_fails_at_once_before_any_request(
+    stack_file: Path, environ: dict[str, str], sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bomb = alias_bomb()
+    assert len(bomb) < 600
+    stack_file.write_text(bomb)
+    started = time.monotonic()
+    assert cli.main(["export", "--business", "1001", "--stack", "prod", "--force"]) == 1
+    assert time.monotonic() - started < 5
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {stack_file} holds more than 1,000,000 values once its YAML ")
+    assert "aliases (*name) are expanded" in err and err.count("\n") == 1
+    assert sandbox.requests == []
+    assert stack_file.read_text() == bomb
+
+
+def test_aliases_within_the_bound_are_read_and_kept(
+    export: Export, sandbox: Sandbox, stack_file: Path
+) -> None:
+    lobby = seed(sandbox, Name="Lobby", Users=[11, 12])
+    stack_file.write_text(
+        "config:\n  nexudus-rooms:businessId: 1001\n  members: &members [11, 12]\n"
+        f"  nexudus-rooms:rooms:\n    lobby: {{name: Lobby, users: *members, importId: {lobby}}}\n"
+    )
+    export(force=True)
+    assert rooms_in(stack_file)["lobby"]["users"] == [11, 12]
+    assert "*members" in stack_file.read_text()
+
+
+def test_a_stack_file_nested_too_deep_for_python_is_refused(stack_file: Path) -> None:
+    stack_file.write_text("config:\n  a: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    with pytest.raises(StackFileError, match="nests its YAML deeper than Python can read"):
+        StackFile.load(stack_file)
