@@ -19,6 +19,7 @@ from nexudus_pulumi import cli, program
 from nexudus_pulumi.chatroom import KIND as ROOMS
 from nexudus_pulumi.chatroom import ChatRoomProvider
 from nexudus_pulumi.communitygroup import KIND as GROUPS
+from nexudus_pulumi.communitythread import KIND as THREADS
 from nexudus_pulumi.export import (
     ExistingRecord,
     ExportError,
@@ -1011,3 +1012,29 @@ def test_a_stack_file_nested_too_deep_for_python_is_refused(stack_file: Path) ->
     stack_file.write_text("config:\n  a: " + "[" * 50_000 + "]" * 50_000 + "\n")
     with pytest.raises(StackFileError, match="nests its YAML deeper than Python can read"):
         StackFile.load(stack_file)
+
+
+def test_a_zoom_event_data_that_cannot_be_encrypted_is_not_written_and_is_named(
+    export: Export, sandbox: Sandbox, stack_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the pulumi CLI nothing can encrypt it: left out, never written in plaintext."""
+    group = seed_group(sandbox, Name="Makers", UserId=12)
+    sandbox.stores["/api/community/communitythreads"].insert(
+        {
+            "BusinessId": 1001,
+            "CommunityGroupId": group,
+            "Subject": "Monthly call",
+            "Message": "Join us",
+            "UserId": 11,
+            "ZoomEventData": '{"passcode": "583920"}',
+        },
+        "ui",
+    )
+    monkeypatch.setenv("PATH", "")
+    report = export(kinds=(GROUPS, THREADS))
+    assert "583920" not in stack_file.read_text()
+    [thread] = yaml.safe_load(stack_file.read_text())["config"]["nexudus-rooms:threads"].values()
+    assert thread["subject"] == "Monthly call" and "zoomEventData" not in thread
+    [warning] = [line for line in report.lines if "zoomEventData" in line]
+    assert warning.startswith("warning: monthly-call.zoomEventData from Nexudus is not written")
+    assert "the pulumi CLI is not on PATH" in warning
