@@ -16,7 +16,7 @@ STAMP := $(VENV)/.installed-$(notdir $(LOCK))
 TEST_WORKERS ?= auto
 PYTEST := PATH="$(CURDIR)/.tools/bin:$$PATH" $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: demo drift check test engine venv lint clean bench docs lock
+.PHONY: demo drift check test engine venv lint clean bench docs lock actionlint
 
 demo: venv engine
 	bash scripts/demo.sh
@@ -24,7 +24,7 @@ demo: venv engine
 drift: venv engine
 	bash scripts/drift.sh
 
-test: venv engine lint
+test: venv engine actionlint lint
 	$(PYTEST)
 
 check: venv lint
@@ -51,6 +51,15 @@ docs: venv
 
 engine:
 	bash scripts/install-engine.sh
+
+# actionlint, pinned by scripts/lint/go.mod and built from the Go module proxy (as the engine is):
+# tests/test_pipeline_recipes.py checks the GitHub workflow with it (and skips without it, but
+# under CI=true fails).
+actionlint: .tools/bin/actionlint
+
+.tools/bin/actionlint: scripts/lint/go.mod scripts/lint/go.sum
+	mkdir -p .tools/bin
+	cd scripts/lint && go build -trimpath -o "$(CURDIR)/.tools/bin/actionlint" github.com/rhysd/actionlint/cmd/actionlint
 
 venv: $(STAMP)
 
