@@ -45,6 +45,10 @@ to its own (preparing the request, the network, its accept thread) varies by a f
 WINDOW_MARGIN_SECONDS = 0.25
 """Added to the minute and hour windows, for the same variation; costs under half a percent."""
 PACE_FILE_VERSION = 2
+DEFAULT_LOCK_WAIT_SECONDS = 30.0
+"""How long the pace file's lock is waited for when the caller states no bound: a process
+holds it for a check and a record, well under a millisecond."""
+LOCK_RETRY_SECONDS = 0.005
 BOOKING_AHEAD_SECONDS = 1.0
 """How far ahead of now a booked send time may lie (the write of a read-and-write turn, one
 interval after its read): a time read from a pace file further ahead is taken for a clock
@@ -198,7 +202,7 @@ class _MemoryLedger:
         self._history = History()
 
     @contextlib.contextmanager
-    def open(self, now: float) -> Iterator[History]:
+    def open(self, now: float, lock_wait: float = math.inf) -> Iterator[History]:
         yield self._history
 
 
@@ -215,18 +219,21 @@ class _FileLedger:
     The file holds one history per account, so two accounts sharing one file never hold each
     other back. It is opened without following a symbolic link, and a file that holds
     anything but pace data is refused, never overwritten: the name may be a mistake, and the
-    file someone's notes.
+    file someone's notes. So is a file another user owns, or one that the group or others may
+    write: whoever can write it can plant a pause ("next turn is 86400 s away") or hold its
+    lock. The lock is waited for at most as long as the caller may wait (`lock_wait`), never
+    without end.
     """
 
     def __init__(self, path: Path, account: str) -> None:
         self.path = path
         self.account = account
-        with self._locked() as file:
+        with self._locked(DEFAULT_LOCK_WAIT_SECONDS) as file:
             _accounts(file.read(), path)
 
     @contextlib.contextmanager
-    def open(self, now: float) -> Iterator[History]:
-        with self._locked() as file:
+    def open(self, now: float, lock_wait: float = math.inf) -> Iterator[History]:
+        with self._locked(lock_wait) as file:
             accounts = _accounts(file.read(), self.path)
             history = History.from_dict(accounts.get(self.account), now)
             yield history
@@ -238,20 +245,57 @@ class _FileLedger:
             )
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[Any]:
+    def _locked(self, lock_wait: float) -> Iterator[Any]:
+        """The file, opened and checked, under the exclusive lock: taken without blocking,
+        tried again until `lock_wait` seconds (`DEFAULT_LOCK_WAIT_SECONDS` if unbounded) have
+        passed, then refused."""
         flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
         try:
             fd = os.open(self.path, flags, 0o600)
         except OSError as exc:
             raise PaceFileError(_open_failure(self.path, exc)) from None
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise PaceFileError(f"the pace file {self.path} is not a regular file")
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _check_owner_and_mode(self.path, os.fstat(fd))
+            self._lock(fd, lock_wait if math.isfinite(lock_wait) else DEFAULT_LOCK_WAIT_SECONDS)
             with os.fdopen(os.dup(fd), "r+", encoding="utf-8", errors="replace") as file:
                 yield file
         finally:
             os.close(fd)  # releases the lock
+
+    def _lock(self, fd: int, lock_wait: float) -> None:
+        give_up = time.monotonic() + max(lock_wait, LOCK_RETRY_SECONDS)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= give_up:
+                    raise PaceFileError(
+                        f"the pace file {self.path} stayed locked by another process for "
+                        f"{max(lock_wait, LOCK_RETRY_SECONDS):g} s, longer than the request "
+                        "may wait; find the process holding it (`fuser` names it), or name "
+                        "a file of your own"
+                    ) from None
+                time.sleep(LOCK_RETRY_SECONDS)
+
+
+def _check_owner_and_mode(path: Path, info: os.stat_result) -> None:
+    """Refuse a pace file that is no regular file, that another user owns, or that the group
+    or others may write: each message names the file and the fix."""
+    if not stat.S_ISREG(info.st_mode):
+        raise PaceFileError(f"the pace file {path} is not a regular file")
+    if info.st_uid != os.geteuid():
+        raise PaceFileError(
+            f"the pace file {path} belongs to another user (uid {info.st_uid}), who could "
+            "hold back or stall every request through it; name a file of your own (e.g. in "
+            "$RUNNER_TEMP or $XDG_RUNTIME_DIR), or delete that one"
+        )
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise PaceFileError(
+            f"the pace file {path} may be written by the group or others (mode "
+            f"{stat.S_IMODE(info.st_mode):04o}), who could plant a pause in it; make it "
+            f"yours alone: chmod 600 {path}"
+        )
 
 
 def _open_failure(path: Path, exc: OSError) -> str:
@@ -337,7 +381,7 @@ class Pacer:
         while True:
             with self._lock:
                 now = self._clock()
-                with self._ledger.open(now) as history:
+                with self._ledger.open(now, lock_wait=max_wait) as history:
                     history.forget_before(now)
                     times, limit = history.plan(self.limits, plan, now)
                     if times[0] <= now:
