@@ -157,7 +157,7 @@ def test_a_quota_share_paces_to_that_fraction_of_the_limits() -> None:
 
 def test_a_pace_url_and_a_pace_file_together_are_refused(tmp_path: Path) -> None:
     environ = {"NEXUDUS_PACE_URL": "redis://cache:6379/0", "NEXUDUS_PACE_FILE": str(tmp_path / "p")}
-    with pytest.raises(ConfigurationError, match="both NEXUDUS_PACE_URL .* and NEXUDUS_PACE_FILE"):
+    with pytest.raises(ConfigurationError, match=r"both NEXUDUS_PACE_URL .* and NEXUDUS_PACE_FILE"):
         Settings.load(None, environ)
 
 
