@@ -51,6 +51,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -72,6 +73,7 @@ from .errors import (
     TransientError,
 )
 from .models import MAX_ID
+from .paceledger import PaceLedgerError
 from .pacing import LONGEST_WAIT_SECONDS, PaceFileError, Pacer, TurnTooFar
 from .settings import DEFAULT_BASE_URL, KEY_OF, Settings, is_header_safe
 
@@ -364,15 +366,22 @@ class _Transport:
     def _too_far(self, far: TurnTooFar, method: str, path: str, deadline: _Deadline) -> str:
         settings = self.settings
         until = datetime.now(UTC) + timedelta(seconds=far.wait)
-        seen_by = (
-            f"this machine's processes sharing {settings.name_of('pace_file')}"
-            if settings.pace_file
-            else "this process"
-        )
+        if settings.pace_url is not None:
+            seen_by = f"the processes sharing {settings.name_of('pace_url')}"
+        elif settings.pace_file:
+            seen_by = f"this machine's processes sharing {settings.name_of('pace_file')}"
+        else:
+            seen_by = "this process"
         if far.limit == "writes_per_day":
             return (
                 f"{method} {path} is refused before it is sent: the daily quota of "
-                f"{settings.writes_per_day:,} writes ({settings.name_of('writes_per_day')}) is "
+                f"{self.pacer.limits.writes_per_day:,} writes ({settings.name_of('writes_per_day')}"
+                + (
+                    f" x {settings.name_of('quota_share')} {settings.quota_share:g}"
+                    if settings.quota_share < 1
+                    else ""
+                )
+                + ") is "
                 f"used up by the writes {seen_by} sent in the last 24 hours; the next write is "
                 f"possible after {until:%Y-%m-%d %H:%M} UTC (in {_duration(far.wait)}). Run "
                 "again then, or set the key to the account's real quota if it is higher"
@@ -621,10 +630,16 @@ class NexudusClient:
                 writes_per_minute=settings.writes_per_minute,
                 writes_per_day=settings.writes_per_day,
                 pace_file=Path(settings.pace_file) if settings.pace_file else None,
+                pace_url=_secret(settings.pace_url),
+                pace_password=_secret(settings.pace_password),
+                quota_share=settings.quota_share,
                 account=_account_key(settings),
             )
         except PaceFileError as exc:
             raise _pace_file_error(settings, exc) from None
+        except PaceLedgerError as exc:
+            name = dict(settings.sources).get("pace_url") or settings.name_of("pace_url")
+            raise ConfigurationError(f"invalid Nexudus settings: {name}: {exc}") from None
         self._transport = _Transport(settings, self._session, pacer)
         self._credentials = _Credentials(settings, self._transport)
         self._verify_lock = threading.Lock()
@@ -1309,6 +1324,10 @@ def _verb(method: str, path: str) -> str:
 def _basic_authorization(username: str, password: str) -> str:
     pair = f"{username}:{password}".encode()
     return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()
 
 
 def _account_key(settings: Settings) -> str:
