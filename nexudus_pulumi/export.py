@@ -487,16 +487,17 @@ def _new_entry(key: str, record: ExistingRecord, options: ExportOptions) -> Entr
 
 
 def link_references(plans: Sequence[ExportPlan]) -> None:
-    """A new entry whose field holds the id of a record exported under a key of the same stack
+    """An entry whose field holds the id of a record exported under a key of the same stack
     names that key instead (`group: makers`, not `communityGroupId: 65432101`): the stack then
-    holds the link, so a clone links to the clone's group, not the source's."""
+    holds the link, so a clone links to the clone's group, not the source's. An entry already
+    in the file keeps the form it has there (`_fill_map`)."""
     keys = {plan.kind.map_name: {e.record.id: e.key for e in plan.entries} for plan in plans}
     for plan in plans:
         for setting, reference in plan.kind.references.items():
             targets = keys.get(reference.map_name, {})
             for entry in plan.entries:
                 key = targets.get(entry.fields.get(reference.field, 0))
-                if not entry.in_file and key is not None:  # in its place, for the same order
+                if key is not None:  # in its place, for the same order
                     entry.fields = {
                         setting if name == reference.field else name: value
                         for name, value in {**entry.fields, reference.field: key}.items()
@@ -589,6 +590,9 @@ def _fill_map(
                     remove_key(yaml_entry, name)
                 else:
                     _set_field(yaml_entry, order, name, value)
+        for setting in plan.kind.references:  # `group: makers` in the file stays that form
+            if setting in yaml_entry and setting in entry.fields:
+                _set_field(yaml_entry, order, setting, entry.fields[setting])
         if TAKE_OVER_KEY in entry.fields and TAKE_OVER_KEY not in entry.encrypted:
             _set_field(yaml_entry, order, TAKE_OVER_KEY, entry.fields[TAKE_OVER_KEY])
 
