@@ -16,7 +16,7 @@ STAMP := $(VENV)/.installed-$(notdir $(LOCK))
 TEST_WORKERS ?= auto
 PYTEST := PATH="$(CURDIR)/.tools/bin:$$PATH" $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: demo drift check test engine venv lint clean bench docs lock actionlint
+.PHONY: demo drift check test engine venv lint clean bench docs lock actionlint soak
 
 demo: venv engine
 	bash scripts/demo.sh
@@ -38,6 +38,12 @@ lint: venv
 # Not part of `make test`: the real engine against the sandbox, this provider vs a naive one
 # (see bench/README.md). BENCH_N / BENCH_N_UNLIMITED: room counts with and without the
 # published limits; BENCH_WINDOW: the sandbox's minute in seconds; BENCH_QUICK=1: small N.
+# Not part of `make test`: the stateful property test (tests/test_stateful.py) run far longer than
+# in `make check`, with fresh random seeds each run (SOAK_EXAMPLES: how many runs of the machine).
+SOAK_EXAMPLES ?= 300
+soak: venv
+	NEXUDUS_SOAK_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q tests/test_stateful.py
+
 bench: venv engine
 	$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench $(if $(BENCH_QUICK),--quick) $(if $(BENCH_N),--limited $(BENCH_N)) \

@@ -186,7 +186,8 @@ class AccountUnderLoad(RuleBasedStateMachine):
             return
         puts = [body for seen, _, body in self.sandbox.written[-1:] if seen == "PUT"]
         record_id = puts[0].get("Id") if puts and isinstance(puts[0], dict) else None
-        if isinstance(record_id, int) and self.sandbox.store.get(record_id) is not None:
+        theirs = record_id in self.theirs  # a person edits our rooms; theirs are checked as is
+        if isinstance(record_id, int) and not theirs and self.sandbox.store.get(record_id):
             self.sandbox.add_member(ROOMS_PATH, record_id, 30)
             self.members.setdefault(str(record_id), set()).add(30)
 
