@@ -859,6 +859,11 @@ class NexudusClient:
                 return
             page += 1
 
+    def close(self) -> None:
+        """Close the pooled connections: a process that ends closes them anyway; one that goes
+        on (a test, a long-lived program) should not keep the server's side of them open."""
+        self._session.close()
+
     def writes_left_today(self) -> int:
         """Writes the daily quota (`writes_per_day`) still allows, as far as this process (or
         every process sharing its pace file) has seen: for a plan that needs more."""

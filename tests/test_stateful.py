@@ -33,6 +33,7 @@ from hypothesis.stateful import (
 )
 
 from nexudus_pulumi import ChatRoomProvider
+from nexudus_pulumi import client as client_module
 from nexudus_pulumi.errors import NexudusError
 from nexudus_pulumi.ownership import Marker
 from nexudus_pulumi.provider import RecordOperationError
@@ -71,6 +72,9 @@ class AccountUnderLoad(RuleBasedStateMachine):
         """record id -> the record as another integration left it when it took it."""
 
     def teardown(self) -> None:
+        for made in list(client_module._shared.values()):  # each example is its own process
+            made.close()
+        client_module._shared.clear()
         self.sandbox.stop()
 
     def _process(self) -> ChatRoomProvider:

