@@ -15,6 +15,7 @@ defaults, so another record type needs no code here.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -373,6 +374,37 @@ def _import_ids(kind: RecordKind[Any], declared: Mapping[str, Any]) -> dict[int,
     return seen
 
 
+def stack_ids(root: Path, stack: str, environ: Mapping[str, str]) -> dict[str, dict[int, str]]:
+    """Map name -> record id -> key, as the stack's outputs (`rooms`, `groups`, `threads`) hold
+    them: the stack's own record of which key holds which id, which a record that lost its
+    marker still has. Asked of the stack's backend only where one is named (a state backend or
+    a Pulumi Cloud token in the environment); empty when the stack has no state yet, or the
+    CLI cannot tell."""
+    pulumi = shutil.which("pulumi")
+    named = any(environ.get(k) for k in ("PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN"))
+    if pulumi is None or not named:
+        return {}
+    command = [pulumi, "stack", "output", "--json", "--show-secrets", "--stack", stack]
+    try:
+        done = subprocess.run(
+            [*command, "--non-interactive"],
+            cwd=root,
+            env={**os.environ, **environ},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        outputs = json.loads(done.stdout) if done.returncode == 0 else {}
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return {}
+    found: dict[str, dict[int, str]] = {}
+    for name, held in (outputs.items() if isinstance(outputs, dict) else ()):
+        if isinstance(held, dict):
+            found[name] = {int(i): k for k, i in held.items() if str(i).isdigit()}
+    return found
+
+
 def plan_export(
     kind: RecordKind[Any],
     records: Iterable[ExistingRecord],
@@ -381,11 +413,13 @@ def plan_export(
     project: str,
     stack: str,
     options: ExportOptions,
+    held: Mapping[int, str] | None = None,
 ) -> ExportPlan:
     """Decide each record's key and fields in its kind's map, and what is left out.
 
-    A record already declared (by its importId, or because its marker names this stack and a
-    key of the map) keeps its key. A record whose `SystemId` names another stack, or was set by
+    A record already declared (by its importId, by the stack's outputs `held` (id -> key), or
+    because its marker names this stack and a key of the map) keeps its key: so does one that
+    lost its marker since. A record whose `SystemId` names another stack, or was set by
     another integration, is skipped, or written with `takeOver: true` when `include_owned`: no
     one's record is taken without asking. New keys follow in id order.
     """
@@ -399,6 +433,8 @@ def plan_export(
         owner = record.owner
         ours = owner is not None and owner.startswith(own_prefix)
         key = by_import.get(record.id)
+        if key is None and record.system_id is None and (held or {}).get(record.id) in declared:
+            key = (held or {})[record.id]
         if key is None and ours and owner is not None and owner[len(own_prefix) :] in declared:
             key = owner[len(own_prefix) :]
         claimed = record.system_id is not None and not (ours and key is not None)
@@ -773,6 +809,7 @@ def run_export(
             "--business (Nexudus lists nothing, without an error, for a business id it does not "
             "know) and that the account has access to that business; nothing was written"
         )
+    held = stack_ids(root, stack, environ) if full else {}
     plans = [
         plan_export(
             kind,
@@ -781,6 +818,7 @@ def run_export(
             project=project.name,
             stack=stack_name,
             options=options,
+            held=held.get(kind.map_name, {}),
         )
         for kind in options.kinds
     ]

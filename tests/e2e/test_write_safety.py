@@ -10,7 +10,7 @@ from typing import Any
 
 from nexudus_pulumi.ownership import Marker
 from nexudus_pulumi.sandbox import Sandbox
-from tests.e2e.harness import PulumiProject, adopted_legacy_room
+from tests.e2e.harness import PulumiProject, adopted_legacy_room, cli
 
 
 def marker_of(sandbox: Sandbox, record_id: str | int) -> Marker | None:
@@ -155,3 +155,20 @@ def test_records_of_the_stack_no_resource_holds_fail_the_drift_check_and_destroy
         destroyed.output
     )
     assert [r["Id"] for r in sandbox.store.all()] == [orphan]  # reported, never deleted
+
+
+def test_export_force_keeps_the_key_of_a_room_that_lost_its_marker(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    """A managed room's SystemId cleared (by another client): `export --force` once declared it
+    again under a new key (`lobby-2`) and dropped `lobby`, so the next `up` replaced it. The
+    stack's outputs say which key holds the id."""
+    project.init_stack("dev", business=1001, rooms={"lobby": {"name": "Lobby"}})
+    project.ok("up", "--yes")
+    lobby = project.room_ids()["lobby"]
+    sandbox.edit("/api/support/chatrooms", int(lobby), SystemId=None)
+    cli(project, "export", "--business", "1001", "--stack", "dev", "--force")
+    assert list(project.rooms()) == ["lobby"]
+    project.ok("up", "--yes")  # the same room, no replacement
+    assert project.room_ids() == {"lobby": lobby} and len(sandbox.store.all()) == 1
+    project.ok("preview", "--expect-no-changes")
