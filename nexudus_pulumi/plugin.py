@@ -170,8 +170,11 @@ class NexudusProvider(Provider):
         olds = plain_map(request.old_inputs)
         olds.pop(STACK_ID, None)
         news["ownerTag"] = owner_tag(request.urn, stack_id)
+        # `importId`/`takeOver` steer the dynamic providers; here `pulumi import` adopts
         steering = sorted(k for k in STEERING if k in news and k != "ownerTag")
         failures = [CheckFailure(k, "is not a property of this resource") for k in steering]
+        for key in steering:
+            del news[key]
         result = await self._run(self._record(request.type).check, olds, news)
         failures += [CheckFailure(f.property, f.reason) for f in result.failures or []]
         inputs = dict(result.inputs or news)
