@@ -128,6 +128,23 @@ def test_yaml_program_up_update_refresh_import_destroy(project: PulumiProject) -
     }
     assert resources(project)["legacy"]["id"] == str(legacy)
 
+    # The `import` resource option adopts from the program, as declared: no write either.
+    kiosk = sandbox.store.insert({"BusinessId": 1001, "Name": "Kiosk", "Active": True}, "ui")
+    path = project.root / "Pulumi.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["resources"]["kiosk"] = {
+        "type": "nexudus:index:ChatRoom",
+        "properties": {"businessId": 1001, "name": "Kiosk", "active": True},
+        "options": {"import": str(kiosk)},
+    }
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    posts = sandbox.posts_committed
+    adopted = project.ok("up", "--yes")  # (it also puts the lobby's hand edit back)
+    assert "1 imported" in adopted.output, adopted.output
+    assert resources(project)["kiosk"]["id"] == str(kiosk)
+    assert sandbox.posts_committed == posts
+    assert [w for w in sandbox.written if (w[2] or {}).get("Id") == kiosk] == []
+
     missing = project.run("import", "nexudus:index:ChatRoom", "ghost", "99999999", "--yes")
     assert not missing.ok
     assert "ChatRoom id 99999999 was not found" in missing.output, missing.output
