@@ -40,10 +40,12 @@ bench: venv engine
 		$(if $(BENCH_N_UNLIMITED),--unlimited $(BENCH_N_UNLIMITED)) \
 		$(if $(BENCH_WINDOW),--window-seconds $(BENCH_WINDOW)) $(BENCH_ARGS)
 
-# The tables of docs/ (inputs, outputs, settings) written from the code; tests/test_docs.py fails
-# when a committed page differs.
+# The tables of docs/ (inputs, outputs, settings) written from the code, and the plugin's pages
+# (docs/plugin/) from its schema; tests/test_docs.py and tests/test_plugin_schema.py fail when a
+# committed page differs.
 docs: venv
 	$(BIN)/python -m nexudus_pulumi.docgen
+	$(BIN)/python -m nexudus_pulumi.schemadocs
 
 engine:
 	bash scripts/install-engine.sh

@@ -3,17 +3,22 @@ contract of names, written from the record descriptors and the settings, never b
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import pytest
+import yaml
+from pulumi.provider.experimental.provider import CheckRequest
 from pydantic.alias_generators import to_camel
 
-from nexudus_pulumi import __version__
+from nexudus_pulumi import __version__, schemadocs
 from nexudus_pulumi.kinds import KINDS
+from nexudus_pulumi.plugin import NexudusProvider
 from nexudus_pulumi.recordkind import RESOURCE_OPTIONS, RecordKind
 from nexudus_pulumi.schema import STACK_ID, package_schema, schema_text, token
 from nexudus_pulumi.settings import KEYS
+from tests.front_doors import wire
 
 Kind = RecordKind[Any]
 every_kind = pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.map_name)
@@ -86,3 +91,32 @@ def test_the_provider_configuration_is_the_nexudus_keys_with_secrets() -> None:
     assert secret == {"password", "token"}
     base_url = schema["config"]["variables"]["baseUrl"]["description"]
     assert "`nexudus:baseUrl`" in base_url and "`NEXUDUS_BASE_URL`" in base_url
+
+
+def test_every_plugin_page_matches_the_schema() -> None:
+    """A model's field, a setting or the schema changed without `make docs` fails here."""
+    stale = [str(p) for p, text in schemadocs.pages().items() if p.read_text() != text]
+    assert stale == [], f"out of date, run `make docs`: {stale}"
+
+
+@every_kind
+def test_a_pages_yaml_example_passes_the_plugins_check(kind: Kind) -> None:
+    text = schemadocs.page_path(kind).read_text()
+    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    declared = yaml.safe_load(block)["resources"][kind.noun]
+    assert declared["type"] == token(kind)
+    props = {k: v for k, v in declared["properties"].items() if k != STACK_ID}
+    urn = f"urn:pulumi:dev::docs::{token(kind)}::{kind.noun}"
+    check = CheckRequest(urn, {}, wire(props), b"")
+    response = asyncio.run(NexudusProvider().check(check))
+    assert [(f.property, f.reason) for f in response.failures or []] == []
+    for section in (
+        "## Example Usage",
+        "### Python",
+        "### TypeScript",
+        "## Inputs",
+        "## Outputs",
+        "## Import",
+        "## Provider Configuration",
+    ):
+        assert section in text
