@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 TEST_WORKERS ?= auto
 PYTEST := PATH="$(CURDIR)/.tools/bin:$$PATH" $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: demo drift check test engine venv lint clean bench docs
+.PHONY: demo drift check test engine venv lint clean bench docs sdk
 
 demo: venv engine
 	bash scripts/demo.sh
@@ -49,6 +49,15 @@ docs: venv
 
 engine:
 	bash scripts/install-engine.sh
+	bash scripts/install-sdk-tools.sh
+
+# The plugin's TypeScript and Go SDKs, generated from its schema into sdk/ (not committed).
+sdk: venv engine
+	rm -rf sdk
+	$(BIN)/python -c 'from nexudus_pulumi.schema import schema_text; print(schema_text())' >.tools/schema.json
+	.tools/bin/nexudus-gensdk .tools/schema.json nodejs sdk/nodejs
+	.tools/bin/nexudus-gensdk .tools/schema.json go sdk/go
+	cp scripts/sdk/go/go.mod scripts/sdk/go/go.sum sdk/go/
 
 venv: $(STAMP)
 

@@ -35,6 +35,8 @@ STACK_ID_DESCRIPTION = (
     "those of a stack renamed away, or of a clone made with `--copy-config-from`, that have the "
     "same names. Left out, the marker is `<project>/<stack>/<key>`, matched by its whole text."
 )
+GO_IMPORT_PATH = "github.com/nexudus-pulumi/nexudus-pulumi/sdk/go/nexudus"
+"""Where the generated Go SDK's package would live (its module: `sdk/go`)."""
 READ_ONLY_TYPES: dict[str, str] = {"isNew": "boolean"}
 """Read-only fields that are not strings (every other one is)."""
 
@@ -152,6 +154,11 @@ def package_schema() -> dict[str, Any]:
             **{token(kind): _resource(kind) for kind in KINDS},
         },
         "language": {
+            "go": {
+                "importBasePath": GO_IMPORT_PATH,
+                "generateResourceContainerTypes": False,
+                "respectSchemaVersion": True,
+            },
             "nodejs": {"packageName": "@nexudus-pulumi/nexudus", "respectSchemaVersion": True},
             "python": {"packageName": "nexudus_pulumi_sdk", "respectSchemaVersion": True},
         },
