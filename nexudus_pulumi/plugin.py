@@ -59,6 +59,7 @@ from .errors import RecordOperationError
 from .identity import StackIdentityProvider
 from .kinds import KINDS
 from .models import STEERING, refusal
+from .ownership import Marker, describe_owner
 from .provider import UNKNOWN, RecordProvider
 from .schema import PACKAGE, STACK_ID, STACK_IDENTITY, kind_of, schema_text
 
@@ -233,31 +234,58 @@ class NexudusProvider(Provider):
         if request.type == STACK_IDENTITY:
             stack_id = PropertyValue(request.resource_id)
             return ReadResponse(request.resource_id, {STACK_ID: stack_id}, {})
+        if not request.properties:
+            return await self._adopt(request)
         props = plain_map(request.properties)
         stack_id = props.pop(STACK_ID, None)
-        record = self._record(request.type)
-        result = await self._run(record.read, request.resource_id, props)
+        result = await self._run(self._record(request.type).read, request.resource_id, props)
         if result.id is None:
-            if not request.properties:  # adoption: say what is missing
-                raise RecordOperationError(
-                    f"{record.spec.record_name} id {request.resource_id} was not found in "
-                    f"Nexudus ({record.spec.collection}/{request.resource_id}), or another owner "
-                    "holds it: nothing to import"
-                )
             return ReadResponse(None, {}, {})
         secrets = secret_keys(request.properties, request.inputs)
-        found: dict[str, Plain] = result.outs or {}
-        outputs = property_map(_with(found, stack_id), secrets)
-        if request.inputs:  # a refresh: the declaration stays as it was
-            return ReadResponse(result.id, outputs, request.inputs)
+        outputs = property_map(_with(result.outs or {}, stack_id), secrets)
+        return ReadResponse(result.id, outputs, request.inputs)  # the declaration stays
+
+    async def _adopt(self, request: ReadRequest) -> ReadResponse:
+        """The record by id, for `pulumi import`: never written, and refused when another
+        resource's marker names it. A marker of the same key is this resource's own, moved from
+        another program (a dynamic stack's, docs/guides/dynamic-to-plugin.md): its stack id
+        becomes the `stackId` input, so the owner stays the same."""
+        record = self._record(request.type)
+        name = record.spec.record_name
+        where = f"{record.spec.collection}/{request.resource_id}"
+        if not request.resource_id.isdigit():
+            raise RecordOperationError(f"{name} id {request.resource_id!r} is not a Nexudus id")
+        found = await self._run(record.custody.fetch, int(request.resource_id))
+        if found is None:
+            raise RecordOperationError(
+                f"{name} id {request.resource_id} was not found in Nexudus ({where}): "
+                "nothing to import"
+            )
+        marker = Marker.parse(found.get("SystemId"))
+        _, _, key = urn_parts(request.urn)
+        props = {"ownerTag": marker.tag} if marker is not None and marker.key == key else {}
+        result = await self._run(record.read, request.resource_id, props)
+        if result.id is None:
+            raise RecordOperationError(
+                f"{name} id {request.resource_id} ({where}) is managed by "
+                f"{describe_owner(found.get('SystemId'))}, not by a resource {key!r}: it is not "
+                "imported. Import it under the key its marker names, or let its owner release it"
+            )
+        outputs: dict[str, Plain] = result.outs or {}
         inputs = {
-            name: value
-            for name, value in found.items()
-            if name in record.model.record_fields()
+            field: value
+            for field, value in outputs.items()
+            if field in record.model.record_fields()
             and value is not None
-            and refusal(record.model, name, value) is None
+            and refusal(record.model, field, value) is None
         }
-        return ReadResponse(result.id, outputs, property_map(inputs, secrets))
+        if props and marker is not None and marker.stack_id:
+            inputs[STACK_ID] = marker.stack_id
+        return ReadResponse(
+            result.id,
+            property_map(_with(outputs, inputs.get(STACK_ID)), frozenset()),
+            property_map(inputs, frozenset()),
+        )
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
         olds = plain_map(request.olds)

@@ -128,7 +128,15 @@ def test_yaml_program_up_update_refresh_import_destroy(project: PulumiProject) -
     }
     assert resources(project)["legacy"]["id"] == str(legacy)
 
+    # A record another resource's marker names is not imported under another key.
+    taken = project.run("import", "nexudus:index:ChatRoom", "other", str(room["Id"]), "--yes")
+    assert not taken.ok
+    assert f"is managed by the Pulumi resource nexudus-yaml/dev/lobby (stack id {stack_id})" in (
+        taken.output
+    ), taken.output
+
     # The `import` resource option adopts from the program, as declared: no write either.
+    # The imported room, now declared (renamed), gets its marker at this first update.
     kiosk = sandbox.store.insert({"BusinessId": 1001, "Name": "Kiosk", "Active": True}, "ui")
     path = project.root / "Pulumi.yaml"
     document = yaml.safe_load(path.read_text())
@@ -137,6 +145,11 @@ def test_yaml_program_up_update_refresh_import_destroy(project: PulumiProject) -
         "properties": {"businessId": 1001, "name": "Kiosk", "active": True},
         "options": {"import": str(kiosk)},
     }
+    declared = {**generated["properties"], "name": "Legacy lounge"}
+    document["resources"]["legacy"] = {
+        "type": "nexudus:index:ChatRoom",
+        "properties": {"stackId": "${identity.stackId}", **declared},
+    }
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     posts = sandbox.posts_committed
     adopted = project.ok("up", "--yes")  # (it also puts the lobby's hand edit back)
@@ -144,6 +157,12 @@ def test_yaml_program_up_update_refresh_import_destroy(project: PulumiProject) -
     assert resources(project)["kiosk"]["id"] == str(kiosk)
     assert sandbox.posts_committed == posts
     assert [w for w in sandbox.written if (w[2] or {}).get("Id") == kiosk] == []
+    marked = sandbox.store.get(legacy)
+    assert marked is not None
+    assert (marked["Name"], marked["SystemId"]) == (
+        "Legacy lounge",
+        f"pulumi:nexudus-yaml/dev/legacy#{stack_id}",
+    )
 
     missing = project.run("import", "nexudus:index:ChatRoom", "ghost", "99999999", "--yes")
     assert not missing.ok
