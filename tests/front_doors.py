@@ -14,7 +14,8 @@ that a dynamic program computes, is what the plugin computes from the URN.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -40,6 +41,18 @@ from nexudus_pulumi.recordkind import RecordKind
 from nexudus_pulumi.schema import STACK_ID, token
 
 OWNER_TAG = "ownerTag"
+T = TypeVar("T")
+
+
+def run(call: Coroutine[Any, Any, T]) -> T:
+    """`call` to its end on a loop of its own, as the plugin's server would await it. Not
+    `asyncio.run`, which leaves the thread with no event loop at all: a later test under
+    Pulumi's mocks, which asks for the current one, would then fail."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(call)
+    finally:
+        loop.close()
 
 
 def wire(values: dict[str, Any]) -> dict[str, PropertyValue]:
@@ -58,7 +71,7 @@ class PluginDoor:
         """`config`: stack config as the dynamic providers get it (`nexudus:baseUrl`...), sent
         as a default provider's inputs."""
         args = {key.removeprefix("nexudus:"): value for key, value in config.items()}
-        asyncio.run(self.plugin.configure(ConfigureRequest({}, wire(args), True, True)))
+        run(self.plugin.configure(ConfigureRequest({}, wire(args), True, True)))
         return self
 
     def _urn(self, props: dict[str, Any]) -> str:
@@ -82,7 +95,7 @@ class PluginDoor:
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         request = CheckRequest(self._urn(news), wire(olds), wire(self._inputs(news)), b"")
-        response = asyncio.run(self.plugin.check(request))
+        response = run(self.plugin.check(request))
         inputs = self._back(response.inputs or {})
         if OWNER_TAG not in news:  # a declaration under no tag: the URN's is no input of its
             inputs.pop(OWNER_TAG, None)
@@ -91,19 +104,19 @@ class PluginDoor:
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         request = DiffRequest(self._urn(news), id_, wire(olds), wire(news), [])
-        response = asyncio.run(self.plugin.diff(request))
+        response = run(self.plugin.diff(request))
         return DiffResult(changes=response.changes, replaces=response.replaces)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         request = CreateRequest(self._urn(props), wire(props), 60.0, False)
-        response = asyncio.run(self.plugin.create(request))
+        response = run(self.plugin.create(request))
         assert response.resource_id is not None
         return CreateResult(response.resource_id, self._back(response.properties))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         state = wire(props)
         request = ReadRequest(self._urn(props), id_, state, state)
-        response = asyncio.run(self.plugin.read(request))
+        response = run(self.plugin.read(request))
         if response.resource_id is None:
             return ReadResult(None, {})
         outs = self._back(response.properties)
@@ -113,8 +126,8 @@ class PluginDoor:
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         request = UpdateRequest(self._urn(news), id_, wire(olds), wire(news), 60.0, [], False)
-        response = asyncio.run(self.plugin.update(request))
+        response = run(self.plugin.update(request))
         return UpdateResult(self._back(response.properties))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        asyncio.run(self.plugin.delete(DeleteRequest(self._urn(props), id_, wire(props), 60.0)))
+        run(self.plugin.delete(DeleteRequest(self._urn(props), id_, wire(props), 60.0)))

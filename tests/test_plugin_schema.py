@@ -3,7 +3,6 @@ contract of names, written from the record descriptors and the settings, never b
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -18,7 +17,7 @@ from nexudus_pulumi.plugin import NexudusProvider
 from nexudus_pulumi.recordkind import RESOURCE_OPTIONS, RecordKind
 from nexudus_pulumi.schema import STACK_ID, package_schema, schema_text, token
 from nexudus_pulumi.settings import KEYS
-from tests.front_doors import wire
+from tests.front_doors import run, wire
 
 Kind = RecordKind[Any]
 every_kind = pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.map_name)
@@ -108,7 +107,7 @@ def test_a_pages_yaml_example_passes_the_plugins_check(kind: Kind) -> None:
     props = {k: v for k, v in declared["properties"].items() if k != STACK_ID}
     urn = f"urn:pulumi:dev::docs::{token(kind)}::{kind.noun}"
     check = CheckRequest(urn, {}, wire(props), b"")
-    response = asyncio.run(NexudusProvider().check(check))
+    response = run(NexudusProvider().check(check))
     assert [(f.property, f.reason) for f in response.failures or []] == []
     for section in (
         "## Example Usage",
