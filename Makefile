@@ -6,13 +6,17 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# What `make venv` installs: a lock file of exact versions with their hashes (pip refuses any
+# file whose hash differs), the dev tools included; CI's deploy jobs pass
+# LOCK=requirements/run.txt, the package's own dependencies alone. `make lock` writes both.
+LOCK ?= requirements/dev.txt
+STAMP := $(VENV)/.installed-$(notdir $(LOCK))
 # pytest-xdist workers: one per core by default. End-to-end tests each have their own sandbox
 # port, PULUMI_HOME, state folder and process marker, so they run side by side.
 TEST_WORKERS ?= auto
 PYTEST := PATH="$(CURDIR)/.tools/bin:$$PATH" $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: demo drift check test engine venv lint clean bench docs sdk
+.PHONY: demo drift check test engine venv lint clean bench docs lock actionlint soak sdk
 
 demo: venv engine
 	bash scripts/demo.sh
@@ -20,7 +24,7 @@ demo: venv engine
 drift: venv engine
 	bash scripts/drift.sh
 
-test: venv engine lint
+test: venv engine actionlint lint
 	$(PYTEST)
 
 check: venv lint
@@ -34,6 +38,12 @@ lint: venv
 # Not part of `make test`: the real engine against the sandbox, this provider vs a naive one
 # (see bench/README.md). BENCH_N / BENCH_N_UNLIMITED: room counts with and without the
 # published limits; BENCH_WINDOW: the sandbox's minute in seconds; BENCH_QUICK=1: small N.
+# Not part of `make test`: the stateful property test (tests/test_stateful.py) run far longer than
+# in `make check`, with fresh random seeds each run (SOAK_EXAMPLES: how many runs of the machine).
+SOAK_EXAMPLES ?= 300
+soak: venv
+	NEXUDUS_SOAK_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q tests/test_stateful.py
+
 bench: venv engine
 	$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench $(if $(BENCH_QUICK),--quick) $(if $(BENCH_N),--limited $(BENCH_N)) \
@@ -59,13 +69,32 @@ sdk: venv engine
 	.tools/bin/nexudus-gensdk .tools/schema.json go sdk/go
 	cp scripts/sdk/go/go.mod scripts/sdk/go/go.sum sdk/go/
 
+# actionlint, pinned by scripts/lint/go.mod and built from the Go module proxy (as the engine is):
+# tests/test_pipeline_recipes.py checks the GitHub workflow with it (and skips without it, but
+# under CI=true fails).
+actionlint: .tools/bin/actionlint
+
+.tools/bin/actionlint: scripts/lint/go.mod scripts/lint/go.sum
+	mkdir -p .tools/bin
+	cd scripts/lint && go build -trimpath -o "$(CURDIR)/.tools/bin/actionlint" github.com/rhysd/actionlint/cmd/actionlint
+
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
+
+# The lock files, after a change of pyproject.toml's dependencies (uv resolves for every platform
+# and Python from 3.11; the run lock keeps the dev lock's versions).
+lock: venv
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes --custom-compile-command 'make lock' -q -o requirements/dev.txt
+	$(BIN)/python -m uv pip compile pyproject.toml requirements/run.in -c requirements/dev.txt \
+		--universal --python-version 3.11 --generate-hashes --custom-compile-command 'make lock' \
+		-q -o requirements/run.txt
 
 clean:
 	rm -rf $(VENV) .tools .pulumi-state .pytest_cache .mypy_cache .ruff_cache .hypothesis

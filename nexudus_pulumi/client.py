@@ -51,11 +51,13 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
+from .display import visible
 from .errors import (
     ApiRejectedError,
     AuthenticationError,
@@ -71,7 +73,8 @@ from .errors import (
     TransientError,
 )
 from .models import MAX_ID
-from .pacing import PaceFileError, Pacer, TurnTooFar
+from .paceledger import PaceLedgerError
+from .pacing import LONGEST_WAIT_SECONDS, PaceFileError, Pacer, TurnTooFar
 from .settings import DEFAULT_BASE_URL, KEY_OF, Settings, is_header_safe
 
 log = logging.getLogger(__name__)
@@ -91,6 +94,12 @@ MAX_RESPONSE_BYTES = 64 * 2**20
 (1,000) a few MiB: anything bigger is a fault or a hostile server, refused before it is read
 whole (a 300 MB listing once took the provider to 965 MB)."""
 READ_CHUNK_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 64
+"""The deepest JSON read: Nexudus's answers nest a few levels (an envelope, its records, a list
+of ids); a body 200,000 deep crashed Python's parser (`RecursionError`)."""
+MAX_LISTED_RECORDS = 200_000
+"""The most records one listing holds (in memory): pages of ever new ids without `TotalPages`
+once ran 600 s and 4.4 million records before the deadline stopped them."""
 _WAIT_IN_WORDS = re.compile(r"wait\s+(\d+(?:\.\d+)?)\s*s", re.IGNORECASE)
 """'Wait 5 seconds.': how a 429 asks for a wait when it sends no Retry-After."""
 
@@ -102,6 +111,9 @@ class Written:
     id: int
     audit: dict[str, Any]
     """`UpdatedOn` and `UpdatedBy`, as the answer gave them (outputs without a GET)."""
+    record: dict[str, Any] | None = None
+    """The whole record, where the answer's `Value` carries it (some accounts answer a create
+    so; documented is `{"Id": n}`)."""
 
     @classmethod
     def from_envelope(cls, envelope: dict[str, Any], request: str) -> Written:
@@ -111,7 +123,8 @@ class Written:
             raise InvalidAnswerError(f"{request} answered no Value.Id: {_NOT_AN_ID}")
         record_id = _record_id(value.get("Id"), f"{request} answered Value.Id")
         audit = {k: envelope[k] for k in ("UpdatedOn", "UpdatedBy") if envelope.get(k) is not None}
-        return cls(record_id, audit)
+        whole = "CreatedOn" in value and "UniqueId" in value
+        return cls(record_id, audit, dict(value) if whole else None)
 
 
 @dataclass(frozen=True)
@@ -353,15 +366,22 @@ class _Transport:
     def _too_far(self, far: TurnTooFar, method: str, path: str, deadline: _Deadline) -> str:
         settings = self.settings
         until = datetime.now(UTC) + timedelta(seconds=far.wait)
-        seen_by = (
-            f"this machine's processes sharing {settings.name_of('pace_file')}"
-            if settings.pace_file
-            else "this process"
-        )
+        if settings.pace_url is not None:
+            seen_by = f"the processes sharing {settings.name_of('pace_url')}"
+        elif settings.pace_file:
+            seen_by = f"this machine's processes sharing {settings.name_of('pace_file')}"
+        else:
+            seen_by = "this process"
         if far.limit == "writes_per_day":
             return (
                 f"{method} {path} is refused before it is sent: the daily quota of "
-                f"{settings.writes_per_day:,} writes ({settings.name_of('writes_per_day')}) is "
+                f"{self.pacer.limits.writes_per_day:,} writes ({settings.name_of('writes_per_day')}"
+                + (
+                    f" x {settings.name_of('quota_share')} {settings.quota_share:g}"
+                    if settings.quota_share < 1
+                    else ""
+                )
+                + ") is "
                 f"used up by the writes {seen_by} sent in the last 24 hours; the next write is "
                 f"possible after {until:%Y-%m-%d %H:%M} UTC (in {_duration(far.wait)}). Run "
                 "again then, or set the key to the account's real quota if it is higher"
@@ -610,10 +630,16 @@ class NexudusClient:
                 writes_per_minute=settings.writes_per_minute,
                 writes_per_day=settings.writes_per_day,
                 pace_file=Path(settings.pace_file) if settings.pace_file else None,
+                pace_url=_secret(settings.pace_url),
+                pace_password=_secret(settings.pace_password),
+                quota_share=settings.quota_share,
                 account=_account_key(settings),
             )
         except PaceFileError as exc:
             raise _pace_file_error(settings, exc) from None
+        except PaceLedgerError as exc:
+            name = dict(settings.sources).get("pace_url") or settings.name_of("pace_url")
+            raise ConfigurationError(f"invalid Nexudus settings: {name}: {exc}") from None
         self._transport = _Transport(settings, self._session, pacer)
         self._credentials = _Credentials(settings, self._transport)
         self._verify_lock = threading.Lock()
@@ -685,21 +711,25 @@ class NexudusClient:
         whole `Value`, one page of a listing)."""
         return self._call(method, path, json=json, params=params)
 
-    def send_unpaced(self, path: str, params: Mapping[str, Any]) -> requests.Response:
+    def send_unpaced(self, path: str, params: Mapping[str, Any]) -> _Answer:
         """One GET sent at once, outside the pacer, without retries or throttle handling: for
         `nexudus-pulumi probe` alone, which meets the account's limit on purpose to see how
-        Nexudus answers it."""
-        headers = {
-            "Authorization": self._credentials.authorization(
-                _Deadline(self.settings.deadline_seconds)
+        Nexudus answers it. Only the pacer is skipped: the answer is read within the timeout
+        and the size cap, and a redirect is refused, as for every other request."""
+        deadline = _Deadline(self.settings.deadline_seconds)
+        headers = {"Authorization": self._credentials.authorization(deadline)}
+        try:
+            answer = self._transport.exchange(
+                "GET", path, deadline=deadline, headers=headers, params=params
             )
-        }
-        return self._session.get(
-            self.settings.base_url + path,
-            params=params,
-            headers=headers,
-            timeout=self.settings.timeout_seconds,
-        )
+        except requests.RequestException as exc:
+            failure = _network_failure(exc, self.settings)
+            raise TransientError(
+                f"GET {self.settings.base_url}{path} failed: {failure.reason}"
+            ) from None
+        if 300 <= answer.status_code < 400:
+            raise self._transport.redirect_refused("GET", answer)
+        return answer
 
     # ----- record operations -------------------------------------------------------------
 
@@ -794,8 +824,8 @@ class NexudusClient:
         Every page is checked before its records are handed on: a page of records with valid
         ids. The listing is bounded three ways, since a `HasNextPage: true` forever is no
         reason to go on: by the page's own `TotalPages`, by a repeat check (a page that says
-        more follow but brings no record not listed already), and by one deadline for the
-        whole listing.
+        more follow but brings no record not listed already), by `MAX_LISTED_RECORDS`, and by
+        one deadline for the whole listing.
         """
         deadline = _Deadline(self.settings.deadline_seconds)
         seen: set[int] = set()
@@ -818,10 +848,21 @@ class NexudusClient:
                     f"{where}: page {page} of TotalPages {total} still says HasNextPage"
                 )
             seen |= ids
+            if len(seen) > MAX_LISTED_RECORDS:
+                raise InvalidAnswerError(
+                    f"{where} takes the listing past {MAX_LISTED_RECORDS:,} records, more than "
+                    "one listing may hold (a Nexudus account's records of one kind are far "
+                    "fewer); the listing is stopped"
+                )
             yield from records
             if not more:
                 return
             page += 1
+
+    def close(self) -> None:
+        """Close the pooled connections: a process that ends closes them anyway; one that goes
+        on (a test, a long-lived program) should not keep the server's side of them open."""
+        self._session.close()
 
     def writes_left_today(self) -> int:
         """Writes the daily quota (`writes_per_day`) still allows, as far as this process (or
@@ -1011,9 +1052,35 @@ def _read_capped(response: requests.Response, request: str) -> bytes:
     return bytes(body)
 
 
+class _TooDeepError(ValueError):
+    """A JSON body nested deeper than `MAX_JSON_DEPTH`."""
+
+
 def _json(answer: _Answer) -> Any:
-    """The parsed body; `ValueError` if it is not JSON."""
-    return jsonlib.loads(answer.content)
+    """The parsed body; `ValueError` if it is not JSON, `_TooDeepError` if it nests deeper than any
+    Nexudus answer does (which Python's parser and Pulumi's serializer would crash on)."""
+    try:
+        body = jsonlib.loads(answer.content)
+    except RecursionError:
+        raise _TooDeepError from None
+    todo: list[tuple[Any, int]] = [(body, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise _TooDeepError
+        inner = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict | list):
+            todo += [(v, depth + 1) for v in inner if isinstance(v, dict | list)]
+    return body
+
+
+def _not_json(answer: _Answer, exc: ValueError) -> str:
+    """What a body that `_json` refused is, in words."""
+    if isinstance(exc, _TooDeepError):
+        return f"its body nests JSON deeper than {MAX_JSON_DEPTH} levels, as no Nexudus answer does"
+    return (
+        f"its body is not JSON ({_said(answer.headers.get('Content-Type')) or 'no content type'})"
+    )
 
 
 def _envelope(answer: _Answer, request: str) -> dict[str, Any]:
@@ -1023,10 +1090,9 @@ def _envelope(answer: _Answer, request: str) -> dict[str, Any]:
         return {}
     try:
         body = _json(answer)
-    except ValueError:
+    except ValueError as exc:
         raise InvalidAnswerError(
-            f"{request} answered HTTP {answer.status_code} but its body is not JSON "
-            f"({answer.headers.get('Content-Type') or 'no content type'})"
+            f"{request} answered HTTP {answer.status_code} but {_not_json(answer, exc)}"
         ) from None
     if not isinstance(body, dict):
         raise InvalidAnswerError(
@@ -1051,12 +1117,19 @@ def _rejection(status: int, body: dict[str, Any]) -> ApiRejectedError | None:
     """The API's failure envelope as an error, or None when it reports no failure."""
     if status < 400 and body.get("WasSuccessful") is not False:
         return None
+    listed = body.get("Errors")
     errors = [
-        FieldError(str(e.get("PropertyName") or ""), str(e.get("Message") or ""))
-        for e in body.get("Errors") or []
+        FieldError(_said(e.get("PropertyName")), _said(e.get("Message")))
+        for e in (listed if isinstance(listed, list) else [])
         if isinstance(e, dict)
     ]
-    return ApiRejectedError(status, str(body.get("Message") or ""), errors)
+    return ApiRejectedError(status, _said(body.get("Message")), errors)
+
+
+def _said(value: Any) -> str:
+    """A text of the API's (a message, a field name) as it may reach a terminal or a log: every
+    control character escaped (`display.visible`), so an ESC in it cannot drive the terminal."""
+    return visible(str(value or ""))
 
 
 def _server_reason(answer: _Answer) -> str:
@@ -1081,9 +1154,8 @@ def _token_from(answer: _Answer) -> _Token:
 
     try:
         body = _json(answer)
-    except ValueError:
-        content_type = answer.headers.get("Content-Type") or "no content type"
-        raise invalid(f"its body is not JSON ({content_type})") from None
+    except ValueError as exc:
+        raise invalid(_not_json(answer, exc)) from None
     if not isinstance(body, dict):
         raise invalid("its body is not a JSON object")
     access = body.get("access_token")
@@ -1112,7 +1184,7 @@ def _token_from(answer: _Answer) -> _Token:
 def _token_error(answer: _Answer) -> str:
     """`: invalid_grant (The user name or password is incorrect.)` from an OAuth error body."""
     body = _loose_body(answer)
-    words = [str(body[k]) for k in ("error", "error_description") if body.get(k)]
+    words = [_said(body[k]) for k in ("error", "error_description") if body.get(k)]
     if not words:
         return ""
     return ": " + words[0] + (f" ({words[1]})" if len(words) > 1 else "")
@@ -1125,11 +1197,19 @@ def _retry_after(answer: _Answer) -> tuple[float, str]:
     with contextlib.suppress(ValueError):
         wait = float(header)
         if math.isfinite(wait):
-            return max(wait, 0.0), f"Retry-After: {header}"
+            return _bounded_wait(wait), f"Retry-After: {_said(header[:40])}"
     said = _WAIT_IN_WORDS.search(answer.content[:1000].decode("utf-8", "replace"))
     if said is not None:
-        return float(said[1]), repr(said[0])
+        return _bounded_wait(float(said[1])), _said(repr(said[0][:60]))
     return DEFAULT_RETRY_AFTER_SECONDS, "no wait given"
+
+
+def _bounded_wait(seconds: float) -> float:
+    """A wait the API asked for, from 0 to a day (no limit of Nexudus asks longer): `1e300`
+    or `99999999999999999999` would overflow every date computed from it."""
+    if not math.isfinite(seconds):
+        return LONGEST_WAIT_SECONDS
+    return min(max(seconds, 0.0), LONGEST_WAIT_SECONDS)
 
 
 def _quota(wait: float, *, write: bool, writes_per_day: int) -> str:
@@ -1249,6 +1329,10 @@ def _verb(method: str, path: str) -> str:
 def _basic_authorization(username: str, password: str) -> str:
     pair = f"{username}:{password}".encode()
     return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()
 
 
 def _account_key(settings: Settings) -> str:

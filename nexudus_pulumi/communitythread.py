@@ -142,4 +142,5 @@ KIND: RecordKind[CommunityThread] = RecordKind(
     "thread",
     example={"subject": "Welcome", "message": "Read this first.", "userId": 11},
     references={"group": Reference("groups", "communityGroupId")},
+    secret=frozenset({"zoomEventData"}),
 )

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from .adoption import Adoption
 from .client import NexudusClient, Write
-from .errors import NotFoundError, NotOursError, OutcomeUnknownError
+from .errors import NexudusError, NotFoundError, NotOursError, OutcomeUnknownError
 from .errors import RecordOperationError as OperationError
 from .listing import AccountListing, Snapshot
 from .models import RecordInputs, api_name
@@ -249,10 +249,14 @@ class Custody:
                 read_only["SystemId"] = marker.text
         return Outcome(record_id, fields, read_only)
 
-    def _refuse_projection(self, record: dict[str, Any]) -> None:
-        missing = [
+    def _missing(self, record: dict[str, Any]) -> list[str]:
+        """The record's fields an answer leaves out (a listing's projection, a create's)."""
+        return [
             api_name(name) for name in self.model.record_fields() if api_name(name) not in record
         ]
+
+    def _refuse_projection(self, record: dict[str, Any]) -> None:
+        missing = self._missing(record)
         if missing:  # a projection: writing it back would clear what it leaves out
             raise OperationError(
                 f"refusing to write id {record.get('Id')}: Nexudus's answer for it lacks "
@@ -372,10 +376,12 @@ class Custody:
         was not there before (`known`): never the record a replacement replaces."""
         declared = inputs.declared()
         body = self.model.to_api(inputs.created(), inputs.marker)
+        record: dict[str, Any] | None = None
+        read_only: dict[str, Any] = {}
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
                 written = self.client.create(self.spec.collection, body)
-                record_id, read_only = written.id, dict(written.audit)
+                record_id, read_only, record = written.id, dict(written.audit), written.record
                 break
             except OutcomeUnknownError as exc:
                 if inputs.marker is None or attempt == CREATE_ATTEMPTS:
@@ -383,13 +389,24 @@ class Custody:
                 found = self._find_lost_create(inputs, exc, label, known)
                 if found is not None:
                     log.info("%s: create answer lost; found id %s, adopting", label, found["Id"])
-                    record_id, read_only = int(found["Id"]), self.model.outputs_from_record(found)
+                    record_id, record = int(found["Id"]), found
                     break
                 time.sleep(self.client.backoff_delay(attempt))
+        # The state holds the read-only fields as Nexudus made them (`createdOn`, `uniqueId`,
+        # `isNew`...), so that the first refresh (a drift check) shows only drift, not outputs
+        # seen for the first time: a create's answer is only `{"Id": n}` (documented), so it is
+        # read back by id. The record's own fields stay what was sent: a default nobody declared
+        # is Nexudus's, and a value read now would hide a change made before the next diff.
+        if record is None or self._missing(record):
+            try:
+                record = self.fetch(record_id)
+            except NexudusError as exc:  # the record exists: the create stands, the read waits
+                log.info("%s: id %s created; reading it back failed (%s)", label, record_id, exc)
+                record = None
+        if record is not None:
+            read_only = {**self.model.outputs_from_record(record), **read_only}
         if inputs.marker is not None:
             read_only["SystemId"] = inputs.marker.text
-        # The state holds what Nexudus told: the fields sent. The others are Nexudus's defaults,
-        # which a create's answer does not show; a refresh reads them.
         return Outcome(record_id, declared, read_only)
 
     def _find_lost_create(

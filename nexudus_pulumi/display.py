@@ -4,6 +4,9 @@ A record's name may hold anything Nexudus accepted: an ESC that would drive the 
 line break that would end a table row or a YAML comment (`\\r`, U+0085, U+2028...), a lone
 surrogate that cannot be encoded. None of these reaches a terminal or a file raw: `visible`
 escapes them where text is shown, `quoted` gives a form that is safe inside a YAML comment.
+`visible` is the one escaping function for every text of the API's that reaches a terminal, a
+log or an error message: record fields in listings, the API's error messages (`Errors[]`, a
+500's reason, OAuth's `error_description`), owner markers (`ownership.describe_owner`).
 """
 
 from __future__ import annotations

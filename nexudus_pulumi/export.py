@@ -14,6 +14,10 @@ defaults, so another record type needs no code here.
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import tempfile
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -239,6 +243,8 @@ class Entry:
     """Written as a comment above a new key."""
     encrypted: tuple[str, ...] = ()
     """Fields the file holds encrypted (`secure:`): left as they are."""
+    withheld: dict[str, str] = field(default_factory=dict)
+    """Secret fields (`RecordKind.secret`) not written, as they could not be encrypted -> why."""
 
 
 @dataclass
@@ -296,6 +302,12 @@ class ExportPlan:
             "with Nexudus"
             for e in self.entries
             for name in e.encrypted
+        ]
+        lines += [
+            f"warning: {visible(e.key)}.{name} from Nexudus is not written: it may hold a "
+            f"passcode, and export writes it only encrypted (secure:), which failed: {why}"
+            for e in self.entries
+            for name, why in e.withheld.items()
         ]
         lines += [
             f"warning: {visible(key)} is encrypted (secure:): left as it is, not matched to a "
@@ -407,7 +419,7 @@ def plan_export(
             if record.claimed_elsewhere(own_prefix):
                 fields[TAKE_OVER_KEY] = True
             written = declared[key] if isinstance(declared[key], Mapping) else {}
-            encrypted = tuple(name for name, value in written.items() if is_encrypted(value))
+            encrypted = tuple(name for name, value in written.items() if holds_encrypted(value))
             plan.entries.append(Entry(key, record, fields, in_file=True, encrypted=encrypted))
         elif record.id in new_keys:
             plan.entries.append(_new_entry(new_keys[record.id], record, options))
@@ -431,6 +443,21 @@ def plan_export(
 def is_encrypted(value: Any) -> bool:
     """A value Pulumi encrypted (`{secure: v1:...}`)."""
     return isinstance(value, Mapping) and set(value) == {SECURE}
+
+
+def holds_encrypted(value: Any) -> bool:
+    """`value` is, or holds anywhere within its lists and mappings, an encrypted value
+    (`users: [11, {secure: v1:...}]`): export leaves such a field as it stands."""
+    todo = [value]
+    while todo:
+        current = todo.pop()
+        if is_encrypted(current):
+            return True
+        if isinstance(current, Mapping):
+            todo += current.values()
+        elif isinstance(current, list):
+            todo += current
+    return False
 
 
 def _in_business(entry: Any, options: ExportOptions) -> bool:
@@ -460,16 +487,17 @@ def _new_entry(key: str, record: ExistingRecord, options: ExportOptions) -> Entr
 
 
 def link_references(plans: Sequence[ExportPlan]) -> None:
-    """A new entry whose field holds the id of a record exported under a key of the same stack
+    """An entry whose field holds the id of a record exported under a key of the same stack
     names that key instead (`group: makers`, not `communityGroupId: 65432101`): the stack then
-    holds the link, so a clone links to the clone's group, not the source's."""
+    holds the link, so a clone links to the clone's group, not the source's. An entry already
+    in the file keeps the form it has there (`_fill_map`)."""
     keys = {plan.kind.map_name: {e.record.id: e.key for e in plan.entries} for plan in plans}
     for plan in plans:
         for setting, reference in plan.kind.references.items():
             targets = keys.get(reference.map_name, {})
             for entry in plan.entries:
                 key = targets.get(entry.fields.get(reference.field, 0))
-                if not entry.in_file and key is not None:  # in its place, for the same order
+                if key is not None:  # in its place, for the same order
                     entry.fields = {
                         setting if name == reference.field else name: value
                         for name, value in {**entry.fields, reference.field: key}.items()
@@ -551,7 +579,7 @@ def _fill_map(
             yaml_entry = CommentedMap()
             set_value(records, entry.key, yaml_entry)
         for name in options.written(plan.kind):
-            if name in entry.encrypted or entry.record.refusal(name):
+            if name in entry.encrypted or name in entry.withheld or entry.record.refusal(name):
                 continue  # a secret stays as it is; a refused value is the user's to decide
             if name in entry.fields:
                 _set_field(yaml_entry, order, name, entry.fields[name])
@@ -562,6 +590,9 @@ def _fill_map(
                     remove_key(yaml_entry, name)
                 else:
                     _set_field(yaml_entry, order, name, value)
+        for setting in plan.kind.references:  # `group: makers` in the file stays that form
+            if setting in yaml_entry and setting in entry.fields:
+                _set_field(yaml_entry, order, setting, entry.fields[setting])
         if TAKE_OVER_KEY in entry.fields and TAKE_OVER_KEY not in entry.encrypted:
             _set_field(yaml_entry, order, TAKE_OVER_KEY, entry.fields[TAKE_OVER_KEY])
 
@@ -575,6 +606,63 @@ def _set_field(yaml_entry: CommentedMap, order: Sequence[str], name: str, value:
     later = order[order.index(name) + 1 :]
     positions = [i for i, key in enumerate(yaml_entry) if key in later]
     insert_key(yaml_entry, positions[0] if positions else len(yaml_entry), name, _yaml_value(value))
+
+
+SECRETS_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt")
+"""The stack file's keys that say how its secrets are encrypted."""
+
+
+def encrypt_secret_fields(plan: ExportPlan, stack_file: StackFile, root: Path, stack: str) -> None:
+    """Turn the plan's secret fields (`RecordKind.secret`) into `{secure: ...}`, encrypted by
+    Pulumi for the stack; where that fails, leave them out (`Entry.withheld`): export never
+    writes a secret in plaintext."""
+    wanted = [
+        (entry, name)
+        for entry in plan.entries
+        for name in sorted(plan.kind.secret)
+        if name in entry.fields and name not in entry.encrypted
+    ]
+    if not wanted:
+        return
+    try:
+        ciphers = encrypt(stack_file, root, stack, [str(e.fields[n]) for e, n in wanted])
+    except ExportError as exc:
+        for entry, name in wanted:
+            del entry.fields[name]
+            entry.withheld[name] = str(exc)
+        return
+    for (entry, name), cipher in zip(wanted, ciphers, strict=True):
+        entry.fields[name] = CommentedMap({SECURE: cipher})
+
+
+def encrypt(stack_file: StackFile, root: Path, stack: str, values: Sequence[str]) -> list[str]:
+    """`values` encrypted with the stack's secrets provider, by `pulumi config set --secret`
+    into a scratch copy of the file's encryption keys (each value on standard input, never on
+    a command line); a salt Pulumi made for a stack without one is added to `stack_file`."""
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise ExportError("the pulumi CLI is not on PATH (`make engine` puts it in .tools/bin)")
+    document = stack_file.document
+    with tempfile.TemporaryDirectory(prefix="nexudus-export-") as folder:
+        scratch = Path(folder) / "Pulumi.scratch.yaml"
+        scratch.write_text(json.dumps({k: str(document[k]) for k in SECRETS_KEYS if k in document}))
+        for number, value in enumerate(values):
+            command = [pulumi, "config", "set", "--secret", "--stack", stack]
+            command += ["--config-file", str(scratch), f"export:value{number}", "--non-interactive"]
+            done = subprocess.run(
+                command, input=value, cwd=root, capture_output=True, text=True, check=False
+            )
+            if done.returncode != 0:
+                said = (done.stderr.strip() or done.stdout.strip()).splitlines() or ["no output"]
+                raise ExportError(
+                    f"`pulumi config set --secret --stack {stack}` said: {visible(said[-1])}"
+                )
+        written = StackFile.load(scratch).document
+    for key in SECRETS_KEYS:
+        if key in written and key not in document:
+            set_value(document, key, written[key])
+    config = written.get("config") or {}
+    return [str(config[f"export:value{n}"][SECURE]) for n in range(len(values))]
 
 
 def fetch_records(
@@ -697,6 +785,8 @@ def run_export(
         for kind in options.kinds
     ]
     link_references(plans)
+    for plan in plans:
+        encrypt_secret_fields(plan, stack_file, root, stack)
     apply_plan(plans, stack_file, project, options)
     text = stack_file.dump()
     destination = "stdout" if to_stdout else _shown(stack_file.path, root)

@@ -140,7 +140,8 @@ def _not_a_yaml_timestamp(value: str) -> str:
         return value
     date, clock, hours, minutes = go_time.groups()
     midnight_utc = (clock, hours + minutes) == ("00:00:00", "+0000")
-    typed = date if midnight_utc else f"{date}T{clock}{hours}:{minutes}"
+    offset = "Z" if hours + minutes == "+0000" else f"{hours}:{minutes}"
+    typed = date if midnight_utc else f"{date}T{clock}{offset}"
     raise ValueError(
         "looks like an unquoted date in the stack's YAML, which YAML reads as a timestamp "
         f'and Pulumi passes on as {value!r}; quote it: name: "{typed}"'

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .display import cut, visible
+
 PREFIX = "pulumi:"
 RETAINED = "+retain"
 
@@ -97,8 +99,7 @@ def describe_owner(system_id: object) -> str | None:
     """Who, other than nobody, the record's `SystemId` says it belongs to (for messages)."""
     marker = Marker.parse(system_id)
     if marker is not None:
-        return f"the Pulumi resource {marker}"
+        return f"the Pulumi resource {visible(cut(str(marker), 120))}"
     if isinstance(system_id, str) and system_id.strip():
-        shown = system_id if len(system_id) <= 40 else system_id[:37] + "..."
-        return f"another integration (its SystemId holds {shown!r})"
+        return f"another integration (its SystemId holds '{visible(cut(system_id, 40))}')"
     return None

@@ -31,7 +31,10 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .paceledger import RedisLedger
 
 MINUTE = 60.0
 HOUR = 3600.0
@@ -45,6 +48,10 @@ to its own (preparing the request, the network, its accept thread) varies by a f
 WINDOW_MARGIN_SECONDS = 0.25
 """Added to the minute and hour windows, for the same variation; costs under half a percent."""
 PACE_FILE_VERSION = 2
+DEFAULT_LOCK_WAIT_SECONDS = 30.0
+"""How long the pace file's lock is waited for when the caller states no bound: a process
+holds it for a check and a record, well under a millisecond."""
+LOCK_RETRY_SECONDS = 0.005
 BOOKING_AHEAD_SECONDS = 1.0
 """How far ahead of now a booked send time may lie (the write of a read-and-write turn, one
 interval after its read): a time read from a pace file further ahead is taken for a clock
@@ -60,6 +67,24 @@ class Limits:
     writes_per_minute: int = 60
     requests_per_hour: int = 5_000
     writes_per_day: int = 5_000
+
+    def share(self, fraction: float) -> Limits:
+        """The `fraction` (0 to 1) of these limits one of several uncoordinated clients of the
+        account may use: each count that share (at least one), the interval that much longer.
+        A count of 0 (no limit) stays 0."""
+        if fraction >= 1:
+            return self
+
+        def count(limit: int) -> int:
+            return max(math.floor(limit * fraction), 1) if limit > 0 else 0
+
+        return Limits(
+            self.min_interval / fraction,
+            count(self.requests_per_minute),
+            count(self.writes_per_minute),
+            count(self.requests_per_hour),
+            count(self.writes_per_day),
+        )
 
 
 class TurnTooFar(Exception):  # noqa: N818 - an outcome, not a failure of the pacer
@@ -184,6 +209,20 @@ def _times(values: Any, latest: float) -> list[float]:
     return sorted(kept)
 
 
+def take_from(
+    history: History, limits: Limits, plan: Sequence[bool], now: float
+) -> tuple[list[float], str, bool]:
+    """Send times for `plan` from `history`, the limit that sets the first, and whether they
+    were booked in it (the first is now)."""
+    history.forget_before(now)
+    times, limit = history.plan(limits, plan, now)
+    booked = times[0] <= now
+    if booked:
+        for at, write in zip(times, plan, strict=True):
+            history.record(at, write=write)
+    return times, limit, booked
+
+
 def _window_opens(sent: deque[float], limit: int, window: float) -> float:
     """When fewer than `limit` of the `sent` times fall in the `window` before it."""
     if limit <= 0 or len(sent) < limit:
@@ -198,8 +237,36 @@ class _MemoryLedger:
         self._history = History()
 
     @contextlib.contextmanager
-    def open(self, now: float) -> Iterator[History]:
+    def open(self, now: float, lock_wait: float = math.inf) -> Iterator[History]:
         yield self._history
+
+
+class _HistoryBook:
+    """A ledger that hands out its whole `History` (this process's, or a pace file's), used
+    as `paceledger.RedisLedger` is: book, release, pause, count the day's writes."""
+
+    def __init__(self, ledger: _MemoryLedger | _FileLedger) -> None:
+        self._ledger = ledger
+
+    def take(
+        self, limits: Limits, plan: Sequence[bool], now: float, lock_wait: float = math.inf
+    ) -> tuple[list[float], str, bool]:
+        with self._ledger.open(now, lock_wait=lock_wait) as history:
+            return take_from(history, limits, plan, now)
+
+    def release(self, booked: Sequence[tuple[float, bool]], now: float) -> None:
+        with self._ledger.open(now) as history:
+            for at, write in booked:
+                history.unrecord(at, write=write)
+
+    def pause(self, seconds: float, now: float) -> None:
+        with self._ledger.open(now) as history:
+            history.paused_until = max(history.paused_until, now + seconds)
+
+    def writes_in_day(self, limits: Limits, now: float) -> int:
+        with self._ledger.open(now) as history:
+            history.forget_before(now)
+            return len(history.writes)
 
 
 class PaceFileError(OSError):
@@ -215,18 +282,21 @@ class _FileLedger:
     The file holds one history per account, so two accounts sharing one file never hold each
     other back. It is opened without following a symbolic link, and a file that holds
     anything but pace data is refused, never overwritten: the name may be a mistake, and the
-    file someone's notes.
+    file someone's notes. So is a file another user owns, or one that the group or others may
+    write: whoever can write it can plant a pause ("next turn is 86400 s away") or hold its
+    lock. The lock is waited for at most as long as the caller may wait (`lock_wait`), never
+    without end.
     """
 
     def __init__(self, path: Path, account: str) -> None:
         self.path = path
         self.account = account
-        with self._locked() as file:
+        with self._locked(DEFAULT_LOCK_WAIT_SECONDS) as file:
             _accounts(file.read(), path)
 
     @contextlib.contextmanager
-    def open(self, now: float) -> Iterator[History]:
-        with self._locked() as file:
+    def open(self, now: float, lock_wait: float = math.inf) -> Iterator[History]:
+        with self._locked(lock_wait) as file:
             accounts = _accounts(file.read(), self.path)
             history = History.from_dict(accounts.get(self.account), now)
             yield history
@@ -238,20 +308,57 @@ class _FileLedger:
             )
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[Any]:
+    def _locked(self, lock_wait: float) -> Iterator[Any]:
+        """The file, opened and checked, under the exclusive lock: taken without blocking,
+        tried again until `lock_wait` seconds (`DEFAULT_LOCK_WAIT_SECONDS` if unbounded) have
+        passed, then refused."""
         flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
         try:
             fd = os.open(self.path, flags, 0o600)
         except OSError as exc:
             raise PaceFileError(_open_failure(self.path, exc)) from None
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise PaceFileError(f"the pace file {self.path} is not a regular file")
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _check_owner_and_mode(self.path, os.fstat(fd))
+            self._lock(fd, lock_wait if math.isfinite(lock_wait) else DEFAULT_LOCK_WAIT_SECONDS)
             with os.fdopen(os.dup(fd), "r+", encoding="utf-8", errors="replace") as file:
                 yield file
         finally:
             os.close(fd)  # releases the lock
+
+    def _lock(self, fd: int, lock_wait: float) -> None:
+        give_up = time.monotonic() + max(lock_wait, LOCK_RETRY_SECONDS)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= give_up:
+                    raise PaceFileError(
+                        f"the pace file {self.path} stayed locked by another process for "
+                        f"{max(lock_wait, LOCK_RETRY_SECONDS):g} s, longer than the request "
+                        "may wait; find the process holding it (`fuser` names it), or name "
+                        "a file of your own"
+                    ) from None
+                time.sleep(LOCK_RETRY_SECONDS)
+
+
+def _check_owner_and_mode(path: Path, info: os.stat_result) -> None:
+    """Refuse a pace file that is no regular file, that another user owns, or that the group
+    or others may write: each message names the file and the fix."""
+    if not stat.S_ISREG(info.st_mode):
+        raise PaceFileError(f"the pace file {path} is not a regular file")
+    if info.st_uid != os.geteuid():
+        raise PaceFileError(
+            f"the pace file {path} belongs to another user (uid {info.st_uid}), who could "
+            "hold back or stall every request through it; name a file of your own (e.g. in "
+            "$RUNNER_TEMP or $XDG_RUNTIME_DIR), or delete that one"
+        )
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise PaceFileError(
+            f"the pace file {path} may be written by the group or others (mode "
+            f"{stat.S_IMODE(info.st_mode):04o}), who could plant a pause in it; make it "
+            f"yours alone: chmod 600 {path}"
+        )
 
 
 def _open_failure(path: Path, exc: OSError) -> str:
@@ -291,8 +398,10 @@ class Pacer:
     A thread checks the history under the lock; if the moment has not come, it sleeps outside
     the lock and checks again (a 409 pause, another thread or another process may have moved
     the moment meanwhile). Checking and recording the send happen in one step under the lock,
-    so no two senders take the same moment, even across processes sharing a pace file. A write
-    waiting for the write window does not hold back reads.
+    so no two senders take the same moment, even across processes sharing a pace file or a
+    Redis pace ledger (`pace_url`). A write waiting for the write window does not hold back
+    reads. With `quota_share` below 1 the pacer keeps to that fraction of the limits, for one
+    of several clients of the account that share no ledger.
     """
 
     def __init__(
@@ -304,18 +413,28 @@ class Pacer:
         requests_per_hour: int = 5_000,
         writes_per_day: int = 5_000,
         pace_file: Path | None = None,
+        pace_url: str | None = None,
+        pace_password: str | None = None,
+        quota_share: float = 1.0,
         account: str = "",
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.limits = Limits(
             min_interval, requests_per_minute, writes_per_minute, requests_per_hour, writes_per_day
-        )
-        self._ledger: _MemoryLedger | _FileLedger = (
-            _MemoryLedger() if pace_file is None else _FileLedger(pace_file, account)
-        )
+        ).share(quota_share)
         # A shared file needs a clock every process reads alike; alone, one that never jumps.
-        self._clock = clock or (time.monotonic if pace_file is None else time.time)
+        # Redis keeps its own clock, and its answers are moved to this one.
+        self._clock = clock or (time.time if pace_file is not None else time.monotonic)
+        self._ledger: _HistoryBook | RedisLedger
+        if pace_url is not None:
+            from .paceledger import RedisLedger  # here: paceledger imports this module
+
+            self._ledger = RedisLedger(pace_url, account, self._clock, password=pace_password)
+        else:
+            self._ledger = _HistoryBook(
+                _MemoryLedger() if pace_file is None else _FileLedger(pace_file, account)
+            )
         self._sleep = sleep
         self._lock = threading.Lock()
         """Guards the ledger between this process's threads (`flock` is per process)."""
@@ -337,13 +456,9 @@ class Pacer:
         while True:
             with self._lock:
                 now = self._clock()
-                with self._ledger.open(now) as history:
-                    history.forget_before(now)
-                    times, limit = history.plan(self.limits, plan, now)
-                    if times[0] <= now:
-                        for at, write in zip(times, plan, strict=True):
-                            history.record(at, write=write)
-                        return times
+                times, limit, booked = self._ledger.take(self.limits, plan, now, lock_wait=max_wait)
+                if booked:
+                    return times
             if times[0] - now > max_wait:
                 raise TurnTooFar(times[0] - now, limit)
             self._sleep(times[0] - now)
@@ -352,10 +467,7 @@ class Pacer:
         """Give back booked sends (time, write) that will not go: a write the fresh read showed
         was not needed, or one whose read must be taken again."""
         with self._lock:
-            now = self._clock()
-            with self._ledger.open(now) as history:
-                for at, write in booked:
-                    history.unrecord(at, write=write)
+            self._ledger.release(booked, self._clock())
 
     def sleep_until(self, at: float) -> None:
         """Sleep until a booked send time."""
@@ -367,15 +479,11 @@ class Pacer:
         """Hold back every later request: the server asked us to wait (409 + Retry-After)."""
         seconds = min(max(seconds, 0.0), LONGEST_WAIT_SECONDS) if math.isfinite(seconds) else 0.0
         with self._lock:
-            now = self._clock()
-            with self._ledger.open(now) as history:
-                history.paused_until = max(history.paused_until, now + seconds)
+            self._ledger.pause(seconds, self._clock())
 
     def writes_left_today(self) -> int:
         """How many writes the daily quota still allows, as far as this pacer has seen (this
-        process, or every process sharing its pace file)."""
+        process, or every process sharing its pace file or pace ledger)."""
         with self._lock:
-            now = self._clock()
-            with self._ledger.open(now) as history:
-                history.forget_before(now)
-                return max(self.limits.writes_per_day - len(history.writes), 0)
+            written = self._ledger.writes_in_day(self.limits, self._clock())
+            return max(self.limits.writes_per_day - written, 0)

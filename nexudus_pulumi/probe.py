@@ -28,8 +28,10 @@ from types import FrameType
 from typing import Any
 
 from .client import NexudusClient
+from .display import cut, visible
 from .errors import Interrupted, NexudusError, NotFoundError, ProbeError
 from .export import client_from_environment
+from .models import MAX_ID
 from .settings import Settings
 from .stackconfig import Project, StackFile, set_value
 
@@ -39,7 +41,7 @@ PROBE_NAME = "nexudus-pulumi probe"
 """Every probe record's name starts so: the clue a later probe lists leftovers by."""
 BURST_SIZE = 5
 """Unpaced GETs sent at most to meet the 1-per-100 ms limit."""
-REQUESTS = 23
+REQUESTS = 25
 """At most the requests of one probe without `--user-id` or leftovers, the burst included."""
 BURST_NOTICE = "asking: 409 or 429"
 """The progress line said just before the deliberate burst."""
@@ -208,12 +210,14 @@ class Probe:
         self.say(f"deleted {collection.noun} {record_id}" + (f" ({why})" if why else ""))
 
     def clean_up(self) -> None:
-        """Delete what this probe made; one whose create went unanswered is looked for by its
-        marker. What cannot be deleted is named, for deleting by hand."""
+        """Delete what this probe made, each record once a read by id shows this probe's
+        marker (an id the API answered might name someone else's record); one whose create
+        went unanswered is looked for by its marker. What cannot be deleted is named, for
+        deleting by hand."""
         for made in self.made:
             try:
                 if made.id is not None:
-                    self.delete(made.collection, made.id)
+                    self.delete_marked(made)
                 else:
                     self.sweep_leftovers(
                         [made.collection], made.marker, "its create went unanswered"
@@ -224,6 +228,22 @@ class Probe:
                 self.say(f"error: could not delete {what}: {exc}")
         self.made.clear()
 
+    def delete_marked(self, made: _Made) -> None:
+        """Delete the record `made.id` if it carries `made.marker`, else leave it, saying so."""
+        assert made.id is not None
+        try:
+            record = self.client.get(made.collection.path, made.id)
+        except NotFoundError:
+            return  # gone already: as good
+        if record.get("SystemId") == made.marker:
+            self.delete(made.collection, made.id)
+            return
+        what = f"{made.collection.noun} {made.id}"
+        self.say(
+            f"warning: not deleting {what}: it does not carry this probe's marker "
+            f"{made.marker!r} (its SystemId is {visible(cut(repr(record.get('SystemId')), 60))})"
+        )
+
     # ----- records -----------------------------------------------------------------------------
 
     def borrowed_administrator(self) -> int:
@@ -233,8 +253,9 @@ class Probe:
             GROUPS.path,
             params={GROUPS.filter("Business"): self.options.business, "page": 1, "size": 1},
         )
-        for record in page.get("Records") or []:
-            if isinstance(record.get("UserId"), int):
+        records = page.get("Records")
+        for record in records if isinstance(records, list) else []:
+            if isinstance(record, dict) and _is_id(record.get("UserId")):
                 return int(record["UserId"])
         raise ProbeError(
             f"business {self.options.business} has no community group to take an administrator "
@@ -250,8 +271,13 @@ class Probe:
             "POST", collection.path, json={**body, "SystemId": made.marker}
         )
         value = envelope.get("Value")
-        if not isinstance(value, dict) or not isinstance(value.get("Id"), int):
-            raise ProbeError(f"creating the {collection.noun} answered without Value.Id: {value!r}")
+        if not isinstance(value, dict) or not _is_id(value.get("Id")):
+            shown = visible(cut(repr(value.get("Id") if isinstance(value, dict) else value), 60))
+            raise ProbeError(
+                f"creating the {collection.noun} answered no record id (a whole number from 1 "
+                f"to {MAX_ID}) as Value.Id, but {shown}: the probe stops; look for a record "
+                f"whose SystemId is {made.marker!r} and delete it by hand"
+            )
         made.id = int(value["Id"])
         self.say(f"created {collection.noun} {made.id} ({self.name!r})")
         return made.id, value
@@ -417,15 +443,13 @@ class Probe:
         observed = f"not met within {BURST_SIZE} unpaced GETs: cannot tell"
         status: int | None = None
         for _ in range(BURST_SIZE):
-            response = self.client.send_unpaced(ROOMS.path, params)
-            if response.status_code in (409, 429):
-                status = response.status_code
-                after = response.headers.get("Retry-After")
-                body = response.text.strip()
-                observed = (
-                    f"HTTP {status}, Retry-After: {after if after is not None else 'absent'}, "
-                    f"body: {body[:80]!r}"
-                )
+            answer = self.client.send_unpaced(ROOMS.path, params)
+            if answer.status_code in (409, 429):
+                status = answer.status_code
+                after = answer.headers.get("Retry-After")
+                body = answer.content[:1000].decode("utf-8", "replace").strip()
+                shown_after = visible(after[:40]) if after is not None else "absent"
+                observed = f"HTTP {status}, Retry-After: {shown_after}, body: {body[:80]!r}"
                 break
         self.report.findings.throttle_status = status
         self.answer(
@@ -434,6 +458,11 @@ class Probe:
             "no setting needed: the provider waits as either answer asks (Retry-After, or the "
             "seconds in the body)",
         )
+
+
+def _is_id(value: Any) -> bool:
+    """A record id: a whole number from 1 to 2^31-1 (not `true`, not `7.0`)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 
 def _resolution(stamp: str) -> float:

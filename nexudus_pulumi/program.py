@@ -45,8 +45,9 @@ import pulumi
 from pydantic import TypeAdapter, ValidationError
 
 from .errors import ConfigurationError
+from .identity import StackIdentity
 from .kinds import KINDS
-from .models import RecordId
+from .models import RecordId, refusal
 from .recordkind import FLAG_OPTIONS, RESOURCE_OPTIONS, R, RecordKind
 from .resource import RecordResource
 from .settings import KEYS, Settings
@@ -93,12 +94,27 @@ def declare_stack() -> Declared:
     for kind in KINDS:  # a stack whose rooms all moved to groups has nothing to be warned about
         if kind.deprecation and entries[kind.map_name]:
             pulumi.log.warn(kind.deprecation)
+    # The identity first, with every declared key: the drift check and destroy name the
+    # records that carry the stack's markers but that no resource holds.
+    StackIdentity.current({kind.spec.record_name: _keys(entries[kind.map_name]) for kind in KINDS})
     declared = Declared({})
     for kind in KINDS:
         resources = _declare_all(config, kind, entries[kind.map_name], default_business, declared)
         declared.resources[kind.map_name] = dict(resources)
         pulumi.export(kind.map_name, {key: resource.id for key, resource in resources.items()})
     return declared
+
+
+def _keys(entries: Mapping[str, Any]) -> list[str]:
+    """The keys a map declares, with the earlier keys its `aliases` name: a record renamed in
+    config carries its old key until its update rewrites the marker."""
+    earlier = [
+        old
+        for entry in entries.values()
+        if isinstance(entry, dict)
+        for old in _alias_keys(entry.get("aliases"))
+    ]
+    return sorted({*entries, *earlier})
 
 
 def _default_business(config: pulumi.Config, problems: list[str]) -> Any:
@@ -281,6 +297,11 @@ def _record_problems(
         for problem in _value_problems(f"{where}.{name}", value)
     ]
     problems += [
+        _unquoted(f"{where}.{name}", name, value)
+        for name, value in entry.items()
+        if name in kind.model.record_fields() and _yaml_read_as_text(kind, name, value)
+    ]
+    problems += [
         f"{where}.{name} must be true or false, got {entry[name]!r}"
         for name in FLAG_OPTIONS
         if name in entry and not isinstance(entry[name], bool)
@@ -296,6 +317,28 @@ def _record_problems(
             f"every {kind.noun} of the stack (pulumi config set {project}:businessId <id>)"
         )
     return problems
+
+
+def _yaml_read_as_text(kind: RecordKind[Any], field: str, value: Any) -> bool:
+    """A text field given a YAML number or boolean (`name: 1234`, `name: yes`): YAML typed it,
+    and the field wants the text as written."""
+    scalar = isinstance(value, bool | int | float)
+    takes_text = refusal(kind.model, field, "x") is None
+    return scalar and takes_text and refusal(kind.model, field, value) is not None
+
+
+def _unquoted(where: str, field: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return (
+            f"{where} is a boolean in the stack's YAML ({str(value).lower()}: YAML reads yes, no, "
+            f"on, off, true and false so), not a text; quote it as you typed it: "
+            f'{field}: "{str(value).lower()}"'
+        )
+    shown = repr(value) if isinstance(value, float) else str(value)
+    return (
+        f"{where} is a number in the stack's YAML ({shown}), not a text; quote it: "
+        f'{field}: "{shown}"'
+    )
 
 
 def _shared_import_ids(where: str, declared: Mapping[str, Any]) -> list[str]:

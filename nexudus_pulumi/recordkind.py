@@ -55,6 +55,9 @@ class RecordKind(Generic[R]):
     on_request: frozenset[str] = frozenset()
     """Fields export writes only when asked (`--last-agent-visit`): Nexudus moves them itself,
     so managing them would undo what happens in the account."""
+    secret: frozenset[str] = frozenset()
+    """Fields export writes only encrypted (`secure:`): a thread's `zoomEventData` holds a
+    meeting's details, a passcode maybe."""
     deprecation: str | None = None
     """What the program warns once per run when a stack declares records of a type Nexudus
     deprecates, naming its successor; None for a type in good standing."""

@@ -57,6 +57,9 @@ KEYS: tuple[Key, ...] = (
     _key("log_level"),
     _key("skip_credentials_validation"),
     _key("pace_file"),
+    _key("pace_url"),
+    _key("pace_password", secret=True),
+    _key("quota_share"),
     _key("writes_per_day"),
     _key("membership_bumps_updated_on"),
 )
@@ -131,6 +134,18 @@ class Settings(BaseModel):
     pace_file: str | None = None
     """Opt-in: a file shared by every provider process on this machine that names it, so that
     several stacks run at once pace themselves as one client of the account (see `pacing`)."""
+    pace_url: SecretStr | None = None
+    """Opt-in: a Redis server (`redis://host:6379/0`, `rediss://` for TLS) shared by every
+    provider process, on any machine, that names it: stacks deployed at once from separate CI
+    runners pace themselves as one client of the account. Unreachable when the provider starts:
+    the run fails; lost later: each process goes on pacing alone, and says so. A password may be
+    in the URL (then set it as a secret) or in `pacePassword`."""
+    pace_password: SecretStr | None = None
+    """The Redis password for `paceUrl`, if it is not in the URL (a secret)."""
+    quota_share: float = Field(default=1.0, gt=0, le=1, allow_inf_nan=False)
+    """The fraction of the account's limits this process paces to (or, with `paceFile` or
+    `paceUrl`, every process sharing them): `0.25` for one of four runners that share neither,
+    so that together they never overrun the account."""
     membership_bumps_updated_on: bool = False
     """The user vouches that on their account a change of a record's `Users`/`Members` moves its
     `UpdatedOn` (undocumented; `nexudus-pulumi probe` finds out). A refresh then skips the GET
@@ -176,6 +191,23 @@ class Settings(BaseModel):
         if value is not None and not os.path.isdir(os.path.dirname(os.path.abspath(value))):
             raise ValueError(f"the folder of the pace file {value!r} does not exist")
         return value
+
+    @field_validator("pace_url", mode="before")
+    @classmethod
+    def _redis_url(cls, value: Any) -> Any:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(raw, str):
+            return value
+        parts = urlsplit(raw.strip())
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise ValueError("must be redis://host:port/db; the port is not a number") from None
+        if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+            raise ValueError("must be a Redis URL such as redis://host:6379/0 (rediss:// for TLS)")
+        if parts.path.strip("/") and not parts.path.strip("/").isdigit():
+            raise ValueError("must name the database by number after the host (redis://host/0)")
+        return raw.strip()
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -269,6 +301,12 @@ class Settings(BaseModel):
                 for err in exc.errors(include_url=False)
             ]
             raise ConfigurationError("invalid Nexudus settings: " + "; ".join(problems)) from None
+        if settings.pace_url is not None and settings.pace_file is not None:
+            raise ConfigurationError(
+                f"invalid Nexudus settings: both {settings.origin('pace_url')} and "
+                f"{settings.origin('pace_file')} are set: set one (the pace ledger on Redis "
+                "already covers the processes of this machine)"
+            )
         if (settings.username is None) != (settings.password is None):
             have, missing = ("username", "password")
             if settings.username is None:

@@ -90,6 +90,7 @@ class StackFile:
         yaml.width = 4096  # never fold a long value (a ciphertext, a room name)
         yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
         document = _parse(text, path, yaml)
+        _check_expanded_size(document, path)
         if document is None:
             document = CommentedMap()
         if not isinstance(document, CommentedMap):
@@ -163,9 +164,49 @@ def _guess_indent(text: str) -> tuple[int, int, int]:
     return mapping, max(mapping, offset + 2), offset
 
 
+MAX_YAML_VALUES = 1_000_000
+"""The most values a stack file may hold once its aliases (`*name`) are expanded: a stack of
+5,000 records holds under 200,000. A 500-byte alias bomb expands to hundreds of millions, and
+took export 44 s and 2.3 GB before any request."""
+
+
+def _check_expanded_size(document: Any, path: Path) -> None:
+    """Refuse a document that expands past `MAX_YAML_VALUES` through its aliases. Counted
+    without expanding: each node once, an alias being the same object again (ruamel reads an
+    alias inside the value it names as null, so there is no cycle)."""
+    sizes: dict[int, int] = {}
+    todo: list[tuple[Any, bool]] = [(document, False)]
+    while todo:
+        node, children_counted = todo.pop()
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if not children_counted:
+            todo.append((node, True))
+            todo += [(child, False) for child in children if id(child) not in sizes]
+            continue
+        sizes[id(node)] = size = 1 + sum(sizes[id(child)] for child in children)
+        if size > MAX_YAML_VALUES:
+            raise StackFileError(
+                f"{path} holds more than {MAX_YAML_VALUES:,} values once its YAML aliases "
+                "(*name) are expanded, far more than any stack declares (an alias bomb?): "
+                "write the values out instead of aliasing them"
+            )
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, dict):
+        return [*node.keys(), *node.values()]
+    return list(node) if isinstance(node, list) else []
+
+
 def _parse(text: str, path: Path, yaml: YAML | None = None) -> Any:
     try:
         return (yaml or YAML()).load(text)
+    except RecursionError:
+        raise StackFileError(
+            f"{path} nests its YAML deeper than Python can read; no stack declares that"
+        ) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

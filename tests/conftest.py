@@ -16,10 +16,17 @@ from tests.helpers import RELAXED, MakeProvider, RecordingMocks, configured, san
 
 
 @pytest.fixture(autouse=True)
-def fresh_provider_process(monkeypatch: pytest.MonkeyPatch) -> None:
+def fresh_provider_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test is a new provider process: no client (token, refused login) from an earlier
-    test, whose sandbox may have had the same port and so the same settings."""
-    monkeypatch.setattr(client, "_shared", {})
+    test, whose sandbox may have had the same port and so the same settings. Its clients'
+    connections are closed when it ends, as a process's are when it exits: a keep-alive
+    connection left open would keep a stopped sandbox's handler thread alive, which a later
+    test waiting for its own sandbox to settle would take for its own."""
+    clients: dict[Any, client.NexudusClient] = {}
+    monkeypatch.setattr(client, "_shared", clients)
+    yield
+    for made in list(clients.values()):
+        made.close()
 
 
 @pytest.fixture

@@ -62,6 +62,8 @@ BAD_VALUES = {
     "nexudus:skipCredentialsValidation": "maybe",
     "nexudus:writesPerDay": "lots",
     "nexudus:membershipBumpsUpdatedOn": "sometimes",
+    "nexudus:paceUrl": "http://cache.internal:6379",
+    "nexudus:quotaShare": "1.5",
 }
 """A value each checked `nexudus:*` key refuses (the settings tests and the preview gate)."""
 

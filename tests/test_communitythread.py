@@ -286,6 +286,14 @@ def test_export_names_a_threads_group_by_its_key(sandbox: Sandbox, tmp_path: Pat
     assert "communityGroupId" not in threads["house-rules"]
     # a group the export does not write (another business) stays an id
     assert threads["elsewhere"]["communityGroupId"] == elsewhere
+    # `export --force` on that stack keeps each form: the `group:` key (it once added a
+    # communityGroupId beside it, which the next preview refused), and the id
+    run_export(tmp_path, "prod", ExportOptions(business=1001), environ=environ, force=True)
+    config = yaml.safe_load((tmp_path / "stacks" / "Pulumi.prod.yaml").read_text())["config"]
+    threads = config["nexudus-rooms:threads"]
+    assert threads["house-rules"]["group"] == "makers"
+    assert "communityGroupId" not in threads["house-rules"]
+    assert threads["elsewhere"]["communityGroupId"] == elsewhere
 
 
 def test_a_clone_says_which_thread_keeps_a_group_id(tmp_path: Path) -> None:

@@ -41,6 +41,8 @@ def test_an_unquoted_timestamp_with_an_offset_is_read() -> None:
     [
         ("2025-03-01 00:00:00 +0000 UTC", 'name: "2025-03-01"'),
         ("2025-03-01 10:30:00 +0200 +0200", 'name: "2025-03-01T10:30:00+02:00"'),
+        # typed 2025-01-15T10:30:00Z: the suggestion is what was typed, not a +00:00 spelling
+        ("2025-01-15 10:30:00 +0000 UTC", 'name: "2025-01-15T10:30:00Z"'),
     ],
 )
 def test_a_name_that_yaml_turned_into_a_timestamp_is_refused(passed: str, quoted: str) -> None:

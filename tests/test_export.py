@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from nexudus_pulumi import cli, program
 from nexudus_pulumi.chatroom import KIND as ROOMS
 from nexudus_pulumi.chatroom import ChatRoomProvider
 from nexudus_pulumi.communitygroup import KIND as GROUPS
+from nexudus_pulumi.communitythread import KIND as THREADS
 from nexudus_pulumi.export import (
     ExistingRecord,
     ExportError,
@@ -913,6 +915,31 @@ def test_force_leaves_encrypted_values_encrypted(
     assert any("hidden is encrypted" in line for line in report.lines)
 
 
+SECRET_IN_A_LIST = """\
+config:
+  nexudus-rooms:businessId: 1001
+  nexudus-rooms:rooms:
+    lobby:
+      name: Lobby
+      users: [11, {{secure: v1:cipher-of-a-user}}]
+      importId: {lobby}
+encryptionsalt: v1:salt:salt
+"""
+
+
+@pytest.mark.parametrize("to_stdout", [False, True])
+def test_force_keeps_an_encrypted_value_nested_in_a_list(
+    export: Export, sandbox: Sandbox, stack_file: Path, to_stdout: bool
+) -> None:
+    """`users: [11, {secure: ...}]` once became `[11, 12]`, the secret written in plaintext."""
+    lobby = seed(sandbox, Name="Lobby", Users=[11, 12])
+    stack_file.write_text(SECRET_IN_A_LIST.format(lobby=lobby))
+    report = export(force=True, to_stdout=to_stdout)
+    lobby_entry = yaml.safe_load(report.text)["config"]["nexudus-rooms:rooms"]["lobby"]
+    assert lobby_entry["users"] == [11, {"secure": "v1:cipher-of-a-user"}]
+    assert any("lobby.users is encrypted" in line for line in report.lines)
+
+
 def test_a_map_encrypted_whole_is_refused(
     export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
@@ -939,3 +966,75 @@ def test_keep_unmatched_keeps_hand_written_keys_and_says_so(
     assert kept in stack_file.read_text()
     assert "kept planned: no room of business 1001 matches it" in out
     assert "removed" not in out
+
+
+def alias_bomb() -> str:
+    """About 500 bytes that expand to 9^9 (387 million) values: each alias names the list
+    above it nine times."""
+    lines = ["config:", "  nexudus-rooms:businessId: 1001", "  a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, 9):
+        lines.append(f"  a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 9)}]")
+    lines.append("  nexudus-rooms:rooms: {lobby: {name: Lobby, users: *a8}}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.timeout(30)  # before the bound: 44 s and 2.3 GB
+def test_an_alias_bomb_in_the_stack_file_fails_at_once_before_any_request(
+    stack_file: Path, environ: dict[str, str], sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bomb = alias_bomb()
+    assert len(bomb) < 600
+    stack_file.write_text(bomb)
+    started = time.monotonic()
+    assert cli.main(["export", "--business", "1001", "--stack", "prod", "--force"]) == 1
+    assert time.monotonic() - started < 5
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {stack_file} holds more than 1,000,000 values once its YAML ")
+    assert "aliases (*name) are expanded" in err and err.count("\n") == 1
+    assert sandbox.requests == []
+    assert stack_file.read_text() == bomb
+
+
+def test_aliases_within_the_bound_are_read_and_kept(
+    export: Export, sandbox: Sandbox, stack_file: Path
+) -> None:
+    lobby = seed(sandbox, Name="Lobby", Users=[11, 12])
+    stack_file.write_text(
+        "config:\n  nexudus-rooms:businessId: 1001\n  members: &members [11, 12]\n"
+        f"  nexudus-rooms:rooms:\n    lobby: {{name: Lobby, users: *members, importId: {lobby}}}\n"
+    )
+    export(force=True)
+    assert rooms_in(stack_file)["lobby"]["users"] == [11, 12]
+    assert "*members" in stack_file.read_text()
+
+
+def test_a_stack_file_nested_too_deep_for_python_is_refused(stack_file: Path) -> None:
+    stack_file.write_text("config:\n  a: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    with pytest.raises(StackFileError, match="nests its YAML deeper than Python can read"):
+        StackFile.load(stack_file)
+
+
+def test_a_zoom_event_data_that_cannot_be_encrypted_is_not_written_and_is_named(
+    export: Export, sandbox: Sandbox, stack_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the pulumi CLI nothing can encrypt it: left out, never written in plaintext."""
+    group = seed_group(sandbox, Name="Makers", UserId=12)
+    sandbox.stores["/api/community/communitythreads"].insert(
+        {
+            "BusinessId": 1001,
+            "CommunityGroupId": group,
+            "Subject": "Monthly call",
+            "Message": "Join us",
+            "UserId": 11,
+            "ZoomEventData": '{"passcode": "583920"}',
+        },
+        "ui",
+    )
+    monkeypatch.setenv("PATH", "")
+    report = export(kinds=(GROUPS, THREADS))
+    assert "583920" not in stack_file.read_text()
+    [thread] = yaml.safe_load(stack_file.read_text())["config"]["nexudus-rooms:threads"].values()
+    assert thread["subject"] == "Monthly call" and "zoomEventData" not in thread
+    [warning] = [line for line in report.lines if "zoomEventData" in line]
+    assert warning.startswith("warning: monthly-call.zoomEventData from Nexudus is not written")
+    assert "the pulumi CLI is not on PATH" in warning

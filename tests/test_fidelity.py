@@ -271,6 +271,8 @@ def test_a_lost_create_answer_leaves_exactly_one_record(
     assert sandbox.status_counts()[("POST", 0)] == 1  # the answer was lost indeed
     assert marked(sandbox, ROOMS, "pulumi:p/t/lobby") == [int(lobby.id)]
     assert stored(sandbox, ROOMS, lobby.id)["Users"] == [11]
+    # the state holds the record found as Nexudus made it: a drift check shows no first sight
+    assert lobby.outs["createdOn"] == stored(sandbox, ROOMS, lobby.id)["CreatedOn"]
 
 
 def test_a_killed_runs_leftover_is_adopted_not_duplicated(

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,11 +20,17 @@ import pytest
 from nexudus_pulumi import client as client_module
 from nexudus_pulumi.client import NexudusClient
 from nexudus_pulumi.errors import (
+    ApiRejectedError,
+    AuthenticationError,
     InvalidAnswerError,
     OutcomeUnknownError,
+    ProbeError,
     RedirectRefusedError,
+    ThrottledError,
     TransientError,
 )
+from nexudus_pulumi.ownership import describe_owner
+from nexudus_pulumi.probe import ProbeOptions, run_probe
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER
 from nexudus_pulumi.settings import Settings
 from tests.helpers import FAST_CLIENT
@@ -428,3 +438,237 @@ def test_a_refusing_proxy_is_named_as_the_proxy(
     )
     assert f"refused the connection on port {api.port}" not in message
     assert api.seen() == []
+
+
+# ----- 28.4: what the API says reaches the terminal as text, never as escapes ------------------
+
+PWNED = "\x1b]0;PWNED\x07"
+"""An OSC sequence: a terminal that receives it raw sets its title to PWNED."""
+PWNED_SHOWN = "\\x1b]0;PWNED\\x07"
+
+
+def assert_escaped(message: str) -> None:
+    assert "\x1b" not in message and "\x07" not in message, repr(message)
+    assert PWNED_SHOWN in message, message
+
+
+def test_a_field_error_message_with_a_terminal_escape_is_shown_escaped(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    body = {
+        "WasSuccessful": False,
+        "Message": PWNED,
+        "Errors": [{"PropertyName": f"Name{PWNED}", "Message": f"bad {PWNED}"}],
+    }
+    api = serve(routes({("PUT", COLLECTION): lambda r: r.json(400, body)}))
+    with pytest.raises(ApiRejectedError) as caught:
+        client_for(api.url, token="t0ken").update(COLLECTION, {"Id": 7})
+    assert_escaped(str(caught.value))
+    assert "\x1b" not in caught.value.summary
+
+
+def test_a_server_errors_reason_with_a_terminal_escape_is_shown_escaped(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    body = {"Message": f"Deadlock {PWNED}", "WasSuccessful": False, "Errors": None}
+    api = serve(lambda request, reply: reply.json(500, body))
+    with pytest.raises(TransientError) as caught:
+        client_for(api.url, token="t0ken", maxRetries=1).get(COLLECTION, 7)
+    assert_escaped(str(caught.value))
+
+
+def test_an_oauth_error_description_with_a_terminal_escape_is_shown_escaped(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    body = {"error": "invalid_grant", "error_description": f"no {PWNED}"}
+    api = serve(routes({("POST", "/api/token"): lambda r: r.json(400, body)}))
+    with pytest.raises(AuthenticationError) as caught:
+        client_for(api.url).verify(COLLECTION)
+    assert_escaped(str(caught.value))
+
+
+def test_a_content_type_with_a_terminal_escape_is_shown_escaped(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    html = routes(
+        {("GET", f"{COLLECTION}/7"): lambda r: r.bytes(200, b"<html>", content_type=PWNED)}
+    )
+    with pytest.raises(InvalidAnswerError) as caught:
+        client_for(serve(html).url, token="t0ken").get(COLLECTION, 7)
+    assert_escaped(str(caught.value))
+
+
+@pytest.mark.parametrize("system_id", [f"pulumi:x/{PWNED}/lobby#abc", f"crm:{PWNED}"])
+def test_an_owner_marker_with_a_terminal_escape_is_described_escaped(system_id: str) -> None:
+    described = describe_owner(system_id)
+    assert described is not None
+    assert_escaped(described)
+
+
+# ----- 28.7: answers that crashed Python end as the client's error -----------------------------
+
+DEEP = b"[" * 200_000 + b"]" * 200_000
+"""JSON nested 200,000 deep: Python's parser raised RecursionError."""
+
+
+def deep(reply: Reply) -> None:
+    reply.bytes(200, DEEP)
+
+
+def test_json_nested_200000_deep_is_refused_naming_the_url(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    api = serve(routes({("GET", f"{COLLECTION}/7"): deep, ("GET", COLLECTION): deep}))
+    client = client_for(api.url, token="t0ken")
+    for call in (lambda: client.get(COLLECTION, 7), lambda: list(client.search(COLLECTION, {}))):
+        with pytest.raises(InvalidAnswerError) as caught:
+            call()
+        assert f"GET {api.url}{COLLECTION}" in str(caught.value)
+        assert "nests JSON deeper than 64 levels" in str(caught.value)
+
+
+def test_json_nested_deeper_than_any_nexudus_answer_is_refused_though_python_reads_it(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    body = {"Id": 7, "Name": "x", "Custom": json.loads("[" * 500 + "]" * 500)}
+    api = serve(routes({("GET", f"{COLLECTION}/7"): lambda r: r.json(200, body)}))
+    with pytest.raises(InvalidAnswerError, match="deeper than 64 levels"):
+        client_for(api.url, token="t0ken").get(COLLECTION, 7)
+
+
+def test_a_token_answer_nested_200000_deep_is_refused(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    api = serve(routes({("POST", "/api/token"): deep}))
+    with pytest.raises(InvalidAnswerError, match="token answered HTTP 200 but its body nests"):
+        client_for(api.url).verify(COLLECTION)
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "said"),
+    [
+        (409, {"Retry-After": "1e300"}, b""),
+        (429, {}, b"Wait 99999999999999999999 seconds."),
+        (429, {}, b"Wait " + b"9" * 400 + b" seconds."),
+    ],
+)
+def test_a_wait_too_long_for_any_clock_ends_as_the_throttle_error(
+    serve: Callable[[Answer], HostileServer], status: int, headers: dict[str, str], said: bytes
+) -> None:
+    api = serve(lambda request, reply: reply.bytes(status, said, headers, "text/plain"))
+    with pytest.raises(ThrottledError) as caught:
+        client_for(api.url, token="t0ken").get(COLLECTION, 7)
+    message = str(caught.value)
+    assert f"before GET {COLLECTION}/7 (HTTP {status}" in message
+    assert "wait 24 h 00 min" in message and "daily quota" in message
+
+
+def run_cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+    """`nexudus-pulumi ARGS` as a user runs it, against `url` with a token."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEXUDUS_")}
+    env.update({"NEXUDUS_BASE_URL": url, "NEXUDUS_TOKEN": "t0ken", "NEXUDUS_MAX_RETRIES": "0"})
+    command = [sys.executable, "-m", "nexudus_pulumi.cli", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_rooms_against_json_nested_200000_deep_says_so_in_one_line(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    api = serve(routes({("GET", COLLECTION): deep}))
+    done = run_cli("rooms", url=api.url)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"error: GET {api.url}{COLLECTION}")
+    assert done.stderr.count("\n") == 1 and "deeper than 64 levels" in done.stderr
+
+
+# ----- 28.8: one listing holds a bounded number of records --------------------------------------
+
+
+def test_a_listing_of_ever_new_pages_stops_at_the_records_one_listing_may_hold(
+    serve: Callable[[Answer], HostileServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(client_module, "MAX_LISTED_RECORDS", 2_500)
+    counter = iter(range(1, 1_000_000))
+
+    def fresh_page(reply: Reply) -> None:
+        reply.json(200, page([{"Id": next(counter)} for _ in range(1_000)], has_next=True))
+
+    api = serve(routes({("GET", COLLECTION): fresh_page}))
+    with pytest.raises(InvalidAnswerError) as caught:
+        list(client_for(api.url, token="t0ken", deadlineSeconds=60).search(COLLECTION, {}))
+    assert str(caught.value).startswith(f"GET {api.url}{COLLECTION} (page 3) takes the listing")
+    assert "past 2,500 records, more than one listing may hold" in str(caught.value)
+    assert len(api.seen()) == 3
+
+
+# ----- 28.3: the probe's unpaced GETs go through the hardened transport ------------------------
+
+BURST_PARAMS = {"ChatRoom_Business": 1001, "page": 1, "size": 1}
+
+
+def test_the_probes_unpaced_get_follows_no_redirect(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    elsewhere = serve(lambda request, reply: reply.json(200, page([], has_next=False)))
+    location = {"Location": f"{elsewhere.url}{COLLECTION}"}
+    api = serve(routes({("GET", COLLECTION): lambda r: r.json(302, {}, location)}))
+    with pytest.raises(RedirectRefusedError, match=f"GET {api.url}{COLLECTION}"):
+        client_for(api.url, token="t0ken").send_unpaced(COLLECTION, BURST_PARAMS)
+    assert elsewhere.seen() == []
+
+
+def test_the_probes_unpaced_get_reads_no_body_past_the_cap(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    sent: list[int] = []
+
+    def endless(reply: Reply) -> None:
+        reply.raw(head(429, {"Content-Type": "text/plain"}, None))
+        chunk = b"Wait 1 second. " * 10_000
+        for _ in range(2_000):  # 300 MB if read whole
+            if reply.stop.is_set():
+                return
+            reply.raw(chunk)
+            sent.append(len(chunk))
+
+    api = serve(routes({("GET", COLLECTION): endless}))
+    with pytest.raises(InvalidAnswerError, match="larger than 64 MiB"):
+        client_for(api.url, token="t0ken").send_unpaced(COLLECTION, BURST_PARAMS)
+    assert sum(sent) < 150 * 2**20
+
+
+def test_the_probes_unpaced_get_ends_at_the_exchange_timeout(
+    serve: Callable[[Answer], HostileServer],
+) -> None:
+    api = serve(routes({("GET", COLLECTION): drip_body}))  # a byte a second, about 30 s
+    client = client_for(api.url, token="t0ken", timeoutSeconds=2)
+    started = time.monotonic()
+    with pytest.raises(TransientError, match="no answer within 2 s"):
+        client.send_unpaced(COLLECTION, BURST_PARAMS)
+    assert time.monotonic() - started < 4
+
+
+@pytest.mark.parametrize("bad_id", [True, 7.0, 0, -3, "7"])
+def test_the_probe_refuses_a_create_answering_an_id_that_is_no_record_id(
+    serve: Callable[[Answer], HostileServer], bad_id: Any
+) -> None:
+    """And deletes nothing: the record it may have made is looked for by its marker only."""
+    empty = page([], has_next=False)
+    api = serve(
+        routes(
+            {
+                ("GET", COLLECTION): lambda r: r.json(200, empty),
+                ("GET", "/api/community/communitygroups"): lambda r: r.json(200, empty),
+                ("POST", COLLECTION): lambda r: r.json(200, {"Value": {"Id": bad_id}}),
+            }
+        )
+    )
+    said: list[str] = []
+    with pytest.raises(ProbeError) as caught:
+        run_probe(client_for(api.url, token="t0ken"), ProbeOptions(1001, user_id=12), said.append)
+    message = str(caught.value)
+    assert "creating the room answered no record id" in message
+    assert f"but {bad_id!r}" in message and "nexudus-pulumi-probe:" in message
+    assert not [m for m, _ in api.seen() if m == "DELETE"]
+    assert said == []

@@ -3,10 +3,13 @@ whatever the thread count, and whatever a busy machine does to its sleeps."""
 
 from __future__ import annotations
 
+import fcntl
 import itertools
+import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from bisect import bisect_left
 from pathlib import Path
@@ -350,3 +353,79 @@ def test_a_client_refuses_a_write_past_the_daily_quota_with_the_numbers(tmp_path
     assert message.startswith("POST /api/support/chatrooms is refused before it is sent: ")
     assert "the daily quota of 2 writes (nexudus:writesPerDay) is used up" in message
     assert "sharing nexudus:paceFile" in message
+
+
+# ----- 28.2: a pace file only this user may write, a lock waited for within the deadline --------
+
+
+def planted_pause(path: Path) -> None:
+    """What another user with write access plants: a pause of a day, for every account."""
+    path.write_text(
+        '{"pace":2,"accounts":{"' + "x" * 16 + '":{"requests":[],"writes":[],"paused_until":'
+        f"{time.time() + 86_400}" + "}}}"
+    )
+
+
+@pytest.mark.parametrize("mode", [0o666, 0o620, 0o602])
+def test_a_pace_file_the_group_or_others_may_write_is_refused_naming_the_fix(
+    tmp_path: Path, mode: int
+) -> None:
+    pace_file = tmp_path / "nexudus.pace"
+    planted_pause(pace_file)
+    pace_file.chmod(mode)
+    with pytest.raises(PaceFileError) as caught:
+        Pacer(pace_file=pace_file, account="x" * 16, **LIMITS)
+    message = str(caught.value)
+    assert f"the pace file {pace_file} may be written by the group or others" in message
+    assert f"(mode {mode:04o})" in message and f"chmod 600 {pace_file}" in message
+
+
+@pytest.mark.skipif(os.geteuid() != 0 and os.environ.get("CI") != "true", reason="chown needs root")
+def test_a_pace_file_another_user_owns_is_refused(tmp_path: Path) -> None:
+    pace_file = tmp_path / "nexudus.pace"
+    planted_pause(pace_file)
+    pace_file.chmod(0o600)
+    os.chown(pace_file, 54321, 54321)
+    with pytest.raises(PaceFileError) as caught:
+        Pacer(pace_file=pace_file, account="x" * 16, **LIMITS)
+    assert f"the pace file {pace_file} belongs to another user (uid 54321)" in str(caught.value)
+    assert "name a file of your own" in str(caught.value)
+
+
+def test_the_client_names_the_setting_of_a_pace_file_others_may_write(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    pace_file = tmp_path / "nexudus.pace"
+    pace_file.write_text("")
+    pace_file.chmod(0o666)
+    config = {**sandbox_config(sandbox), "nexudus:paceFile": str(pace_file)}
+    with pytest.raises(ConfigurationError, match=r"nexudus:paceFile: the pace file .* chmod 600"):
+        NexudusClient(Settings.load(config.get, {}))
+
+
+def test_a_lock_held_elsewhere_is_waited_for_no_longer_than_the_turn_may_wait(
+    tmp_path: Path,
+) -> None:
+    pace_file = tmp_path / "nexudus.pace"
+    pacer = Pacer(pace_file=pace_file, **LIMITS)
+    holder = os.open(pace_file, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_SH)  # another process (or user) holding a shared lock
+    outcome: list[BaseException | float] = []
+
+    def take_turn() -> None:
+        started = time.monotonic()
+        try:
+            pacer.wait_turn(write=False, max_wait=0.5)
+        except PaceFileError as exc:
+            outcome.extend([exc, time.monotonic() - started])
+
+    waiter = threading.Thread(target=take_turn, daemon=True)
+    waiter.start()
+    waiter.join(timeout=5)
+    stuck = waiter.is_alive()
+    os.close(holder)  # releases the lock: a blocked waiter ends too
+    waiter.join(timeout=5)
+    assert not stuck, "the turn waited for the lock past its deadline"
+    error, waited = outcome
+    assert f"the pace file {pace_file} stayed locked by another process for 0.5 s" in str(error)
+    assert isinstance(waited, float) and 0.4 < waited < 2

@@ -255,3 +255,30 @@ def test_a_create_whose_answer_is_lost_is_found_by_its_marker_and_deleted(
         "deleted room (its create went unanswered)"
     ]
     assert _records(seeded) == before
+
+
+def test_the_cleanup_leaves_a_record_that_no_longer_carries_the_probes_marker(
+    seeded: Sandbox,
+) -> None:
+    """Someone else's integration took the temporary room while the probe ran: its clean-up
+    reads the room by id, finds another SystemId, and leaves it, saying so."""
+    said: list[str] = []
+
+    def taken_over(line: str) -> None:
+        said.append(line)
+        if line.startswith("asking: does a PUT clear"):
+            room = next(r for r in seeded.store.all() if str(r["Name"]).startswith(PROBE_NAME))
+            seeded.store.update(room["Id"], {"SystemId": "crm:room-42"}, "crm")
+
+    report = run_probe(_client(seeded), ProbeOptions(1001), taken_over)
+
+    seeded.wait_idle()
+    kept = [r for r in seeded.store.all() if r["SystemId"] == "crm:room-42"]
+    assert len(kept) == 1  # not deleted
+    assert not seeded.groups.all() or all(
+        not str(g["SystemId"] or "").startswith(PROBE_PREFIX) for g in seeded.groups.all()
+    )
+    warning = f"warning: not deleting room {kept[0]['Id']}: it does not carry this probe's marker"
+    assert any(line.startswith(warning) for line in said), said
+    assert "'crm:room-42'" in next(line for line in said if line.startswith(warning))
+    assert report.left_behind == []

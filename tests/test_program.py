@@ -442,3 +442,18 @@ def test_one_import_id_under_two_keys_is_named_before_anything_is_declared(
     message = run_error(monkeypatch, 1001, rooms)
     assert "importId 87654321 is declared by hall and lobby; a record has one key" in message
     assert mocks.created == {}
+
+
+def test_a_name_yaml_read_as_a_number_or_boolean_says_to_quote_it_for_every_record(
+    monkeypatch: pytest.MonkeyPatch, mocks: RecordingMocks
+) -> None:
+    """`name: 1234` once gave pydantic's "Input should be a valid string" with no hint, one
+    record per preview; now every record's problem is listed at once, with the line to type."""
+    rooms = {"room-1234": {"name": 1234}, "yes": {"name": True}, "pi": {"name": 3.5}}
+    message = run_error(monkeypatch, 1001, rooms)
+    number = "is a number in the stack's YAML"
+    assert f'rooms.room-1234.name {number} (1234), not a text; quote it: name: "1234"' in message
+    assert "rooms.yes.name is a boolean in the stack's YAML (true" in message
+    assert 'quote it as you typed it: name: "true"' in message
+    assert f'rooms.pi.name {number} (3.5), not a text; quote it: name: "3.5"' in message
+    assert mocks.created == {}

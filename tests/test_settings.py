@@ -19,7 +19,13 @@ def load(config: dict[str, Any], environ: dict[str, str] | None = None) -> Setti
 
 
 def test_every_key_with_a_value_check_has_a_bad_value_here() -> None:
-    unchecked = {"nexudus:username", "nexudus:password", "nexudus:token", "nexudus:paceFile"}
+    unchecked = {
+        "nexudus:username",
+        "nexudus:password",
+        "nexudus:token",
+        "nexudus:paceFile",
+        "nexudus:pacePassword",
+    }
     assert set(BAD_VALUES) == {key.config_key for key in KEYS} - unchecked
 
 

@@ -20,18 +20,35 @@ GITHUB_STORE = re.compile(r"^\$\{\{\s*(secrets|vars)\.([A-Z0-9_]+)\s*\}\}$")
 SECRET_NAME = re.compile(r"\b(?:NEXUDUS|PULUMI|AWS)_[A-Z0-9_]+\b")
 
 
+ROLES = {
+    "nexudus-preview": "reader",
+    "nexudus-deploy": "deployer",
+    "preview": "reader",
+    "production": "deployer",
+}
+"""The recipes' environments (GitHub's, GitLab's scopes) -> whose secrets they hold: the reader
+account's (previews, drift checks) or the deploying account's."""
+
+Stores = dict[str, dict[str, str]]
+"""Role (`reader`, `deployer`) -> the secrets and variables its environment holds."""
+
+
 @dataclass
 class Job:
     trigger: str
     """The condition the CI evaluates (`if:`, or the first of `rules:`), as written."""
     commands: list[str]
     """Its `pulumi` command lines, in order."""
+    role: str
+    """Whose secrets its environment holds (`ROLES`)."""
+    env: dict[str, str]
+    """What its `pulumi` commands see of its environment's secrets and variables."""
 
 
 @dataclass
 class Recipe:
     env: dict[str, str]
-    """What the job's shell sees beyond the runner's own environment."""
+    """What every job's shell sees beyond the runner's own environment and its own `env`."""
     jobs: dict[str, Job]
 
 
@@ -51,18 +68,21 @@ def secrets_named(path: Path) -> set[str]:
     return set(SECRET_NAME.findall("\n".join(header)))
 
 
-def github_actions(path: Path, store: dict[str, str]) -> Recipe:
+def github_actions(path: Path, stores: Stores) -> Recipe:
     """A workflow whose steps named in GITHUB_STEPS run the commands; `${{ secrets.X }}` and
-    `${{ vars.X }}` in `env` come from `store` ("" when absent, as on GitHub)."""
+    `${{ vars.X }}` come from the store of the job's environment ("" when absent, as on
+    GitHub)."""
     document: dict[Any, Any] = yaml.safe_load(path.read_text())
-    env = {key: _github_value(str(value), store) for key, value in document["env"].items()}
+    env = {key: str(value) for key, value in document["env"].items()}
     jobs: dict[str, Job] = {}
     for job in document["jobs"].values():
-        env.update({k: _github_value(str(v), store) for k, v in (job.get("env") or {}).items()})
+        role = ROLES[job["environment"]]
         for step in job["steps"]:
             kind = GITHUB_STEPS.get(step.get("name", ""))
             if kind is not None:
-                jobs[kind] = Job(step["if"], pulumi_lines(step["run"]))
+                scoped = {**(job.get("env") or {}), **(step.get("env") or {})}
+                step_env = {k: _github_value(str(v), stores[role]) for k, v in scoped.items()}
+                jobs[kind] = Job(job["if"], pulumi_lines(step["run"]), role, step_env)
     return Recipe(env, jobs)
 
 
@@ -80,17 +100,21 @@ def _github_value(value: str, store: dict[str, str]) -> str:
     return store.get(match.group(2), "")
 
 
-def gitlab_ci(path: Path, store: dict[str, str], project_dir: Path) -> Recipe:
-    """A .gitlab-ci.yml whose jobs named preview, deploy and drift run the commands; CI/CD
-    variables (`store`) reach the job as they are, `variables:` are added over them."""
+def gitlab_ci(path: Path, stores: Stores, project_dir: Path) -> Recipe:
+    """A .gitlab-ci.yml whose jobs named preview, deploy and drift run the commands; the CI/CD
+    variables of the job's environment scope (`stores`) reach it as they are, `variables:` are
+    added over them."""
     document: dict[str, Any] = yaml.safe_load(path.read_text())
-    env = dict(store)
-    for key, value in (document.get("variables") or {}).items():
-        env[key] = str(value).replace("$CI_PROJECT_DIR", str(project_dir))
+    env = {
+        key: str(value).replace("$CI_PROJECT_DIR", str(project_dir))
+        for key, value in (document.get("variables") or {}).items()
+    }
     before = (document.get("default") or {}).get("before_script") or []
     jobs: dict[str, Job] = {}
     for kind in KINDS:
         job = document[kind]
+        role = ROLES[job["environment"]["name"]]
         script = "\n".join([*(job.get("before_script") or before), *job["script"]])
-        jobs[kind] = Job(job["rules"][0]["if"], pulumi_lines(script))
+        scoped = {k: v for k, v in stores[role].items() if k not in env}
+        jobs[kind] = Job(job["rules"][0]["if"], pulumi_lines(script), role, scoped)
     return Recipe(env, jobs)

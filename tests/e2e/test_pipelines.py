@@ -14,13 +14,21 @@ import pytest
 import yaml
 
 from nexudus_pulumi.ownership import Marker
-from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Limits, Sandbox
+from nexudus_pulumi.sandbox import (
+    DEMO_PASSWORD,
+    DEMO_USER,
+    READER_PASSWORD,
+    READER_USER,
+    Limits,
+    Sandbox,
+)
 from nexudus_pulumi.sandbox.limits import Throttle
 from tests.e2e.harness import REPO, TOOLS, PulumiProject, Result
 from tests.e2e.recipes import (
     KINDS,
     RECIPES,
     Recipe,
+    Stores,
     github_actions,
     github_triggers,
     gitlab_ci,
@@ -123,25 +131,28 @@ def test_two_pipelines_at_once_on_one_account(
     assert figures["shared"]["writes per window"] == figures["shared"]["requests per window"] == 0
 
 
-def recipe(name: str, project: PulumiProject, store: dict[str, str]) -> Recipe:
-    """The recipe's jobs and environment, with `store` as the CI's secrets and variables."""
+def recipe(name: str, project: PulumiProject, stores: Stores) -> Recipe:
+    """The recipe's jobs and environment, with `stores` as the CI's secrets and variables of
+    each environment."""
     path = RECIPES / name
     if name == "github-actions.yml":
         triggers = github_triggers(path)
         assert triggers["push"] == {"branches": ["main"]} and "pull_request" in triggers
         assert "schedule" in triggers
-        return github_actions(path, store)
-    return gitlab_ci(path, store, project.root)
+        return github_actions(path, stores)
+    return gitlab_ci(path, stores, project.root)
 
 
 @pytest.mark.parametrize("name", ["github-actions.yml", "gitlab-ci.yml"])
 def test_every_secret_the_recipe_names_reaches_the_jobs(name: str, project: PulumiProject) -> None:
-    """A secret the header tells users to set and `env:` does not map is set for nothing."""
+    """A secret the header tells users to set and `env:` does not map is set for nothing; each
+    job gets its own environment's."""
     named = secrets_named(RECIPES / name)
     assert {"NEXUDUS_TOKEN", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE"} <= named
-    store = {key: f"value of {key}" for key in named}
-    env = recipe(name, project, store).env
-    assert {key: env.get(key) for key in named} == store
+    stores = {role: {key: f"{role}'s {key}" for key in named} for role in ("reader", "deployer")}
+    for kind, job in recipe(name, project, stores).jobs.items():
+        assert job.role == ("deployer" if kind == "deploy" else "reader"), kind
+        assert {key: job.env.get(key) for key in named} == stores[job.role], kind
 
 
 def committed_stacks(project: PulumiProject, stack: str) -> dict[Path, str]:
@@ -167,8 +178,9 @@ def run_job(
     for path, text in checkout.items():
         path.write_text(text)
     results: list[Result] = []
-    for line in recipe.jobs[kind].commands:
-        results.append(project.shell(line, recipe.env))
+    job = recipe.jobs[kind]
+    for line in job.commands:
+        results.append(project.shell(line, {**recipe.env, **job.env}))
         if not results[-1].ok:
             break
     return results
@@ -180,14 +192,16 @@ def test_the_pipeline_recipes_commands_work_in_order(
 ) -> None:
     """A new user's pipeline: their own stack (`STACK: dev`, as the recipes ship) and their own
     passphrase, each job on a fresh checkout, as docs/guides/pipelines.md tells it."""
-    store = {  # what the CI's secret store and variables hold
+    backend = {  # what the CI's secret store and variables hold, in each environment
         "NEXUDUS_BASE_URL": sandbox.url,
-        "NEXUDUS_USERNAME": DEMO_USER,
-        "NEXUDUS_PASSWORD": DEMO_PASSWORD,
         "PULUMI_BACKEND_URL": project.env["PULUMI_BACKEND_URL"],
         "PULUMI_CONFIG_PASSPHRASE": f"passphrase-of-my-own-{uuid.uuid4().hex}",
     }
-    parsed = recipe(name, project, store)
+    stores = {  # previews and drift checks with the reader account, the deploy with the other
+        "reader": {**backend, "NEXUDUS_USERNAME": READER_USER, "NEXUDUS_PASSWORD": READER_PASSWORD},
+        "deployer": {**backend, "NEXUDUS_USERNAME": DEMO_USER, "NEXUDUS_PASSWORD": DEMO_PASSWORD},
+    }
+    parsed = recipe(name, project, stores)
     assert parsed.env["STACK"] == "dev"
     assert sorted(parsed.jobs) == sorted(KINDS)
     for kind, words in [
@@ -217,9 +231,12 @@ def test_the_pipeline_recipes_commands_work_in_order(
 
     # the scheduled drift check passes while Nexudus matches the declaration, here with an
     # access token (NEXUDUS_TOKEN) instead of a username and password ...
-    token = sandbox.issue_token(DEMO_USER)["access_token"]
-    with_token = {**store, "NEXUDUS_USERNAME": "", "NEXUDUS_PASSWORD": "", "NEXUDUS_TOKEN": token}
-    drift = run_job(project, recipe(name, project, with_token), "drift", checkout)
+    token = sandbox.issue_token(READER_USER)["access_token"]
+    reader = stores["reader"]
+    with_token = {**reader, "NEXUDUS_USERNAME": "", "NEXUDUS_PASSWORD": "", "NEXUDUS_TOKEN": token}
+    drift = run_job(
+        project, recipe(name, project, {**stores, "reader": with_token}), "drift", checkout
+    )
     assert all(r.ok for r in drift), drift[-1].output
     assert any("--expect-no-changes" in r.command for r in drift)
 

@@ -126,3 +126,32 @@ def test_a_killed_run_whose_creates_land_late_fails_the_drift_check_naming_both_
     first = twice[0]
     assert f"ids {held[first]} and " in drift.output
     assert "both carry this resource's marker" in drift.output
+
+
+def test_records_of_the_stack_no_resource_holds_fail_the_drift_check_and_destroy_names_them(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    """A run killed after Nexudus committed a create whose key was then removed: the record
+    carries the stack's marker, and once no drift check saw it and destroy left it behind."""
+    project.init_stack("dev", business=1001, rooms={"lobby": {"name": "Lobby"}})
+    project.ok("up", "--yes")
+    resources = project.state()["deployment"]["resources"]
+    [stack_id] = [r["id"] for r in resources if r["type"].endswith("StackIdentity")]
+    orphan = sandbox.store.insert(
+        {
+            "BusinessId": 1001,
+            "Name": "Old hall",
+            "SystemId": f"pulumi:nexudus-rooms/dev/hall#{stack_id}",
+        },
+        "killed run",
+    )
+    drift = project.run("preview", "--refresh", "--expect-no-changes")
+    assert not drift.ok
+    assert f"ChatRoom {orphan} (key 'hall', business 1001) carry this stack's markers" in (
+        drift.output
+    )
+    destroyed = project.ok("destroy", "--yes")
+    assert f"ChatRoom {orphan} (key 'hall', business 1001) are left behind by this destroy" in (
+        destroyed.output
+    )
+    assert [r["Id"] for r in sandbox.store.all()] == [orphan]  # reported, never deleted
