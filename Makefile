@@ -16,7 +16,7 @@ STAMP := $(VENV)/.installed-$(notdir $(LOCK))
 TEST_WORKERS ?= auto
 PYTEST := PATH="$(CURDIR)/.tools/bin:$$PATH" $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: demo drift check test engine venv lint clean bench docs lock actionlint soak
+.PHONY: demo drift check test engine venv lint clean bench docs lock actionlint soak sdk
 
 demo: venv engine
 	bash scripts/demo.sh
@@ -50,13 +50,24 @@ bench: venv engine
 		$(if $(BENCH_N_UNLIMITED),--unlimited $(BENCH_N_UNLIMITED)) \
 		$(if $(BENCH_WINDOW),--window-seconds $(BENCH_WINDOW)) $(BENCH_ARGS)
 
-# The tables of docs/ (inputs, outputs, settings) written from the code; tests/test_docs.py fails
-# when a committed page differs.
+# The tables of docs/ (inputs, outputs, settings) written from the code, and the plugin's pages
+# (docs/plugin/) from its schema; tests/test_docs.py and tests/test_plugin_schema.py fail when a
+# committed page differs.
 docs: venv
 	$(BIN)/python -m nexudus_pulumi.docgen
+	$(BIN)/python -m nexudus_pulumi.schemadocs
 
 engine:
 	bash scripts/install-engine.sh
+	bash scripts/install-sdk-tools.sh
+
+# The plugin's TypeScript and Go SDKs, generated from its schema into sdk/ (not committed).
+sdk: venv engine
+	rm -rf sdk
+	$(BIN)/python -c 'from nexudus_pulumi.schema import schema_text; print(schema_text())' >.tools/schema.json
+	.tools/bin/nexudus-gensdk .tools/schema.json nodejs sdk/nodejs
+	.tools/bin/nexudus-gensdk .tools/schema.json go sdk/go
+	cp scripts/sdk/go/go.mod scripts/sdk/go/go.sum sdk/go/
 
 # actionlint, pinned by scripts/lint/go.mod and built from the Go module proxy (as the engine is):
 # tests/test_pipeline_recipes.py checks the GitHub workflow with it (and skips without it, but

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from . import report
-from .project import NAIVE, OURS, REPO, TOOLS, Program
+from .project import NAIVE, OURS, PLUGIN, REPO, TOOLS, Program
 from .scenario import Mode, Result, limits_mode, no_limits_mode, run_scenario
 
-PROGRAMS = {"ours": OURS, "naive": NAIVE}
+PROGRAMS = {"ours": OURS, "plugin": PLUGIN, "naive": NAIVE}
 QUICK = {"limited": [10, 20], "unlimited": [30]}
 
 
@@ -58,7 +58,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--latency-ms", type=float, default=20.0, help="the sandbox's per request")
     parser.add_argument(
-        "--programs", nargs="+", choices=sorted(PROGRAMS), default=["ours", "naive"]
+        "--programs", nargs="+", choices=sorted(PROGRAMS), default=["ours", "plugin", "naive"]
     )
     parser.add_argument(
         "--quick", action="store_true",
@@ -103,8 +103,9 @@ def notes(args: argparse.Namespace, mode: Mode) -> list[str]:
         "request per 100 ms): `up` N writes, `refresh` N reads, `destroy` N reads and N writes "
         "(each delete reads its record first). Listings and the token request are left out.",
         "State: compact JSON of each room's entry in `pulumi stack export` after `up`; "
-        "peak RSS: the largest VmHWM of a `python -m pulumi.dynamic` process (provider) and "
-        "of the `pulumi` process (engine) over the steps.",
+        "peak RSS: the largest VmHWM of a `python -m pulumi.dynamic` process, or of the plugin "
+        "`pulumi-resource-nexudus` (provider), and of the `pulumi` process (engine) over the "
+        "steps.",
         "No limits: the sandbox enforces none and this provider is told none "
         "(NEXUDUS_MIN_INTERVAL_MS=0, huge per-minute rates).",
         f"A command whose `pulumi` process grows past {args.engine_memory_cap_gib:g} GiB "

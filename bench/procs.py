@@ -14,6 +14,8 @@ from pathlib import Path
 
 PROVIDER_MODULE = b"pulumi.dynamic"
 """What the launcher (scripts/pulumi-resource-pulumi-python) runs: `python -m pulumi.dynamic`."""
+PLUGIN = b"pulumi-resource-nexudus"
+"""The provider plugin's executable (bench/plugin's provider)."""
 
 
 def descendants(pid: int) -> list[int]:
@@ -90,7 +92,8 @@ class Watch:
             return
         for pid in descendants(self._engine):
             with contextlib.suppress(OSError):
-                if PROVIDER_MODULE not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if PROVIDER_MODULE not in cmdline and PLUGIN not in cmdline:
                     continue
                 memory = _memory(pid)
                 if memory is not None:

@@ -33,7 +33,7 @@ _EXCEPTION = re.compile(r"\b[A-Za-z_.]*(?:Error|Exception): .+")
 
 @dataclass(frozen=True)
 class Program:
-    """One of the two programs under test."""
+    """One of the programs under test."""
 
     label: str
     source: Path
@@ -44,6 +44,8 @@ class Program:
 
 OURS = Program("nexudus-pulumi", REPO, "nexudus-rooms")
 NAIVE = Program("naive", REPO / "bench" / "naive", "naive-rooms")
+PLUGIN = Program("plugin", REPO / "bench" / "plugin", "plugin-rooms")
+"""The same core through the provider plugin `pulumi-resource-nexudus` (bench/plugin/)."""
 
 
 @dataclass(frozen=True)

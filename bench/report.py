@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from .project import OURS
 from .scenario import Result, Step
 
 README_START = "<!-- bench:start -->"
@@ -112,7 +113,7 @@ def _bytes(value: float | None) -> str:
 
 def targets_table(results: list[Result]) -> str:
     """Issues 12 and 17's targets, against this run's figures (figures, not pass/fail tests)."""
-    ours = [r for r in results if r.program != "naive"]
+    ours = [r for r in results if r.program == OURS.label]
     limited = max((r for r in ours if r.floors), key=lambda r: r.rooms, default=None)
     unlimited = max((r for r in ours if not r.floors), key=lambda r: r.rooms, default=None)
     rows: list[tuple[str, str, str]] = []
@@ -273,7 +274,7 @@ def _plot_limited(ax: Any, results: list[Result]) -> None:
     sizes = sorted({r.rooms for r in results})
     floors = [next(r.floors["up"] for r in results if r.rooms == n) for n in sizes]
     ax.plot(sizes, floors, "k--", label="write floor")
-    for program, marker in (("nexudus-pulumi", "o"), ("naive", "x")):
+    for program, marker in (("nexudus-pulumi", "o"), ("plugin", "s"), ("naive", "x")):
         for step, style in (("up", "-"), ("refresh", "-."), ("destroy", ":")):
             points = [
                 (r.rooms, s.seconds, s.ok)

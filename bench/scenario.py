@@ -207,7 +207,7 @@ def state_per_room(exported: dict[str, Any]) -> dict[str, float]:
     resources = [
         r
         for r in exported["deployment"].get("resources") or []
-        if r["type"].startswith("pulumi-python:dynamic")
+        if r["type"].startswith(("pulumi-python:dynamic", "nexudus:index:"))
     ]
     if not resources:
         return {}

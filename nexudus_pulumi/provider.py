@@ -226,6 +226,12 @@ class RecordProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Only declared fields are compared (with the owner marker); `olds` are the outputs,
         which hold every field as Nexudus last showed it."""
+        changed = self.changed_properties(_id, olds, news)
+        replaces = [k for k in changed if k in self.spec.replace_on]
+        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
+
+    def changed_properties(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
+        """What `diff` finds changed, by property (the plugin's detailed diff names them)."""
         marker = _marker_of(news)
         if marker is not None and _id.isdigit() and self._custody is not None:
             self._custody.hold(marker, int(_id))
@@ -251,7 +257,7 @@ class RecordProvider(ResourceProvider):
             log.info("%s: Nexudus differs from the declaration in %s", label, ", ".join(fields))
         if changed:  # a PUT; a replacement is a POST and a DELETE
             self._plan_writes(2 if replaces else 1, self._label(news))
-        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
+        return changed
 
     def _plan_writes(self, count: int, label: str) -> None:
         """Count the writes this run plans; once they exceed what the day's quota still allows,

@@ -17,12 +17,17 @@
 #   libexec/pulumi-language-python-exec the host's program shim, from sdk/v3 at the engine's version; the
 #                                       host looks for it beside its own executable
 #   bin/pulumi-resource-pulumi-python   symlink to scripts/pulumi-resource-pulumi-python (our launcher)
+#   bin/pulumi-language-yaml            github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml, pinned in
+#                                       scripts/engine/yamlhost/go.mod and built against the engine's pkg/v3
+#                                       and sdk/v3: Pulumi YAML programs (examples/yaml) and the YAML code
+#                                       `pulumi import` writes
 set -euo pipefail
 
 SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$SCRIPTS_DIR/.." && pwd)"
 ENGINE_MOD="$SCRIPTS_DIR/engine"
 LANGHOST_MOD="$ENGINE_MOD/langhost"
+YAMLHOST_MOD="$ENGINE_MOD/yamlhost"
 BIN="$ROOT/.tools/bin"
 LIBEXEC="$ROOT/.tools/libexec"
 FRONT_SRC="$ENGINE_MOD/pythonhost/main.go"
@@ -33,8 +38,9 @@ mod_version() { # <go.mod> <module path>
 }
 VERSION="$(mod_version "$ENGINE_MOD/go.mod" github.com/pulumi/pulumi/pkg/v3)"
 LANGHOST_VERSION="$(mod_version "$LANGHOST_MOD/go.mod" github.com/pulumi/pulumi/sdk/v3)"
-[ -n "$VERSION" ] && [ -n "$LANGHOST_VERSION" ] || {
-    echo "install-engine: cannot read the pinned versions from $ENGINE_MOD/go.mod and $LANGHOST_MOD/go.mod" >&2
+YAML_VERSION="$(mod_version "$YAMLHOST_MOD/go.mod" github.com/pulumi/pulumi-yaml)"
+[ -n "$VERSION" ] && [ -n "$LANGHOST_VERSION" ] && [ -n "$YAML_VERSION" ] || {
+    echo "install-engine: cannot read the pinned versions from $ENGINE_MOD/go.mod, $LANGHOST_MOD/go.mod and $YAMLHOST_MOD/go.mod" >&2
     exit 1
 }
 
@@ -62,13 +68,53 @@ front_current() { # our front, built from the source as it is now
     [ -x "$BIN/pulumi-language-python" ] && [ ! -L "$BIN/pulumi-language-python" ] &&
         [ "$BIN/pulumi-language-python" -nt "$FRONT_SRC" ]
 }
+yaml_built() { # an official install's YAML host (linked), or ours at the pinned version (stamped)
+    [ -x "$BIN/pulumi-language-yaml" ] && { [ -L "$BIN/pulumi-language-yaml" ] ||
+        [ "$(cat "$BIN/.pulumi-language-yaml.version" 2>/dev/null)" = "$YAML_VERSION" ]; }
+}
 linked_official() { # an official host, linked by the branch below: it reads Pulumi.yaml itself
     [ -L "$BIN/pulumi-language-python" ] && [ -x "$BIN/pulumi-language-python" ]
 }
 
+need_go() {
+    command -v go >/dev/null 2>&1 && return 0
+    echo "install-engine: 'go' was not found on PATH. The Pulumi $VERSION engine is built from the Go module" >&2
+    echo "proxy; install Go (>= $(awk '$1 == "go" { print $2; exit }' "$ENGINE_MOD/go.mod")) or put an official" >&2
+    echo "pulumi $VERSION (with pulumi-language-python beside it) on PATH, then run this again." >&2
+    exit 1
+}
+
+build() { # <module dir> <-X flag: variable=version> <main package> <output>
+    local start=$SECONDS
+    echo "install-engine: building $3 (${2#*=}) ..."
+    (cd "$1" && go build -mod=readonly -trimpath -ldflags "-s -w -X $2" -o "$4.tmp" "$3")
+    mv -f "$4.tmp" "$4"
+    echo "install-engine: built $(basename "$4") in $((SECONDS - start)) s"
+}
+SDK_VERSION_VAR=github.com/pulumi/pulumi/sdk/v3/go/common/version.Version
+
+# The YAML host stands apart from the Python one: an official install's own (beside its pulumi)
+# is linked, else the pinned one is built; either way the Python side is left as it is.
+ensure_yaml() {
+    if [ "$REBUILD" = 0 ] && yaml_built; then return 0; fi
+    local sibling
+    sibling="$(dirname "$(readlink -f "$BIN/pulumi")")/pulumi-language-yaml"
+    if [ "$REBUILD" = 0 ] && [ -L "$BIN/pulumi" ] && [ -x "$sibling" ]; then
+        ln -sfn "$sibling" "$BIN/pulumi-language-yaml"
+        echo "install-engine: linked $sibling into $BIN"
+        return 0
+    fi
+    need_go
+    rm -f "$BIN/pulumi-language-yaml" "$BIN/.pulumi-language-yaml.version"
+    build "$YAMLHOST_MOD" "github.com/pulumi/pulumi-yaml/pkg/version.Version=$YAML_VERSION" \
+        github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml "$BIN/pulumi-language-yaml"
+    echo "$YAML_VERSION" >"$BIN/.pulumi-language-yaml.version"
+}
+
 if [ "$REBUILD" = 0 ] && reports_version "$BIN/pulumi" &&
     { linked_official || { host_built && front_current; }; }; then
-    echo "engine ready: $BIN/pulumi $VERSION"
+    ensure_yaml
+    echo "engine ready: $BIN/pulumi $VERSION (YAML host $YAML_VERSION)"
     exit 0
 fi
 
@@ -85,28 +131,14 @@ if [ "$REBUILD" = 0 ] && ! reports_version "$BIN/pulumi"; then
             # The host finds its -exec shim (if its version uses one) beside its resolved path.
             ln -s "$(readlink -f "$sibling")" "$BIN/pulumi-language-python"
             echo "engine ready: linked $real ($VERSION) and its pulumi-language-python into $BIN"
+            ensure_yaml
             exit 0
         fi
         echo "install-engine: $existing is $VERSION but has no pulumi-language-python beside it; building instead"
     fi
 fi
 
-command -v go >/dev/null 2>&1 || {
-    echo "install-engine: 'go' was not found on PATH. The Pulumi $VERSION engine is built from the Go module" >&2
-    echo "proxy; install Go (>= $(awk '$1 == "go" { print $2; exit }' "$ENGINE_MOD/go.mod")) or put an official" >&2
-    echo "pulumi $VERSION (with pulumi-language-python beside it) on PATH, then run this again." >&2
-    exit 1
-}
-
-build() { # <module dir> <version for -X> <main package> <output>
-    local start=$SECONDS
-    echo "install-engine: building $3 ($2) ..."
-    (cd "$1" && go build -mod=readonly -trimpath \
-        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$2" \
-        -o "$4.tmp" "$3")
-    mv -f "$4.tmp" "$4"
-    echo "install-engine: built $(basename "$4") in $((SECONDS - start)) s"
-}
+need_go
 
 total_start=$SECONDS
 # Links of an earlier official install, and the shim's old place (it now lives beside the host).
@@ -115,7 +147,7 @@ rm -f "$BIN/pulumi-language-python-exec"
 [ -L "$BIN/pulumi-language-python" ] && rm -f "$BIN/pulumi-language-python"
 
 if [ "$REBUILD" = 1 ] || ! reports_version "$BIN/pulumi"; then
-    build "$ENGINE_MOD" "$VERSION" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$BIN/pulumi"
+    build "$ENGINE_MOD" "$SDK_VERSION_VAR=$VERSION" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$BIN/pulumi"
     reports_version "$BIN/pulumi" || { echo "install-engine: built $BIN/pulumi does not report $VERSION" >&2; exit 1; }
 fi
 
@@ -126,13 +158,15 @@ if [ "$REBUILD" = 1 ] || ! host_built; then
     sdk_dir="$(cd "$ENGINE_MOD" && go mod download -json "github.com/pulumi/pulumi/sdk/v3@$VERSION" |
         sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
     install -m 0755 "$sdk_dir/python/cmd/pulumi-language-python-exec" "$LIBEXEC/pulumi-language-python-exec"
-    build "$LANGHOST_MOD" "$LANGHOST_VERSION" github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python \
+    build "$LANGHOST_MOD" "$SDK_VERSION_VAR=$LANGHOST_VERSION" github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python \
         "$LIBEXEC/pulumi-language-python"
 fi
 
+ensure_yaml
+
 # The front goes last: a current front is what the fast path above takes as "installed".
 if [ "$REBUILD" = 1 ] || ! front_current; then
-    build "$ENGINE_MOD" "$VERSION" ./pythonhost "$BIN/pulumi-language-python"
+    build "$ENGINE_MOD" "$SDK_VERSION_VAR=$VERSION" ./pythonhost "$BIN/pulumi-language-python"
 fi
 
 echo "engine ready: $BIN/pulumi $VERSION (language host from sdk $LANGHOST_VERSION); took $((SECONDS - total_start)) s"

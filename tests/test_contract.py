@@ -1,5 +1,7 @@
 """What every record type promises, checked for each one in the registry (`kinds.KINDS`), from its
-example entry, over real HTTP against the sandbox.
+example entry, over real HTTP against the sandbox, through both front doors: the dynamic
+providers, and the plugin `pulumi-resource-nexudus` (tests/front_doors.py sends it what the
+engine would).
 
 `check` names the bad property; create, read, update and delete; a field left out is Nexudus's;
 a lost create answer and a killed run's leftover are adopted, never duplicated; `importId`
@@ -12,6 +14,7 @@ module's tests (tests/test_chatroom.py, tests/test_communitygroup.py...).
 from __future__ import annotations
 
 import inspect
+import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -24,6 +27,8 @@ from nexudus_pulumi.models import normalise
 from nexudus_pulumi.provider import UNKNOWN, RecordOperationError
 from nexudus_pulumi.recordkind import RecordKind
 from nexudus_pulumi.sandbox import READER_PASSWORD, READER_USER, Faults, Sandbox
+from tests import helpers
+from tests.front_doors import PluginDoor
 from tests.helpers import (
     BUSINESS,
     RELAXED,
@@ -33,7 +38,6 @@ from tests.helpers import (
     declaration,
     example_of,
     hand_edit,
-    provider_for,
     records,
     renamable,
     settled_requests,
@@ -41,6 +45,41 @@ from tests.helpers import (
 )
 
 Kind = RecordKind[Any]
+Door = Any
+"""A record type's front door: a `RecordProvider`, or a `PluginDoor` answering as one."""
+
+FRONT_DOORS = ("dynamic", "plugin")
+dynamic_only = pytest.mark.dynamic_only
+"""A promise of the dynamic front door alone (`importId`: the plugin adopts by `pulumi import`,
+tests/e2e/test_plugin_yaml.py)."""
+
+
+@pytest.fixture(autouse=True, params=FRONT_DOORS)
+def front_door(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test once per front door: `provider_for` and `unconfigured` of this module open
+    the door the parameter names."""
+    door = str(request.param)
+    if door == "plugin":
+        if request.node.get_closest_marker("dynamic_only"):
+            pytest.skip("the plugin adopts through `pulumi import`, not importId")
+        module = sys.modules[__name__]
+        monkeypatch.setattr(module, "provider_for", plugin_for)
+        monkeypatch.setattr(module, "unconfigured", PluginDoor)
+    return door
+
+
+def provider_for(kind: Kind, sandbox: Sandbox, **overrides: Any) -> Door:
+    """A new provider process for `kind`, configured for `sandbox`."""
+    return helpers.provider_for(kind, sandbox, **overrides)
+
+
+def plugin_for(kind: Kind, sandbox: Sandbox, **overrides: Any) -> Door:
+    return PluginDoor(kind).configure(helpers.sandbox_config(sandbox, **overrides))
+
+
+def unconfigured(kind: Kind) -> Door:
+    """A provider before any configuration: what `check` runs with at a preview offline."""
+    return kind.resource.provider_type()
 
 
 def by_kind(kind: Kind) -> str:
@@ -87,7 +126,7 @@ def api(field: str) -> str:
 def test_check_accepts_the_example_and_keeps_only_what_it_declares(kind: Kind) -> None:
     news = declaration(kind, "first")
     del news["ownerTag"]
-    result = kind.resource.provider_type().check({}, news)
+    result = unconfigured(kind).check({}, news)
     assert result.failures == []
     assert set(result.inputs) == {*example_of(kind), "businessId"}  # no default: Nexudus's
     assert result.inputs["businessId"] == BUSINESS  # numbers as the engine sends them, whole
@@ -96,21 +135,19 @@ def test_check_accepts_the_example_and_keeps_only_what_it_declares(kind: Kind) -
 @pytest.mark.parametrize(("kind", "field"), per_field(required))
 def test_check_names_a_missing_required_field(kind: Kind, field: str) -> None:
     news = {k: v for k, v in declaration(kind, "first").items() if k != field}
-    result = kind.resource.provider_type().check({}, news)
+    result = unconfigured(kind).check({}, news)
     assert [(f.property, "required" in f.reason) for f in result.failures] == [(field, True)]
 
 
 @pytest.mark.parametrize(("kind", "field"), per_field(lambda kind: kind.model.record_fields()))
 def test_check_names_a_value_of_the_wrong_shape(kind: Kind, field: str) -> None:
-    result = kind.resource.provider_type().check(
-        {}, declaration(kind, "first", **{field: {"a": 1}})
-    )
+    result = unconfigured(kind).check({}, declaration(kind, "first", **{field: {"a": 1}}))
     assert [f.property for f in result.failures] == [field]
 
 
 @every_kind
 def test_check_names_an_unknown_property_and_every_problem_at_once(kind: Kind) -> None:
-    result = kind.resource.provider_type().check({}, {"colour": "red"})
+    result = unconfigured(kind).check({}, {"colour": "red"})
     assert {f.property for f in result.failures} == {*required(kind), "colour"}
     [unknown] = [f for f in result.failures if f.property == "colour"]
     assert "not a known property" in unknown.reason
@@ -119,10 +156,10 @@ def test_check_names_an_unknown_property_and_every_problem_at_once(kind: Kind) -
 @every_kind
 def test_check_accepts_values_unknown_during_preview(kind: Kind) -> None:
     unknown = dict.fromkeys(required(kind), UNKNOWN)
-    result = kind.resource.provider_type().check({}, declaration(kind, "first", **unknown))
+    result = unconfigured(kind).check({}, declaration(kind, "first", **unknown))
     assert result.failures == []
     # a known bad value is still reported next to an unknown one
-    result = kind.resource.provider_type().check({}, {**unknown, "takeOver": "yes"})
+    result = unconfigured(kind).check({}, {**unknown, "takeOver": "yes"})
     assert [f.property for f in result.failures] == ["takeOver"]
 
 
@@ -346,6 +383,7 @@ def test_a_killed_runs_leftover_is_adopted_not_duplicated(kind: Kind, sandbox: S
 # ----- adoption ------------------------------------------------------------------------------
 
 
+@dynamic_only
 @every_kind
 def test_import_id_adopts_an_existing_record_without_a_post(kind: Kind, sandbox: Sandbox) -> None:
     legacy = records(sandbox, kind).insert(api_record(kind), "ui")
@@ -358,6 +396,7 @@ def test_import_id_adopts_an_existing_record_without_a_post(kind: Kind, sandbox:
     assert provider.diff(created.id, created.outs, news).changes is False
 
 
+@dynamic_only
 @every_kind
 def test_import_id_of_another_owners_record_is_refused_unless_taken_over(
     kind: Kind, sandbox: Sandbox
@@ -378,6 +417,7 @@ def test_import_id_of_another_owners_record_is_refused_unless_taken_over(
     assert sandbox.posts_committed == 0
 
 
+@dynamic_only
 @every_kind
 def test_import_id_of_a_record_of_another_business_is_refused(kind: Kind, sandbox: Sandbox) -> None:
     elsewhere = records(sandbox, kind).insert(api_record(kind, businessId=1002), "ui")
