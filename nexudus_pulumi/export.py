@@ -399,7 +399,7 @@ def stack_ids(root: Path, stack: str, environ: Mapping[str, str]) -> dict[str, d
     except (OSError, subprocess.TimeoutExpired, ValueError):
         return {}
     found: dict[str, dict[int, str]] = {}
-    for name, held in (outputs.items() if isinstance(outputs, dict) else ()):
+    for name, held in outputs.items() if isinstance(outputs, dict) else ():
         if isinstance(held, dict):
             found[name] = {int(i): k for k, i in held.items() if str(i).isdigit()}
     return found
