@@ -7,6 +7,7 @@ breaks an unrelated module.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -273,3 +274,30 @@ def _candidates(schema: dict[str, Any]) -> list[Any]:
         found += option.get("enum", [])
         found += _BY_JSON_TYPE.get(option.get("type", ""), [])
     return found
+
+
+def act_once(
+    sandbox: Sandbox,
+    method: str,
+    statuses: tuple[int, ...],
+    act: Callable[[], object],
+    path: str | None = None,
+) -> list[str]:
+    """Run `act()` once, as the sandbox answers the first `method` (to `path`, if given) with
+    one of `statuses`: a person, or another integration, acting at a known point of a run
+    (while a write waits out the 409 just answered). Returns the list the path acted on is
+    appended to, so a test can check the moment came."""
+    acted: list[str] = []
+    lock = threading.Lock()
+
+    def observer(seen: str, seen_path: str, status: int) -> None:
+        if seen != method or status not in statuses or path not in (None, seen_path):
+            return
+        with lock:
+            if acted:
+                return
+            acted.append(seen_path)
+        act()
+
+    sandbox.observers.append(observer)
+    return acted

@@ -20,6 +20,7 @@ from nexudus_pulumi.sandbox import Faults, Fidelity, Limits, Sandbox
 from tests.helpers import (
     ROOMS_PATH,
     MakeProvider,
+    act_once,
     create,
     group,
     group_provider,
@@ -55,26 +56,6 @@ def room(key: str, **fields: Any) -> dict[str, Any]:
         "ownerTag": f"nexudus-rooms/dev/{key}#{SA}",
     }
     return {**props, **fields}
-
-
-def once(sandbox: Sandbox, method: str, status: int, act: Callable[[], None]) -> list[str]:
-    """Run `act` as the sandbox answers the first `method` request with `status`: a person (or
-    another integration) acting while the client waits. Returns the list it appends to, so the
-    test can check the moment came."""
-    acted: list[str] = []
-    lock = threading.Lock()
-
-    def observer(seen_method: str, path: str, seen_status: int) -> None:
-        if seen_method != method or seen_status != status:
-            return
-        with lock:
-            if acted:
-                return
-            acted.append(path)
-        act()
-
-    sandbox.observers.append(observer)
-    return acted
 
 
 def throttled(sandbox: Sandbox) -> None:
@@ -127,10 +108,10 @@ def test_a_member_added_while_a_put_waits_out_a_throttle_answer_survives(
     lobby = create(provider, room("lobby"))
     throttled(sandbox)
     sandbox.store.update(int(lobby.id), {"IsNew": False}, "ui")  # a write of the UI: counted
-    acted = once(
+    acted = act_once(
         sandbox,
         "PUT",
-        reading.throttle_status,
+        (reading.throttle_status,),
         lambda: sandbox.add_member(ROOMS_PATH, int(lobby.id), 12),
     )
     _ = provider.create(room("warm-up"))  # the account's one write of this second
@@ -176,7 +157,7 @@ def test_a_room_taken_over_while_its_put_waits_is_not_written(
     provider = make_provider()
     lobby = create(provider, room("lobby"))
     throttled(sandbox)
-    acted = once(sandbox, "PUT", reading.throttle_status, crm_takes(sandbox, lobby.id))
+    acted = act_once(sandbox, "PUT", (reading.throttle_status,), crm_takes(sandbox, lobby.id))
     _ = provider.create(room("warm-up"))
     with pytest.raises(RecordOperationError) as refused:
         provider.update(lobby.id, lobby.outs, room("lobby", name="Great lobby"))
@@ -196,7 +177,7 @@ def test_a_room_taken_over_while_its_delete_waits_is_released_not_deleted(
     provider = make_provider()
     lobby = create(provider, room("lobby"))
     throttled(sandbox)
-    acted = once(sandbox, "DELETE", reading.throttle_status, crm_takes(sandbox, lobby.id))
+    acted = act_once(sandbox, "DELETE", (reading.throttle_status,), crm_takes(sandbox, lobby.id))
     _ = provider.create(room("warm-up"))
     provider.delete(lobby.id, lobby.outs)
     assert acted, "the DELETE was never throttled"

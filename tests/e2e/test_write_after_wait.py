@@ -6,14 +6,12 @@ in tests/test_write_after_wait.py)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
 
 from nexudus_pulumi.sandbox import DEMO_USER, Fidelity, Limits, Sandbox
 from nexudus_pulumi.sandbox.collections import CHAT_ROOMS
 from tests.e2e.harness import PulumiProject
+from tests.helpers import act_once
 
 ONE_WRITE_PER_6_S = Limits(
     min_interval=0, requests_per_window=100_000, writes_per_window=1, window_seconds=6.0
@@ -22,30 +20,6 @@ CRM = "crm-sync:room-42"
 READINGS = {
     name: Fidelity.variants()[name] for name in ("default", "adversarial", "listing_system_id_null")
 }
-
-
-def on_first(
-    sandbox: Sandbox,
-    method: str,
-    statuses: tuple[int, ...],
-    act: Callable[[], object],
-    path: str | None = None,
-) -> list[str]:
-    """Run `act()` once, as the sandbox answers the first `method` (to `path`, if given) with
-    one of `statuses`."""
-    acted: list[str] = []
-    lock = threading.Lock()
-
-    def observer(seen: str, seen_path: str, status: int) -> None:
-        if seen == method and status in statuses and path in (None, seen_path):
-            with lock:
-                if acted:
-                    return
-                acted.append(seen_path)
-            act()
-
-    sandbox.observers.append(observer)
-    return acted
 
 
 @pytest.mark.parametrize("reading", sorted(READINGS))
@@ -66,7 +40,7 @@ def test_what_happens_while_a_write_waits_survives_the_write(
         for room_id in ids.values():
             sandbox.add_member(CHAT_ROOMS.path, int(room_id), 12)
 
-    acted = on_first(sandbox, "PUT", throttled, person_adds_member)
+    acted = act_once(sandbox, "PUT", throttled, person_adds_member)
     project.declare("dev", {"a": {"name": "Renamed A"}, "b": {"name": "Renamed B"}}, business=1001)
     project.ok("up", "--yes")
     assert acted, "no PUT was throttled"
@@ -79,14 +53,14 @@ def test_what_happens_while_a_write_waits_survives_the_write(
     # 2. `a` removed: its DELETE is throttled (the account's write of these 6 s was just spent
     #    by another client), and another integration takes the room during the wait. Once, the
     #    retried DELETE deleted it.
-    spent = on_first(
+    spent = act_once(
         sandbox,
         "GET",
         (200,),
         lambda: sandbox.throttle.admit(DEMO_USER, write=True),
         path=f"{CHAT_ROOMS.path}/{ids['a']}",
     )
-    taken = on_first(
+    taken = act_once(
         sandbox,
         "DELETE",
         throttled,
