@@ -87,7 +87,8 @@ def test_the_provider_configuration_is_the_nexudus_keys_with_secrets() -> None:
     assert set(schema["config"]["variables"]) == names
     assert set(schema["provider"]["inputProperties"]) == names  # an explicit provider
     secret = {n for n, spec in schema["provider"]["inputProperties"].items() if spec.get("secret")}
-    assert secret == {"password", "token"}
+    assert secret == {k.config_key.removeprefix("nexudus:") for k in KEYS if k.secret}
+    assert {"password", "token"} <= secret
     base_url = schema["config"]["variables"]["baseUrl"]["description"]
     assert "`nexudus:baseUrl`" in base_url and "`NEXUDUS_BASE_URL`" in base_url
 

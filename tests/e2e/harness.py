@@ -33,6 +33,8 @@ from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = REPO / ".tools" / "bin"
+PLUGIN_DIR = Path(sys.prefix) / "bin"
+"""Where `make venv` puts the provider plugin `pulumi-resource-nexudus`."""
 ROOM_TYPE = "pulumi-python:dynamic/nexudus:ChatRoom"
 GROUP_TYPE = "pulumi-python:dynamic/nexudus:CommunityGroup"
 FAST = {"minIntervalMs": "0", "requestsPerMinute": "100000", "writesPerMinute": "100000"}

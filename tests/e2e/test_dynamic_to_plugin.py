@@ -10,8 +10,7 @@ from pathlib import Path
 import yaml
 
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER
-from tests.e2e.harness import FAST, ROOM_TYPE, PulumiProject
-from tests.e2e.test_plugin_yaml import PLUGIN_DIR
+from tests.e2e.harness import FAST, PLUGIN_DIR, ROOM_TYPE, PulumiProject
 
 IDENTITY_TYPE = "pulumi-python:dynamic/nexudus:StackIdentity"
 

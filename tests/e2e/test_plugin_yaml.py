@@ -13,19 +13,15 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
-from tests.e2e.harness import FAST, REPO, PulumiProject
+from tests.e2e.harness import FAST, PLUGIN_DIR, REPO, PulumiProject
 from tests.helpers import RELAXED
 
 EXAMPLE = REPO / "examples" / "yaml" / "Pulumi.yaml"
-PLUGIN_DIR = Path(sys.prefix) / "bin"
-"""Where `make venv` puts `pulumi-resource-nexudus`."""
 THREADS = "/api/community/communitythreads"
 
 
