@@ -60,7 +60,7 @@ def seed_groups(sandbox: Sandbox) -> dict[str, int]:
 
 def counts(sandbox: Sandbox, since: int) -> Counter[str]:
     """Requests since `since`, as `METHOD groups` / `METHOD rooms` / `token`."""
-    settle()
+    settle(sandbox)
     kinds = {GROUPS: "groups", ROOMS: "rooms"}
     return Counter(
         "token"

@@ -46,7 +46,7 @@ def seed_account(sandbox: Sandbox) -> list[dict[str, Any]]:
 
 
 def request_counts(sandbox: Sandbox, since: int) -> Counter[str]:
-    settle()
+    settle(sandbox)
     return Counter(
         "token" if path == "/api/token" else method for method, path, _ in sandbox.requests[since:]
     )

@@ -24,7 +24,7 @@ def cost(project: PulumiProject, sandbox: Sandbox, *args: str) -> Counter[str]:
     """The room requests one successful command made."""
     since = len(sandbox.requests)
     project.ok(*args)
-    settle()
+    settle(sandbox)
     return spent(sandbox, since)
 
 
