@@ -1,4 +1,4 @@
-"""The test suite's own layout, as CONTRIBUTING.md describes it: helpers in tests/helpers.py (and
+"""The test suite's own layout, as CONTRIBUTING.md describes it: helpers at tests/ root (and
 tests/e2e/harness.py), so no test module imports another and moving a test breaks nothing else."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 
 
 def imported_modules(path: Path) -> set[str]:
