@@ -32,7 +32,7 @@ from nexudus_pulumi.pacing import (
 )
 from nexudus_pulumi.sandbox import Sandbox
 from nexudus_pulumi.settings import Settings
-from tests.helpers import RELAXED, sandbox_config
+from tests.helpers import RELAXED, sandbox_config, send
 
 SPACING = 0.1 + INTERVAL_MARGIN_SECONDS
 
@@ -81,7 +81,7 @@ def most_in_any_window(sends: list[float], window: float) -> int:
 def test_requests_are_spaced_by_the_minimum_interval() -> None:
     clock = FakeClock()
     pacer = make(clock)
-    sends = [pacer.wait_turn(write=False) for _ in range(5)]
+    sends = [send(pacer, write=False) for _ in range(5)]
     gaps = [b - a for a, b in itertools.pairwise(sends)]
     assert gaps == pytest.approx([SPACING] * 4)
 
@@ -89,7 +89,7 @@ def test_requests_are_spaced_by_the_minimum_interval() -> None:
 def test_the_first_minutes_budget_goes_at_the_minimum_interval_then_waits_for_the_window() -> None:
     clock = FakeClock()
     pacer = make(clock)
-    sends = [pacer.wait_turn(write=False) for _ in range(121)]
+    sends = [send(pacer, write=False) for _ in range(121)]
     assert sends[119] - sends[0] == pytest.approx(119 * SPACING)  # 120 requests in 14.3 s
     assert sends[120] - sends[0] == pytest.approx(MINUTE + WINDOW_MARGIN_SECONDS)
 
@@ -97,12 +97,12 @@ def test_the_first_minutes_budget_goes_at_the_minimum_interval_then_waits_for_th
 def test_a_late_wakeup_pushes_the_next_request_back() -> None:
     clock = FakeClock()
     pacer = make(clock)
-    first = pacer.wait_turn(write=False)
+    first = send(pacer, write=False)
     clock.now += 0.07  # the thread was descheduled: the next send may not follow at 100 ms
-    second = pacer.wait_turn(write=False)
+    second = send(pacer, write=False)
     assert second == pytest.approx(first + SPACING)
     clock.sleep(0.3)  # something else took time before the third request
-    third = pacer.wait_turn(write=False)
+    third = send(pacer, write=False)
     assert third - second >= 0.3  # and it went at once, spacing held from the actual send
 
 
@@ -114,7 +114,7 @@ def test_no_window_holds_more_than_allowed_when_every_sleep_overruns() -> None:
     rng = random.Random(5)
     for _ in range(1_000):
         write = rng.random() < 0.6
-        sent = pacer.wait_turn(write=write)
+        sent = send(pacer, write=write)
         sends.append(sent)
         if write:
             writes.append(sent)
@@ -128,7 +128,7 @@ def test_no_window_holds_more_than_allowed_when_every_sleep_overruns() -> None:
 def test_five_hundred_writes_take_eight_windows_not_a_second_more() -> None:
     clock = FakeClock()
     pacer = make(clock, min_interval=0, writes_per_minute=60)
-    sends = [pacer.wait_turn(write=True) for _ in range(500)]
+    sends = [send(pacer, write=True) for _ in range(500)]
     assert all(sends[i + 60] - sends[i] >= MINUTE for i in range(len(sends) - 60))
     assert 8 * MINUTE <= sends[-1] - sends[0] < 8 * (MINUTE + WINDOW_MARGIN_SECONDS) + 1e-6
 
@@ -136,7 +136,7 @@ def test_five_hundred_writes_take_eight_windows_not_a_second_more() -> None:
 def test_the_hourly_limit_holds_the_five_thousand_and_first_request() -> None:
     clock = FakeClock()
     pacer = make(clock)
-    sends = [pacer.wait_turn(write=False) for _ in range(5_001)]
+    sends = [send(pacer, write=False) for _ in range(5_001)]
     # 120 a minute would allow 5,000 within 42 minutes; the 5,001st waits for the hour
     assert sends[4_999] - sends[0] < 42 * MINUTE
     assert sends[5_000] - sends[0] == pytest.approx(HOUR + WINDOW_MARGIN_SECONDS)
@@ -146,11 +146,11 @@ def test_the_hourly_limit_holds_the_five_thousand_and_first_request() -> None:
 def test_reads_are_not_held_back_by_the_write_limit() -> None:
     clock = FakeClock()
     pacer = make(clock, min_interval=0, writes_per_minute=2)
-    pacer.wait_turn(write=True)
-    pacer.wait_turn(write=True)
-    assert pacer.wait_turn(write=False) == clock.now
+    send(pacer, write=True)
+    send(pacer, write=True)
+    assert send(pacer, write=False) == clock.now
     start = clock.now
-    assert pacer.wait_turn(write=True) >= start + MINUTE
+    assert send(pacer, write=True) >= start + MINUTE
 
 
 def test_a_409_pause_holds_back_every_later_request() -> None:
@@ -158,19 +158,19 @@ def test_a_409_pause_holds_back_every_later_request() -> None:
     pacer = make(clock, min_interval=0)
     start = clock.now
     pacer.pause(5)
-    assert pacer.wait_turn(write=False) == pytest.approx(start + 5)
+    assert send(pacer, write=False) == pytest.approx(start + 5)
 
 
 def test_processes_sharing_a_pace_file_share_one_budget(tmp_path: Path) -> None:
     clock = FakeClock(oversleep=0.03, seed=11)
     pace_file = tmp_path / "nexudus.pace"
     one, other = make(clock, pace_file), make(clock, pace_file)
-    sends = [(one if n % 3 else other).wait_turn(write=True) for n in range(130)]
+    sends = [send(one if n % 3 else other, write=True) for n in range(130)]
     assert min(b - a for a, b in itertools.pairwise(sends)) >= SPACING - 1e-9
     assert most_in_any_window(sends, MINUTE + WINDOW_MARGIN_SECONDS) == 60  # writes, together
     other.pause(30)
     paused_at = clock.now
-    assert one.wait_turn(write=False) >= paused_at + 30  # a 409 seen by one holds back all
+    assert send(one, write=False) >= paused_at + 30  # a 409 seen by one holds back all
 
 
 @pytest.mark.parametrize("foreign", ["{not json", "my notes\n", "[1, 2]", '{"todo": 1}'])
@@ -188,7 +188,7 @@ def test_an_empty_or_earlier_version_pace_file_is_a_fresh_start(tmp_path: Path) 
     pace_file = tmp_path / "nexudus.pace"
     pace_file.write_text('{"requests":[1e12],"writes":[],"paused_until":1e12}')
     clock = FakeClock()
-    assert make(clock, pace_file).wait_turn(write=True) == clock.now
+    assert send(make(clock, pace_file), write=True) == clock.now
     assert '"pace":2' in pace_file.read_text()
 
 
@@ -212,13 +212,13 @@ def test_two_accounts_sharing_a_pace_file_never_hold_each_other_back(tmp_path: P
     pace_file = tmp_path / "nexudus.pace"
     one = Pacer(clock=clock, sleep=clock.sleep, pace_file=pace_file, account="a", **LIMITS)
     other = Pacer(clock=clock, sleep=clock.sleep, pace_file=pace_file, account="b", **LIMITS)
-    one.wait_turn(write=True)
+    send(one, write=True)
     one.pause(300)
-    assert other.wait_turn(write=True) == clock.now
-    assert other.wait_turn(write=False) == pytest.approx(clock.now)  # its own spacing only
+    assert send(other, write=True) == clock.now
+    assert send(other, write=False) == pytest.approx(clock.now)  # its own spacing only
     again = Pacer(clock=clock, sleep=clock.sleep, pace_file=pace_file, account="a", **LIMITS)
     with pytest.raises(TurnTooFar):
-        again.wait_turn(write=False, max_wait=60)  # the same account still sees its pause
+        send(again, write=False, max_wait=60)  # the same account still sees its pause
 
 
 @pytest.mark.parametrize("paused", ["1e300", "NaN", "-5", "Infinity", '"soon"', "true"])
@@ -230,7 +230,7 @@ def test_a_pause_read_from_the_file_never_overflows_nor_exceeds_a_day(
     pace_file.write_text(f'{{"pace":2,"accounts":{{"":{entry}}}}}')
     clock = FakeClock()
     start = clock.now
-    sent = make(clock, pace_file).wait_turn(write=False)
+    sent = send(make(clock, pace_file), write=False)
     assert sent - start <= pacing.LONGEST_WAIT_SECONDS + 1
 
 
@@ -238,24 +238,24 @@ def test_a_clock_stepped_back_does_not_hang_the_next_request(tmp_path: Path) -> 
     clock = FakeClock()
     pace_file = tmp_path / "nexudus.pace"
     pacer = make(clock, pace_file)
-    pacer.wait_turn(write=True)
+    send(pacer, write=True)
     clock.now -= HOUR  # NTP stepped the clock back an hour
     start = clock.now
     # at most as long as a booked write may lie ahead, never the hour
-    assert pacer.wait_turn(write=True) - start <= BOOKING_AHEAD_SECONDS + SPACING + 1e-9
+    assert send(pacer, write=True) - start <= BOOKING_AHEAD_SECONDS + SPACING + 1e-9
 
 
 def test_the_daily_write_quota_refuses_at_once_while_reads_go_on() -> None:
     clock = FakeClock()
     pacer = make(clock, min_interval=0, writes_per_day=3)
     for _ in range(3):
-        pacer.wait_turn(write=True)
+        send(pacer, write=True)
     assert pacer.writes_left_today() == 0
     with pytest.raises(TurnTooFar) as refused:
-        pacer.wait_turn(write=True, max_wait=600)
+        send(pacer, write=True, max_wait=600)
     assert refused.value.limit == "writes_per_day"
     assert refused.value.wait > HOUR
-    assert pacer.wait_turn(write=False) == clock.now
+    assert send(pacer, write=False) == clock.now
     assert clock.slept == []
 
 
@@ -263,9 +263,9 @@ def test_the_hourly_quota_is_refused_rather_than_waited_for_past_the_deadline() 
     clock = FakeClock()
     pacer = make(clock, min_interval=0, requests_per_minute=0, requests_per_hour=5)
     for _ in range(5):
-        pacer.wait_turn(write=False)
+        send(pacer, write=False)
     with pytest.raises(TurnTooFar) as refused:
-        pacer.wait_turn(write=False, max_wait=600)
+        send(pacer, write=False, max_wait=600)
     assert refused.value.limit == "requests_per_hour"
 
 
@@ -276,16 +276,18 @@ def test_a_pace_file_that_cannot_be_opened_says_which(tmp_path: Path) -> None:
 
 
 CHILD = """
-import importlib.util, sys, time
+import sys, time
 from pathlib import Path
-spec = importlib.util.spec_from_file_location("pacing", sys.argv[1])  # not the whole package
-pacing = sys.modules["pacing"] = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(pacing)
-pacer = pacing.Pacer(min_interval=0.05, requests_per_minute=10_000, writes_per_minute=10_000,
-                     pace_file=Path(sys.argv[2]))
+from nexudus_pulumi.pacing import Pacer
+pacer = Pacer(min_interval=0.05, requests_per_minute=10_000, writes_per_minute=10_000,
+              pace_file=Path(sys.argv[1]))
+def send():
+    sent = pacer.wait_turn(write=True)
+    pacer.answered(sent, write=True)
+    return sent
 print("ready", flush=True)
 time.sleep(max(0.0, float(sys.stdin.readline()) - time.time()))
-print(repr(time.time()), " ".join(repr(pacer.wait_turn(write=True)) for _ in range(15)))
+print(repr(time.time()), " ".join(repr(send()) for _ in range(15)))
 """
 
 
@@ -295,7 +297,7 @@ def test_real_processes_sharing_a_pace_file_never_send_closer_than_the_interval(
     pace_file = tmp_path / "nexudus.pace"
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", CHILD, pacing.__file__, str(pace_file)],
+            [sys.executable, "-c", CHILD, str(pace_file)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
