@@ -159,23 +159,19 @@ class History:
 
     def hold_back(self, key: str, limits: Limits, now: float) -> float | None:
         """The send time of a booked request in flight, pushed back to keep the interval after
-        every other request as the server may count it (the read of its turn was answered
-        later than booked); None if the key is not in flight."""
+        every request before it as the server may count it (the read of its turn was answered
+        later than booked); None if the key is not in flight. The requests of its own turn
+        booked after it (`prefix:2` after `prefix:1`) do not count."""
         entry = self.in_flight.get(key)
         if entry is None:
             return None
-        at = entry[0]
         if limits.min_interval <= 0:
-            return at
-        others = [max(sent, now) for k, (sent, _, _) in self.in_flight.items() if k != key]
-        skipped = False
-        for sent in reversed(self.requests):
-            if sent == at and not skipped:
-                skipped = True  # this request itself
-                continue
-            others.append(sent)  # the latest of the rest: `requests` is in order
-            break
-        latest = max(others, default=float("-inf"))
+            return entry[0]
+        before = History(deque(self.requests), deque(self.writes), in_flight=dict(self.in_flight))
+        for later in _this_and_later(key, self.in_flight):
+            before.release(later)
+        requests = before.as_of(now).requests
+        latest = requests[-1] if requests else float("-inf")
         return self.reschedule(key, latest + limits.min_interval + INTERVAL_MARGIN_SECONDS)
 
     def reschedule(self, key: str, at: float) -> float | None:
@@ -253,6 +249,22 @@ class History:
             paused[0] if paused else float("-inf"),
             in_flight,
         )
+
+
+def _this_and_later(key: str, in_flight: dict[str, InFlight]) -> list[str]:
+    """`key` and the keys of its turn's later requests: a turn's keys are `prefix:1`,
+    `prefix:2`... in the order its requests go."""
+    prefix = key.rpartition(":")[0]
+    return [
+        k
+        for k in in_flight
+        if k == key or (k.rpartition(":")[0] == prefix and _order(k) > _order(key))
+    ]
+
+
+def _order(key: str) -> int:
+    number = key.rpartition(":")[2]
+    return int(number) if number.isdigit() else 0
 
 
 def _replace(times: list[float], old: float, new: float) -> None:

@@ -221,10 +221,15 @@ settle(KEYS[1], KEYS[2], KEYS[3], now)
 local member, interval, margin = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 if not redis.call('ZSCORE', KEYS[3], member) then return {} end
 local at = tonumber(redis.call('ZSCORE', KEYS[1], member))
+-- The latest request before it: not itself, nor one of its turn booked after it (members
+-- `prefix:1`, `prefix:2`... go in that order).
+local prefix, order = string.match(member, '^(.*):(%d+)$')
 local latest = -math.huge
-local top = redis.call('ZREVRANGE', KEYS[1], 0, 1, 'WITHSCORES')
+local top = redis.call('ZREVRANGE', KEYS[1], 0, 9, 'WITHSCORES')
 for i = 1, #top, 2 do
-  if top[i] ~= member and tonumber(top[i + 1]) > latest then latest = tonumber(top[i + 1]) end
+  local p, o = string.match(top[i], '^(.*):(%d+)$')
+  local later = p ~= nil and p == prefix and tonumber(o) >= tonumber(order)
+  if not later and tonumber(top[i + 1]) > latest then latest = tonumber(top[i + 1]) end
 end
 local wanted = latest + interval + margin
 if interval <= 0 or wanted <= at then return {0, fmt(now), fmt(at)} end

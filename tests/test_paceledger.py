@@ -18,7 +18,13 @@ import pytest
 from nexudus_pulumi import pacing
 from nexudus_pulumi.client import NexudusClient
 from nexudus_pulumi.errors import ConfigurationError
-from nexudus_pulumi.pacing import INTERVAL_MARGIN_SECONDS, Pacer, TurnTooFar
+from nexudus_pulumi.pacing import (
+    INTERVAL_MARGIN_SECONDS,
+    MINUTE,
+    WINDOW_MARGIN_SECONDS,
+    Pacer,
+    TurnTooFar,
+)
 from nexudus_pulumi.sandbox import Sandbox
 from nexudus_pulumi.settings import Settings
 from tests.helpers import RELAXED, sandbox_config, send
@@ -210,3 +216,46 @@ def test_a_client_counts_the_daily_quota_of_every_process_on_the_redis(
         one.create("/api/support/chatrooms", {"BusinessId": 1001})
         other.create("/api/support/chatrooms", {"BusinessId": 1001})
         assert one.writes_left_today() == 1
+
+
+# ----- 27.4: a request counts until its answer arrived, for every process on the Redis ---------
+
+
+def test_a_request_in_flight_holds_back_every_process_until_answered(server: RedisServer) -> None:
+    one, other = pacer(server.url), pacer(server.url)
+    first = one.wait_turn(write=False)
+    with pytest.raises(TurnTooFar) as far:
+        other.wait_turn(write=False, max_wait=0.5)
+    assert far.value.limit == "interval"
+    answered_at = time.monotonic()
+    one.answered(first, write=False)
+    assert send(other, write=False) >= answered_at + INTERVAL + INTERVAL_MARGIN_SECONDS - 0.01
+
+
+def test_the_minutes_window_opens_a_minute_after_the_answer(server: RedisServer) -> None:
+    one, other = pacer(server.url, writes_per_minute=1), pacer(server.url, writes_per_minute=1)
+    first = one.wait_turn(write=True)
+    time.sleep(0.5)  # the answer took 500 ms
+    answered_at = time.monotonic()
+    one.answered(first, write=True)
+    with pytest.raises(TurnTooFar) as far:
+        other.wait_turn(write=True, max_wait=5)
+    asked = time.monotonic() - answered_at  # the check came at most this long after the answer
+    assert far.value.limit == "writes_per_minute"
+    assert far.value.wait >= MINUTE + WINDOW_MARGIN_SECONDS - asked - 0.01
+
+
+def test_the_write_of_a_turn_is_pushed_back_after_a_late_answer_of_its_read(
+    server: RedisServer,
+) -> None:
+    one = pacer(server.url)
+    read_at, write_at = one.book([False, True])
+    assert one.sleep_until(read_at, write=False) == read_at  # its own write comes after it
+    time.sleep(0.3)
+    answered_at = time.monotonic()
+    one.answered(read_at, write=False)
+    sent = one.sleep_until(write_at, write=True)
+    assert sent >= answered_at + INTERVAL + INTERVAL_MARGIN_SECONDS - 0.01
+    assert time.monotonic() >= sent
+    one.answered(sent, write=True)
+    assert send(pacer(server.url), write=False) >= sent + INTERVAL

@@ -26,6 +26,7 @@ from nexudus_pulumi.pacing import (
     INTERVAL_MARGIN_SECONDS,
     MINUTE,
     WINDOW_MARGIN_SECONDS,
+    History,
     PaceFileError,
     Pacer,
     TurnTooFar,
@@ -445,3 +446,100 @@ def test_a_lock_held_elsewhere_is_waited_for_no_longer_than_the_turn_may_wait(
     error, waited = outcome
     assert f"the pace file {pace_file} stayed locked by another process for 0.5 s" in str(error)
     assert isinstance(waited, float) and 0.4 < waited < 2
+
+
+# ----- 27.4: a request counts until its answer arrived -----------------------------------------
+
+
+def test_the_interval_runs_from_the_answer_not_from_the_send() -> None:
+    clock = FakeClock()
+    pacer = make(clock)
+    first = pacer.wait_turn(write=False)
+    clock.now += 0.3  # the answer took 300 ms: the server may have counted it at any moment of them
+    pacer.answered(first, write=False)
+    assert send(pacer, write=False) - first == pytest.approx(0.3 + SPACING)
+
+
+def test_a_window_opens_a_minute_after_the_answer_that_filled_it() -> None:
+    clock = FakeClock()
+    pacer = make(clock, min_interval=0, writes_per_minute=2)
+    first = pacer.wait_turn(write=True)
+    clock.now += 0.4
+    pacer.answered(first, write=True)
+    send(pacer, write=True)
+    third = send(pacer, write=True)
+    assert third - first == pytest.approx(0.4 + MINUTE + WINDOW_MARGIN_SECONDS)
+
+
+def test_no_request_goes_while_the_answer_of_another_is_awaited() -> None:
+    pacer = Pacer(min_interval=0.05, requests_per_minute=10_000, writes_per_minute=10_000)
+    first = pacer.wait_turn(write=False)
+    sent: list[float] = []
+    waiter = threading.Thread(target=lambda: sent.append(send(pacer, write=False)), daemon=True)
+    waiter.start()
+    time.sleep(0.3)
+    assert not sent
+    answered_at = time.monotonic()
+    pacer.answered(first, write=False)
+    waiter.join(timeout=30)
+    assert sent and sent[0] >= answered_at + 0.05 + INTERVAL_MARGIN_SECONDS
+
+
+def test_the_write_of_a_turn_waits_the_interval_after_its_reads_answer() -> None:
+    clock = FakeClock()
+    pacer = make(clock)
+    read_at, write_at = pacer.book([False, True])
+    assert write_at - read_at == pytest.approx(SPACING)
+    assert pacer.sleep_until(read_at, write=False) == read_at  # its own write comes after it
+    clock.now += 0.5  # the read's answer took 500 ms
+    pacer.answered(read_at, write=False)
+    sent = pacer.sleep_until(write_at, write=True)
+    assert sent - read_at == pytest.approx(0.5 + SPACING)
+    assert clock.now == sent
+    pacer.answered(sent, write=True)
+    assert send(pacer, write=False) - sent == pytest.approx(SPACING)
+
+
+def test_a_request_in_flight_in_one_process_holds_back_the_others(tmp_path: Path) -> None:
+    clock = FakeClock()
+    pace_file = tmp_path / "nexudus.pace"
+    one, other = make(clock, pace_file), make(clock, pace_file)
+    first = one.wait_turn(write=True)
+    with pytest.raises(TurnTooFar) as far:
+        other.wait_turn(write=False, max_wait=5)
+    assert far.value.limit == "interval"
+    assert clock.now - first > 4.8  # it waited for the answer as long as it might
+    one.answered(first, write=True)
+    answered = clock.now
+    assert send(other, write=False) - answered == pytest.approx(SPACING)
+
+
+def test_a_turn_never_answered_is_taken_as_answered_after_its_timeout(tmp_path: Path) -> None:
+    clock = FakeClock()
+    pace_file = tmp_path / "nexudus.pace"
+    killed = Pacer(clock=clock, sleep=clock.sleep, pace_file=pace_file, answer_timeout=5, **LIMITS)
+    first = killed.wait_turn(write=True)  # and the process is gone
+    sent = send(make(clock, pace_file), write=True)
+    assert sent - first == pytest.approx(5 + pacing.ANSWER_SLACK_SECONDS + SPACING)
+
+
+def test_requests_in_flight_read_from_the_file_are_checked_and_cut_to_a_day() -> None:
+    now = 1_000_000.0
+    data = {
+        "requests": [now - 1],
+        "writes": [],
+        "in_flight": {
+            "far": [1e300, 1, 1e300],
+            "kept": [now - 1, 0, now + 40],
+            "text": ["x", 1, now],
+            "flag": [now, 2, now],
+            "short": [now, 1],
+            "object": {"a": 1},
+        },
+    }
+    history = History.from_dict(data, now)
+    assert history.in_flight == {
+        "far": (now + BOOKING_AHEAD_SECONDS, True, now + pacing.LONGEST_WAIT_SECONDS),
+        "kept": (now - 1, False, now + 40),
+    }
+    assert History.from_dict(history.to_dict(), now) == history
