@@ -1,8 +1,8 @@
-"""On a busy machine the client still meets no 409 under the published limits (issue 27, item
-4): a request counts until its answer arrived, the latest moment the server can have counted
-it, so a request the machine delays on its way in never lands within the interval of the next,
-nor in a window its answer had not left yet. `scripts/busy.sh` keeps every core busy while four
-threads of one client create, read and delete rooms across both of the account's minutes."""
+"""On a busy machine the client still meets no 409 under the published limits: a request
+counts until its answer arrived, the latest moment the server can have counted it, so a request
+the machine delays on its way in never lands within the interval of the next, nor in a window
+its answer had not left yet. `scripts/busy.sh` keeps every core busy while four threads of one
+client create, read and delete rooms across both of the account's minutes."""
 
 from __future__ import annotations
 

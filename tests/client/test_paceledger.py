@@ -218,7 +218,7 @@ def test_a_client_counts_the_daily_quota_of_every_process_on_the_redis(
         assert one.writes_left_today() == 1
 
 
-# ----- 27.4: a request counts until its answer arrived, for every process on the Redis ---------
+# ----- a request counts until its answer arrived, for every process on the Redis ---------------
 
 
 def test_a_request_in_flight_holds_back_every_process_until_answered(server: RedisServer) -> None:

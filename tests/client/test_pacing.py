@@ -448,7 +448,7 @@ def test_a_lock_held_elsewhere_is_waited_for_no_longer_than_the_turn_may_wait(
     assert isinstance(waited, float) and 0.4 < waited < 2
 
 
-# ----- 27.4: a request counts until its answer arrived -----------------------------------------
+# ----- a request counts until its answer arrived ----------------------------------------------
 
 
 def test_the_interval_runs_from_the_answer_not_from_the_send() -> None:
