@@ -37,7 +37,8 @@ lint: venv
 
 # Not part of `make test`: the real engine against the sandbox, this provider vs a naive one
 # (see bench/README.md). BENCH_N / BENCH_N_UNLIMITED: room counts with and without the
-# published limits; BENCH_WINDOW: the sandbox's minute in seconds; BENCH_QUICK=1: small N.
+# published limits; BENCH_WINDOW: the sandbox's minute in seconds; BENCH_QUICK=1: small N;
+# BENCH_RUNNERS: rooms per stack of the runners scenario (0 skips it).
 # Not part of `make test`: the stateful property test (tests/provider/test_stateful.py) run far longer than
 # in `make check`, with fresh random seeds each run (SOAK_EXAMPLES: how many runs of the machine).
 SOAK_EXAMPLES ?= 300
@@ -48,7 +49,8 @@ bench: venv engine
 	$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench $(if $(BENCH_QUICK),--quick) $(if $(BENCH_N),--limited $(BENCH_N)) \
 		$(if $(BENCH_N_UNLIMITED),--unlimited $(BENCH_N_UNLIMITED)) \
-		$(if $(BENCH_WINDOW),--window-seconds $(BENCH_WINDOW)) $(BENCH_ARGS)
+		$(if $(BENCH_WINDOW),--window-seconds $(BENCH_WINDOW)) \
+		$(if $(BENCH_RUNNERS),--runners $(BENCH_RUNNERS)) $(BENCH_ARGS)
 
 # The tables of docs/ (inputs, outputs, settings) written from the code, and the plugin's pages
 # (docs/plugin/) from its schema; tests/tools/test_docs.py and tests/provider/test_plugin_schema.py fail when a

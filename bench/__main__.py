@@ -14,10 +14,11 @@ from typing import Any
 
 from . import report
 from .project import NAIVE, OURS, PLUGIN, REPO, TOOLS, Program
+from .runners import WAYS, RunnersResult, run_runners
 from .scenario import Mode, Result, limits_mode, no_limits_mode, run_scenario
 
 PROGRAMS = {"ours": OURS, "plugin": PLUGIN, "naive": NAIVE}
-QUICK = {"limited": [10, 20], "unlimited": [30]}
+QUICK = {"limited": [10, 20], "unlimited": [30], "runners": 10}
 
 
 def machine() -> str:
@@ -65,6 +66,14 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"small N (limits {QUICK['limited']}, no limits {QUICK['unlimited']}), results "
         "under bench/results/quick/, bench/README.md untouched",
     )  # fmt: skip
+    parser.add_argument(
+        "--runners", type=int, default=100,
+        help="rooms per stack of the runners scenario (three stacks at once, each way; default "
+        "100, 0 skips it)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--only-runners", action="store_true", help="run the runners scenario alone"
+    )
     parser.add_argument("--out", type=Path, help="results folder (default bench/results)")
     parser.add_argument(
         "--redraw", action="store_true",
@@ -132,12 +141,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     limited, unlimited = args.limited, args.unlimited
     out = args.out or REPO / "bench" / "results"
+    runners = args.runners
     if args.quick:
         limited, unlimited = QUICK["limited"], QUICK["unlimited"]
+        runners = min(runners, QUICK["runners"])
         out = args.out or REPO / "bench" / "results" / "quick"
+    if args.only_runners:
+        limited, unlimited = [], []
     if args.redraw:
-        publish(*report.load(out / "results.json"), out, readme=not args.quick)
+        results, context, fleet = report.load(out / "results.json")
+        publish(results, context, out, readme=not args.quick, fleet=fleet)
         return 0
+    cap = int(args.engine_memory_cap_gib * 2**30)
     programs: list[Program] = [PROGRAMS[name] for name in args.programs]
     limits = limits_mode(args.window_seconds, args.latency_ms)
     plan: list[tuple[Mode, int]] = [(limits, n) for n in limited]
@@ -156,7 +171,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     for mode, rooms in plan:
         for program in programs:
             print(f"\n[{mode.name}, N={rooms}, {program.label}]", flush=True)
-            cap = int(args.engine_memory_cap_gib * 2**30)
             result = run_scenario(mode, rooms, program, engine, cap)
             for step in result.steps:
                 status = "ok" if step.ok else f"FAILED ({step.error})"
@@ -166,19 +180,38 @@ def main(argv: Sequence[str] | None = None) -> int:
                     flush=True,
                 )
             results.append(result)
+    fleet: list[RunnersResult] = []
+    for way in WAYS if runners > 0 else ():
+        print(f"\n[runners: 3 stacks x {runners} rooms at once, {way}]", flush=True)
+        ran = run_runners(way, limits, 3, runners, engine, cap)
+        print(
+            f"  {ran.seconds:7.1f} s  creates over {ran.writes_seconds:.1f} s (write floor "
+            f"{ran.write_floor:.1f} s)  {ran.requests} requests  {ran.throttled} x 409  "
+            + ("ok" if ran.ok else f"FAILED ({'; '.join(ran.errors)})"),
+            flush=True,
+        )
+        fleet.append(ran)
     minutes, seconds = divmod(round(time.monotonic() - started), 60)
     context["duration"] = f"the whole bench took {minutes} min {seconds} s"
-    publish(results, context, out, readme=not args.quick)
+    publish(results, context, out, readme=not args.quick and not args.only_runners, fleet=fleet)
     return 0
 
 
-def publish(results: list[Result], context: dict[str, Any], out: Path, *, readme: bool) -> None:
+def publish(
+    results: list[Result],
+    context: dict[str, Any],
+    out: Path,
+    *,
+    readme: bool,
+    fleet: list[RunnersResult] | None = None,
+) -> None:
     """Write the results folder; a full run into bench/results/ also updates bench/README.md."""
-    table = report.write(results, context, out)
+    table = report.write(results, context, out, fleet or [])
     print(f"\n{table}\nbench: results in {out}/ ({context['duration']})")
     if readme and out == REPO / "bench" / "results":
         path = REPO / "bench" / "README.md"
-        if report.update_readme(path, table, "results/plot.png"):
+        plots = ["results/plot.png"] + (["results/runners.png"] if fleet else [])
+        if report.update_readme(path, table, plots):
             print("bench: bench/README.md now shows these figures")
 
 

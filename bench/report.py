@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .project import OURS
+from .runners import RunnersResult
 from .scenario import Result, Step
 
 README_START = "<!-- bench:start -->"
@@ -238,15 +239,76 @@ def _met(condition: bool) -> str:
     return "yes" if condition else "no"
 
 
-def markdown(results: list[Result], context: dict[str, Any]) -> str:
+def runners_table(fleet: list[RunnersResult]) -> str:
+    """The runners scenario: each way's time, 409s and what the Redis way was asked to meet."""
+    lines = [
+        "| runners: way | stacks x rooms | wall s | creates span s | write floor s | span vs floor "
+        "| requests | 409s | rooms after | outcome |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for ran in fleet:
+        refused = ", ".join(f"{limit} {n}" for limit, n in sorted(ran.refused.items()))
+        outcome = "ok" if ran.ok else "FAILED: " + "; ".join(ran.errors).replace("|", "/")
+        lines.append(
+            f"| {ran.way} | {ran.stacks} x {ran.rooms} | {ran.seconds:.1f} "
+            f"| {ran.writes_seconds:.1f} | {ran.write_floor:.1f} "
+            f"| {_ratio(ran.writes_seconds, ran.write_floor)} | {ran.requests} "
+            f"| {ran.throttled}{f' ({refused})' if refused else ''} | {ran.created} | {outcome} |"
+        )
+    redis = next((r for r in fleet if r.way == "redis"), None)
+    if redis is not None:
+        whole = redis.ok and redis.created == redis.stacks * redis.rooms
+        lines += [
+            "",
+            "| target (issue 27) | this run | met |",
+            "|---|---|---|",
+            f"| runners with Redis: no 409 | {redis.throttled} | {_met(redis.throttled == 0)} |",
+            f"| runners with Redis: the creates within 1.1x of the account's write floor "
+            f"| {_ratio(redis.writes_seconds, redis.write_floor)} "
+            f"| {_met(whole and redis.writes_seconds <= 1.1 * redis.write_floor)} |",
+        ]
+    return "\n".join(lines)
+
+
+def markdown(
+    results: list[Result], context: dict[str, Any], fleet: list[RunnersResult] | None = None
+) -> str:
     notes = "\n".join(f"- {note}" for note in context["notes"])
-    return (
-        f"Machine: {context['machine']}. Run {context['date']}, {context['duration']}.\n\n"
-        f"{notes}\n\n"
-        f"{steps_table(results)}\n\n"
-        f"{footprint_table(results)}\n\n"
-        f"{targets_table(results)}\n"
-    )
+    parts = [f"Machine: {context['machine']}. Run {context['date']}, {context['duration']}.", notes]
+    if results:
+        parts += [steps_table(results), footprint_table(results), targets_table(results)]
+    if fleet:
+        parts.append(runners_table(fleet))
+    return "\n\n".join(parts) + "\n"
+
+
+def plot_runners(fleet: list[RunnersResult], path: Path) -> None:
+    """Each way's wall time and creates span beside the account's write floor, its 409s
+    written on its bar."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots(figsize=(7, 4.5))
+    ways = [r.way for r in fleet]
+    places = range(len(fleet))
+    ax.bar([k - 0.2 for k in places], [r.seconds for r in fleet], 0.4, label="wall time")
+    spans = ax.bar([k + 0.2 for k in places], [r.writes_seconds for r in fleet], 0.4,
+                   label="first to last create")  # fmt: skip
+    for bar, ran in zip(spans, fleet, strict=True):
+        ax.annotate(f"{ran.throttled} x 409", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center", va="bottom", fontsize=8)  # fmt: skip
+    ax.axhline(fleet[0].write_floor, color="k", linestyle="--", label="write floor")
+    ax.set_xticks(list(places), ways)
+    first = fleet[0]
+    ax.set_title(f"{first.stacks} stacks x {first.rooms} rooms at once, one account")
+    ax.set_ylabel("seconds")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
 
 
 def plot(results: list[Result], path: Path) -> None:
@@ -323,34 +385,48 @@ def _plot_unlimited(ax: Any, results: list[Result]) -> None:
     ax.grid(alpha=0.3, axis="y")
 
 
-def load(path: Path) -> tuple[list[Result], dict[str, Any]]:
-    """Read back what `write` saved, to redraw the table and plot without rerunning."""
+def load(path: Path) -> tuple[list[Result], dict[str, Any], list[RunnersResult]]:
+    """Read back what `write` saved, to redraw the table and plots without rerunning."""
     saved = json.loads(path.read_text())
     results = []
     for raw in saved["results"]:
         steps = [Step(**step) for step in raw.pop("steps")]
         results.append(Result(**raw, steps=steps))
-    return results, dict(saved["context"])
+    fleet = [RunnersResult(**raw) for raw in saved.get("runners", [])]
+    return results, dict(saved["context"]), fleet
 
 
-def write(results: list[Result], context: dict[str, Any], folder: Path) -> str:
+def write(
+    results: list[Result],
+    context: dict[str, Any],
+    folder: Path,
+    fleet: list[RunnersResult] | None = None,
+) -> str:
     folder.mkdir(parents=True, exist_ok=True)
-    table = markdown(results, context)
+    fleet = fleet or []
+    table = markdown(results, context, fleet)
     (folder / "table.md").write_text(table)
-    (folder / "results.json").write_text(
-        json.dumps({"context": context, "results": [asdict(r) for r in results]}, indent=1)
-    )
-    plot(results, folder / "plot.png")
+    saved = {
+        "context": context,
+        "results": [asdict(r) for r in results],
+        "runners": [asdict(r) for r in fleet],
+    }
+    (folder / "results.json").write_text(json.dumps(saved, indent=1))
+    if results:
+        plot(results, folder / "plot.png")
+    if fleet:
+        plot_runners(fleet, folder / "runners.png")
     return table
 
 
-def update_readme(readme: Path, table: str, plot_path: str) -> bool:
+def update_readme(readme: Path, table: str, plots: list[str]) -> bool:
     """Replace the README's text between the bench markers; False if it has none."""
     text = readme.read_text()
     if README_START not in text or README_END not in text:
         return False
     head, rest = text.split(README_START, 1)
     _, tail = rest.split(README_END, 1)
-    body = f"\n{table}\n![bench plot]({plot_path})\n"
+    images = "".join(f"![bench plot]({plot})\n" for plot in plots)
+    body = f"\n{table}\n{images}"
     readme.write_text(f"{head}{README_START}{body}{README_END}{tail}")
     return True

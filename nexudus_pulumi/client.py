@@ -347,10 +347,10 @@ class _Transport:
                 raise
         return _Answer(url, response.status_code, response.headers, content)
 
-    def take_turn(self, method: str, path: str, deadline: _Deadline, *, write: bool) -> None:
+    def take_turn(self, method: str, path: str, deadline: _Deadline, *, write: bool) -> float:
         """Wait for the pacer's turn, or fail at once if it comes after the deadline."""
         try:
-            self.pacer.wait_turn(write=write, max_wait=max(deadline.remaining(), 0.0))
+            return self.pacer.wait_turn(write=write, max_wait=max(deadline.remaining(), 0.0))
         except TurnTooFar as far:
             raise ThrottledError(self._too_far(far, method, path, deadline)) from None
         except PaceFileError as exc:
@@ -578,11 +578,12 @@ class _Credentials:
         failures = 0
         while True:
             self.transport.check_deadline("POST", TOKEN_PATH, deadline)
-            self.transport.take_turn(
-                "POST", TOKEN_PATH, deadline, write=False
-            )  # not a record write
+            sent = self.transport.take_turn("POST", TOKEN_PATH, deadline, write=False)
             try:
-                answer = self.transport.exchange("POST", TOKEN_PATH, deadline=deadline, data=form)
+                with self.transport.pacer.until_answered(sent, write=False):  # not a record write
+                    answer = self.transport.exchange(
+                        "POST", TOKEN_PATH, deadline=deadline, data=form
+                    )
             except requests.RequestException as exc:
                 failures += 1
                 failure = _network_failure(exc, self.settings)
@@ -636,6 +637,7 @@ class NexudusClient:
                 pace_password=_secret(settings.pace_password),
                 quota_share=settings.quota_share,
                 account=_account_key(settings),
+                answer_timeout=settings.timeout_seconds,
             )
         except PaceFileError as exc:
             raise _pace_file_error(settings, exc) from None
@@ -978,13 +980,15 @@ class NexudusClient:
         booked: float | None = None,
     ) -> _Answer:
         headers = {"Authorization": self._credentials.authorization(deadline)}
+        write = method in WRITE_METHODS
         if booked is None:
-            self._transport.take_turn(method, path, deadline, write=method in WRITE_METHODS)
+            sent = self._transport.take_turn(method, path, deadline, write=write)
         else:
-            self._transport.pacer.sleep_until(booked)
-        answer = self._transport.exchange(
-            method, path, deadline=deadline, headers=headers, json=json, params=params
-        )
+            sent = self._transport.pacer.sleep_until(booked, write=write)
+        with self._transport.pacer.until_answered(sent, write=write):  # it counts till then
+            answer = self._transport.exchange(
+                method, path, deadline=deadline, headers=headers, json=json, params=params
+            )
         log.debug("%s %s -> %s", method, path, answer.status_code)
         return answer
 

@@ -1,16 +1,19 @@
 """The pace ledger on Redis: one budget per account for every provider process, on any machine,
 that names the same `redis://` URL (`nexudus:paceUrl`).
 
-The pace file (`pacing._FileLedger`) coordinates the processes of one machine; CI runners on
+The pace file (`pacefile.FileLedger`) coordinates the processes of one machine; CI runners on
 separate machines share nothing but the network. Redis is the store teams already run for this,
 and its Lua scripts run atomically: the check of every limit and the record of the sends that
 follow are one step for all processes, as under the pace file's lock.
 
 Per account (the same hashed key as the pace file's) Redis holds two sorted sets, the requests
-of the last hour and the writes of the last day, each scored by its time, and a pause the server
-asked for. Times are Redis's own (`TIME`), so runners whose clocks disagree still agree on the
-account's minute; the scripts answer times relative to Redis's now, which this module moves to
-the process's clock.
+of the last hour and the writes of the last day, each scored by its time, a third of the
+requests in flight (booked, their answer not yet arrived), scored by when they are taken as
+answered if their sender never says, and a pause the server asked for. A request in flight
+counts as sent now, at every check, until its answer arrives: each script first moves the
+score of every request in flight up to Redis's now. Times are Redis's own (`TIME`), so runners
+whose clocks disagree still agree on the account's minute; the scripts answer times relative to
+Redis's now, which this module moves to the process's clock.
 
 Redis lost mid-run (a restart, a network cut): the process goes on pacing alone, from what it
 sent itself (kept locally all along), and says so once. The other processes do the same; the
@@ -22,7 +25,6 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,7 +34,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from .errors import PaceLedgerError
-from .pacing import (
+from .pacehistory import (
     DAY,
     HOUR,
     INTERVAL_MARGIN_SECONDS,
@@ -59,14 +61,29 @@ local function clock()
   local t = redis.call('TIME')
   return tonumber(t[1]) + tonumber(t[2]) / 1e6
 end
+-- The requests in flight (`flight`, scored by when each is taken as answered) count as sent at
+-- `now` until answered: their scores in `requests` and `writes` move up to it. One past its
+-- time is taken as answered then.
+local function settle(requests, writes, flight, now)
+  local entries = redis.call('ZRANGE', flight, 0, -1, 'WITHSCORES')
+  for i = 1, #entries, 2 do
+    local member, at = entries[i], math.min(now, tonumber(entries[i + 1]))
+    for _, key in ipairs({requests, writes}) do
+      local score = redis.call('ZSCORE', key, member)
+      if score and tonumber(score) < at then redis.call('ZADD', key, fmt(at), member) end
+    end
+  end
+  redis.call('ZREMRANGEBYSCORE', flight, '-inf', fmt(now))
+end
 """
 
 _BOOK = (
     _LIB
     + """
--- KEYS: requests, writes, pause.  ARGV: plan ('r'/'w' per request), member prefix,
+-- KEYS: requests, writes, pause, in flight.  ARGV: plan ('r'/'w' per request), member prefix,
 -- min interval, requests/minute, writes/minute, requests/hour, writes/day, interval margin,
--- window margin, minute, hour, day, longest wait.
+-- window margin, minute, hour, day, longest wait, idle expiry, seconds a request may be in
+-- flight.
 local plan, prefix = ARGV[1], ARGV[2]
 local interval, rpm, wpm = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local rph, wpd = tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -74,6 +91,7 @@ local imargin, wmargin = tonumber(ARGV[8]), tonumber(ARGV[9])
 local minute, hour, day, longest = tonumber(ARGV[10]), tonumber(ARGV[11]),
   tonumber(ARGV[12]), tonumber(ARGV[13])
 local now = clock()
+settle(KEYS[1], KEYS[2], KEYS[4], now)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now - hour - wmargin))
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', fmt(now - day - wmargin))
 local paused = tonumber(redis.call('GET', KEYS[3]) or '') or -math.huge
@@ -159,8 +177,9 @@ if times[1] <= now then
     local member = prefix .. ':' .. i
     redis.call('ZADD', KEYS[1], fmt(times[i]), member)
     if plan:sub(i, i) == 'w' then redis.call('ZADD', KEYS[2], fmt(times[i]), member) end
+    redis.call('ZADD', KEYS[4], fmt(times[i] + tonumber(ARGV[15])), member)
   end
-  for i = 1, 2 do redis.call('EXPIRE', KEYS[i], tonumber(ARGV[14])) end
+  for _, i in ipairs({1, 2, 4}) do redis.call('EXPIRE', KEYS[i], tonumber(ARGV[14])) end
 end
 for i = 1, #times do answer[#answer + 1] = fmt(times[i]) end
 return answer
@@ -168,12 +187,59 @@ return answer
 )
 
 _RELEASE = """
+-- KEYS: requests, writes, in flight.  ARGV: members.
 for i = 1, #ARGV do
-  redis.call('ZREM', KEYS[1], ARGV[i])
-  redis.call('ZREM', KEYS[2], ARGV[i])
+  for k = 1, 3 do redis.call('ZREM', KEYS[k], ARGV[i]) end
 end
 return 0
 """
+
+_ANSWERED = (
+    _LIB
+    + """
+-- KEYS: requests, writes, in flight.  ARGV: member.  Its answer arrived: it counts as sent now.
+local now = clock()
+settle(KEYS[1], KEYS[2], KEYS[3], now)
+if redis.call('ZREM', KEYS[3], ARGV[1]) == 1 then
+  for k = 1, 2 do
+    local score = redis.call('ZSCORE', KEYS[k], ARGV[1])
+    if score and tonumber(score) < now then redis.call('ZADD', KEYS[k], fmt(now), ARGV[1]) end
+  end
+end
+return 0
+"""
+)
+
+_HOLD_BACK = (
+    _LIB
+    + """
+-- KEYS: requests, writes, in flight.  ARGV: member, min interval, interval margin.  As
+-- pacing.History.hold_back: the member's send time pushed back to keep the interval after
+-- every other request (those in flight count as sent now). Answers {moved (0/1), now, time},
+-- or {} when the member is not in flight.
+local now = clock()
+settle(KEYS[1], KEYS[2], KEYS[3], now)
+local member, interval, margin = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+if not redis.call('ZSCORE', KEYS[3], member) then return {} end
+local at = tonumber(redis.call('ZSCORE', KEYS[1], member))
+-- The latest request before it: not itself, nor one of its turn booked after it (members
+-- `prefix:1`, `prefix:2`... go in that order).
+local prefix, order = string.match(member, '^(.*):(%d+)$')
+local latest = -math.huge
+local top = redis.call('ZREVRANGE', KEYS[1], 0, 9, 'WITHSCORES')
+for i = 1, #top, 2 do
+  local p, o = string.match(top[i], '^(.*):(%d+)$')
+  local later = p ~= nil and p == prefix and tonumber(o) >= tonumber(order)
+  if not later and tonumber(top[i + 1]) > latest then latest = tonumber(top[i + 1]) end
+end
+local wanted = latest + interval + margin
+if interval <= 0 or wanted <= at then return {0, fmt(now), fmt(at)} end
+redis.call('ZADD', KEYS[1], fmt(wanted), member)
+if redis.call('ZSCORE', KEYS[2], member) then redis.call('ZADD', KEYS[2], fmt(wanted), member) end
+redis.call('ZINCRBY', KEYS[3], fmt(wanted - at), member)
+return {1, fmt(now), fmt(wanted)}
+"""
+)
 
 _PAUSE = (
     _LIB
@@ -211,9 +277,9 @@ def shown_url(url: str) -> str:
 class RedisLedger:
     """The history of every process naming this Redis URL, kept in Redis by Lua scripts.
 
-    `take`, `release`, `pause` and `writes_in_day` are `pacing._HistoryBook`'s: the `Pacer`
-    calls them under its own lock. Every booking, release and pause is also kept in a local
-    history, which takes over if Redis is lost."""
+    `take`, `answered`, `hold_back`, `release`, `pause` and `writes_in_day` are
+    `pacing._HistoryBook`'s: the `Pacer` calls them under its own lock. Every booking, answer,
+    release and pause is also kept in a local history, which takes over if Redis is lost."""
 
     def __init__(
         self,
@@ -242,14 +308,16 @@ class RedisLedger:
                 f"cannot reach the pace ledger at {self.shown}: {_reason(exc)}", url=self.shown
             ) from None
         base = KEY_PREFIX + "{" + account + "}:"  # one hash slot per account (Redis Cluster)
-        self._keys = (base + "requests", base + "writes", base + "pause")
+        self._keys = (base + "requests", base + "writes", base + "pause", base + "in-flight")
+        self._sets = (self._keys[0], self._keys[1], self._keys[3])
         self._book = self._redis.register_script(_BOOK)
+        self._answered = self._redis.register_script(_ANSWERED)
+        self._hold_back = self._redis.register_script(_HOLD_BACK)
         self._release = self._redis.register_script(_RELEASE)
         self._pause = self._redis.register_script(_PAUSE)
         self._writes_today = self._redis.register_script(_WRITES_TODAY)
         self._local = History()
         """What this process sent, in its own clock: the pacing it goes on with alone."""
-        self._members: dict[tuple[float, bool], str] = {}
         self._lost = False
         self._lost_lock = threading.Lock()
 
@@ -259,19 +327,25 @@ class RedisLedger:
         return self._lost
 
     def take(
-        self, limits: Limits, plan: Sequence[bool], now: float, lock_wait: float = math.inf
+        self,
+        limits: Limits,
+        plan: Sequence[bool],
+        now: float,
+        keys: Sequence[str],
+        answer_within: float,
+        lock_wait: float = math.inf,
     ) -> tuple[list[float], str, bool]:
         """Send times for `plan`, the limit that sets the first, and whether they are booked
-        (the first is now). `lock_wait` is the pace file's; Redis answers each script at
-        once."""
+        (the first is now), in flight under `keys` (`prefix:1`, `prefix:2`...). `lock_wait` is
+        the pace file's; Redis answers each script at once."""
         del lock_wait
         if not self._lost:
-            prefix = uuid.uuid4().hex
             args = [
                 "".join("w" if write else "r" for write in plan),
-                prefix,
+                keys[0].rpartition(":")[0],
                 *_limit_args(limits),
                 IDLE_EXPIRY_SECONDS,
+                answer_within,
             ]
             try:
                 answer = self._book(keys=self._keys, args=args)
@@ -282,19 +356,43 @@ class RedisLedger:
                 here = self._clock()  # read after the answer: a late reading only delays
                 local = [here + float(t) - float(redis_now) for t in times]
                 if booked:
-                    for n, (at, write) in enumerate(zip(local, plan, strict=True), 1):
-                        self._members[(at, write)] = f"{prefix}:{n}"
-                        self._local.record(at, write=write)
+                    for key, at, write in zip(keys, local, plan, strict=True):
+                        self._local.book(key, at, write=write, until=at + answer_within)
                 return local, str(limit), bool(booked)
-        return take_from(self._local, limits, plan, now)
+        return take_from(self._local, limits, plan, now, keys, answer_within)
 
-    def release(self, booked: Sequence[tuple[float, bool]], now: float) -> None:
-        members = [m for key in booked if (m := self._members.pop(key, None)) is not None]
-        for at, write in booked:
-            self._local.unrecord(at, write=write)
-        if members and not self._lost:
+    def answered(self, key: str, now: float) -> None:
+        self._local.answered(key, now)
+        if not self._lost:
             try:
-                self._release(keys=self._keys[:2], args=members)
+                self._answered(keys=self._sets, args=[key])
+            except redis.RedisError as exc:
+                self._lose(exc)
+
+    def hold_back(self, key: str, limits: Limits, now: float) -> float | None:
+        if not self._lost:
+            args: list[str | float] = [key, limits.min_interval, INTERVAL_MARGIN_SECONDS]
+            try:
+                answer = self._hold_back(keys=self._sets, args=args)
+            except redis.RedisError as exc:
+                self._lose(exc)
+            else:
+                if not answer:
+                    return None
+                moved, redis_now, at = answer
+                if not int(moved):
+                    entry = self._local.in_flight.get(key)
+                    return entry[0] if entry else None
+                return self._local.reschedule(key, self._clock() + float(at) - float(redis_now))
+        self._local.forget_before(now)
+        return self._local.hold_back(key, limits, now)
+
+    def release(self, keys: Sequence[str], now: float) -> None:
+        for key in keys:
+            self._local.release(key)
+        if keys and not self._lost:
+            try:
+                self._release(keys=self._sets, args=list(keys))
             except redis.RedisError as exc:
                 self._lose(exc)
 
@@ -302,7 +400,7 @@ class RedisLedger:
         self._local.paused_until = max(self._local.paused_until, now + seconds)
         if not self._lost:
             try:
-                self._pause(keys=self._keys[2:], args=[repr(seconds)])
+                self._pause(keys=self._keys[2:3], args=[repr(seconds)])
             except redis.RedisError as exc:
                 self._lose(exc)
 

@@ -18,10 +18,10 @@ import pytest
 from nexudus_pulumi import pacing
 from nexudus_pulumi.client import NexudusClient
 from nexudus_pulumi.errors import ConfigurationError, TurnTooFar
-from nexudus_pulumi.pacing import INTERVAL_MARGIN_SECONDS, Pacer
+from nexudus_pulumi.pacing import INTERVAL_MARGIN_SECONDS, MINUTE, WINDOW_MARGIN_SECONDS, Pacer
 from nexudus_pulumi.sandbox import Sandbox
 from nexudus_pulumi.settings import Settings
-from tests.helpers import RELAXED, sandbox_config
+from tests.helpers import RELAXED, sandbox_config, send
 from tests.redisserver import RedisServer, redis_server
 
 INTERVAL = 0.05
@@ -45,7 +45,7 @@ def pacer(url: str, account: str = "a", **limits: float) -> Pacer:
 
 def test_two_pacers_naming_one_redis_keep_the_interval_between_them(server: RedisServer) -> None:
     one, other = pacer(server.url), pacer(server.url)
-    sends = [(one if n % 3 else other).wait_turn(write=n % 2 == 0) for n in range(20)]
+    sends = [send(one if n % 3 else other, write=n % 2 == 0) for n in range(20)]
     gaps = [b - a for a, b in itertools.pairwise(sends)]
     assert min(gaps) >= INTERVAL + INTERVAL_MARGIN_SECONDS - 0.01  # as moved from Redis's clock
     assert max(gaps) < 0.5  # and no slower than the interval asks
@@ -54,12 +54,12 @@ def test_two_pacers_naming_one_redis_keep_the_interval_between_them(server: Redi
 def test_the_minutes_writes_are_one_budget_for_every_process(server: RedisServer) -> None:
     one, other = pacer(server.url, writes_per_minute=6), pacer(server.url, writes_per_minute=6)
     for n in range(6):
-        (one if n % 2 else other).wait_turn(write=True)
+        send(one if n % 2 else other, write=True)
     with pytest.raises(TurnTooFar) as far:
-        other.wait_turn(write=True, max_wait=5)
+        send(other, write=True, max_wait=5)
     assert far.value.limit == "writes_per_minute"
     assert 50 < far.value.wait <= 60.5
-    assert one.wait_turn(write=False) > 0  # reads go on
+    assert send(one, write=False) > 0  # reads go on
     assert one.writes_left_today() == other.writes_left_today() == 5_000 - 6
 
 
@@ -67,31 +67,32 @@ def test_a_pause_the_server_asked_of_one_holds_back_the_other(server: RedisServe
     one, other = pacer(server.url), pacer(server.url)
     one.pause(30)
     with pytest.raises(TurnTooFar) as far:
-        other.wait_turn(write=False, max_wait=5)
+        send(other, write=False, max_wait=5)
     assert far.value.limit == "pause"
     assert 25 < far.value.wait <= 30.1  # Redis's clock moved to this one's
 
 
 def test_two_accounts_on_one_redis_never_hold_each_other_back(server: RedisServer) -> None:
     a, b = pacer(server.url, "a", writes_per_minute=2), pacer(server.url, "b", writes_per_minute=2)
-    a.wait_turn(write=True)
-    a.wait_turn(write=True)
+    send(a, write=True)
+    send(a, write=True)
     a.pause(300)
     started = time.monotonic()
-    b.wait_turn(write=True)
-    b.wait_turn(write=True)
+    send(b, write=True)
+    send(b, write=True)
     assert time.monotonic() - started < 1
     with pytest.raises(TurnTooFar):
-        pacer(server.url, "a").wait_turn(write=False, max_wait=60)  # a still sees its pause
+        send(pacer(server.url, "a"), write=False, max_wait=60)  # a still sees its pause
 
 
 def test_a_released_write_is_given_back_to_the_account(server: RedisServer) -> None:
     one, other = pacer(server.url, writes_per_minute=1), pacer(server.url, writes_per_minute=1)
-    _, write_at = one.book([False, True])
+    read_at, write_at = one.book([False, True])
     with pytest.raises(TurnTooFar):
-        other.wait_turn(write=True, max_wait=1)
+        send(other, write=True, max_wait=1)
+    one.answered(read_at, write=False)
     one.release([(write_at, True)])
-    other.wait_turn(write=True, max_wait=1)
+    send(other, write=True, max_wait=1)
 
 
 def test_an_unreachable_redis_fails_configure_naming_the_url_without_password(
@@ -129,14 +130,14 @@ def test_redis_lost_mid_run_the_pacer_goes_on_alone_and_says_so_once(
     server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     one = pacer(server.url, writes_per_minute=3)
-    sends = [one.wait_turn(write=True) for _ in range(2)]
+    sends = [send(one, write=True) for _ in range(2)]
     server.stop()
     with caplog.at_level(logging.WARNING):
-        sends.append(one.wait_turn(write=True))
-        sends.append(one.wait_turn(write=False))
+        sends.append(send(one, write=True))
+        sends.append(send(one, write=False))
         one.pause(0)
         with pytest.raises(TurnTooFar) as far:  # what it sent itself still counts
-            one.wait_turn(write=True, max_wait=5)
+            send(one, write=True, max_wait=5)
     assert far.value.limit == "writes_per_minute"
     assert min(b - a for a, b in itertools.pairwise(sends)) >= INTERVAL
     said = [r.getMessage() for r in caplog.records if "pace ledger" in r.getMessage()]
@@ -167,7 +168,11 @@ from nexudus_pulumi.pacing import Pacer
 pacer = Pacer(min_interval=0.05, requests_per_minute=10_000, writes_per_minute=10_000,
               pace_url=sys.argv[1])
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
-sends = [pacer.wait_turn(write=True) for _ in range(15)]  # in the monotonic clock
+def send():
+    sent = pacer.wait_turn(write=True)
+    pacer.answered(sent, write=True)
+    return sent
+sends = [send() for _ in range(15)]  # in the monotonic clock
 print(" ".join(repr(time.time() - time.monotonic() + sent) for sent in sends))
 """
 
@@ -205,3 +210,46 @@ def test_a_client_counts_the_daily_quota_of_every_process_on_the_redis(
         one.create("/api/support/chatrooms", {"BusinessId": 1001})
         other.create("/api/support/chatrooms", {"BusinessId": 1001})
         assert one.writes_left_today() == 1
+
+
+# ----- a request counts until its answer arrived, for every process on the Redis ---------------
+
+
+def test_a_request_in_flight_holds_back_every_process_until_answered(server: RedisServer) -> None:
+    one, other = pacer(server.url), pacer(server.url)
+    first = one.wait_turn(write=False)
+    with pytest.raises(TurnTooFar) as far:
+        other.wait_turn(write=False, max_wait=0.5)
+    assert far.value.limit == "interval"
+    answered_at = time.monotonic()
+    one.answered(first, write=False)
+    assert send(other, write=False) >= answered_at + INTERVAL + INTERVAL_MARGIN_SECONDS - 0.01
+
+
+def test_the_minutes_window_opens_a_minute_after_the_answer(server: RedisServer) -> None:
+    one, other = pacer(server.url, writes_per_minute=1), pacer(server.url, writes_per_minute=1)
+    first = one.wait_turn(write=True)
+    time.sleep(0.5)  # the answer took 500 ms
+    answered_at = time.monotonic()
+    one.answered(first, write=True)
+    with pytest.raises(TurnTooFar) as far:
+        other.wait_turn(write=True, max_wait=5)
+    asked = time.monotonic() - answered_at  # the check came at most this long after the answer
+    assert far.value.limit == "writes_per_minute"
+    assert far.value.wait >= MINUTE + WINDOW_MARGIN_SECONDS - asked - 0.01
+
+
+def test_the_write_of_a_turn_is_pushed_back_after_a_late_answer_of_its_read(
+    server: RedisServer,
+) -> None:
+    one = pacer(server.url)
+    read_at, write_at = one.book([False, True])
+    assert one.sleep_until(read_at, write=False) == read_at  # its own write comes after it
+    time.sleep(0.3)
+    answered_at = time.monotonic()
+    one.answered(read_at, write=False)
+    sent = one.sleep_until(write_at, write=True)
+    assert sent >= answered_at + INTERVAL + INTERVAL_MARGIN_SECONDS - 0.01
+    assert time.monotonic() >= sent
+    one.answered(sent, write=True)
+    assert send(pacer(server.url), write=False) >= sent + INTERVAL

@@ -26,11 +26,12 @@ from nexudus_pulumi.pacing import (
     INTERVAL_MARGIN_SECONDS,
     MINUTE,
     WINDOW_MARGIN_SECONDS,
+    History,
     Pacer,
 )
 from nexudus_pulumi.sandbox import Sandbox
 from nexudus_pulumi.settings import Settings
-from tests.helpers import RELAXED, sandbox_config
+from tests.helpers import RELAXED, sandbox_config, send
 
 SPACING = 0.1 + INTERVAL_MARGIN_SECONDS
 
@@ -79,7 +80,7 @@ def most_in_any_window(sends: list[float], window: float) -> int:
 def test_requests_are_spaced_by_the_minimum_interval() -> None:
     clock = FakeClock()
     pacer = make(clock)
-    sends = [pacer.wait_turn(write=False) for _ in range(5)]
+    sends = [send(pacer, write=False) for _ in range(5)]
     gaps = [b - a for a, b in itertools.pairwise(sends)]
     assert gaps == pytest.approx([SPACING] * 4)
 
@@ -87,7 +88,7 @@ def test_requests_are_spaced_by_the_minimum_interval() -> None:
 def test_the_first_minutes_budget_goes_at_the_minimum_interval_then_waits_for_the_window() -> None:
     clock = FakeClock()
     pacer = make(clock)
-    sends = [pacer.wait_turn(write=False) for _ in range(121)]
+    sends = [send(pacer, write=False) for _ in range(121)]
     assert sends[119] - sends[0] == pytest.approx(119 * SPACING)  # 120 requests in 14.3 s
     assert sends[120] - sends[0] == pytest.approx(MINUTE + WINDOW_MARGIN_SECONDS)
 
@@ -95,12 +96,12 @@ def test_the_first_minutes_budget_goes_at_the_minimum_interval_then_waits_for_th
 def test_a_late_wakeup_pushes_the_next_request_back() -> None:
     clock = FakeClock()
     pacer = make(clock)
-    first = pacer.wait_turn(write=False)
+    first = send(pacer, write=False)
     clock.now += 0.07  # the thread was descheduled: the next send may not follow at 100 ms
-    second = pacer.wait_turn(write=False)
+    second = send(pacer, write=False)
     assert second == pytest.approx(first + SPACING)
     clock.sleep(0.3)  # something else took time before the third request
-    third = pacer.wait_turn(write=False)
+    third = send(pacer, write=False)
     assert third - second >= 0.3  # and it went at once, spacing held from the actual send
 
 
@@ -112,7 +113,7 @@ def test_no_window_holds_more_than_allowed_when_every_sleep_overruns() -> None:
     rng = random.Random(5)
     for _ in range(1_000):
         write = rng.random() < 0.6
-        sent = pacer.wait_turn(write=write)
+        sent = send(pacer, write=write)
         sends.append(sent)
         if write:
             writes.append(sent)
@@ -126,7 +127,7 @@ def test_no_window_holds_more_than_allowed_when_every_sleep_overruns() -> None:
 def test_five_hundred_writes_take_eight_windows_not_a_second_more() -> None:
     clock = FakeClock()
     pacer = make(clock, min_interval=0, writes_per_minute=60)
-    sends = [pacer.wait_turn(write=True) for _ in range(500)]
+    sends = [send(pacer, write=True) for _ in range(500)]
     assert all(sends[i + 60] - sends[i] >= MINUTE for i in range(len(sends) - 60))
     assert 8 * MINUTE <= sends[-1] - sends[0] < 8 * (MINUTE + WINDOW_MARGIN_SECONDS) + 1e-6
 
@@ -134,7 +135,7 @@ def test_five_hundred_writes_take_eight_windows_not_a_second_more() -> None:
 def test_the_hourly_limit_holds_the_five_thousand_and_first_request() -> None:
     clock = FakeClock()
     pacer = make(clock)
-    sends = [pacer.wait_turn(write=False) for _ in range(5_001)]
+    sends = [send(pacer, write=False) for _ in range(5_001)]
     # 120 a minute would allow 5,000 within 42 minutes; the 5,001st waits for the hour
     assert sends[4_999] - sends[0] < 42 * MINUTE
     assert sends[5_000] - sends[0] == pytest.approx(HOUR + WINDOW_MARGIN_SECONDS)
@@ -144,11 +145,11 @@ def test_the_hourly_limit_holds_the_five_thousand_and_first_request() -> None:
 def test_reads_are_not_held_back_by_the_write_limit() -> None:
     clock = FakeClock()
     pacer = make(clock, min_interval=0, writes_per_minute=2)
-    pacer.wait_turn(write=True)
-    pacer.wait_turn(write=True)
-    assert pacer.wait_turn(write=False) == clock.now
+    send(pacer, write=True)
+    send(pacer, write=True)
+    assert send(pacer, write=False) == clock.now
     start = clock.now
-    assert pacer.wait_turn(write=True) >= start + MINUTE
+    assert send(pacer, write=True) >= start + MINUTE
 
 
 def test_a_409_pause_holds_back_every_later_request() -> None:
@@ -156,19 +157,19 @@ def test_a_409_pause_holds_back_every_later_request() -> None:
     pacer = make(clock, min_interval=0)
     start = clock.now
     pacer.pause(5)
-    assert pacer.wait_turn(write=False) == pytest.approx(start + 5)
+    assert send(pacer, write=False) == pytest.approx(start + 5)
 
 
 def test_processes_sharing_a_pace_file_share_one_budget(tmp_path: Path) -> None:
     clock = FakeClock(oversleep=0.03, seed=11)
     pace_file = tmp_path / "nexudus.pace"
     one, other = make(clock, pace_file), make(clock, pace_file)
-    sends = [(one if n % 3 else other).wait_turn(write=True) for n in range(130)]
+    sends = [send(one if n % 3 else other, write=True) for n in range(130)]
     assert min(b - a for a, b in itertools.pairwise(sends)) >= SPACING - 1e-9
     assert most_in_any_window(sends, MINUTE + WINDOW_MARGIN_SECONDS) == 60  # writes, together
     other.pause(30)
     paused_at = clock.now
-    assert one.wait_turn(write=False) >= paused_at + 30  # a 409 seen by one holds back all
+    assert send(one, write=False) >= paused_at + 30  # a 409 seen by one holds back all
 
 
 @pytest.mark.parametrize("foreign", ["{not json", "my notes\n", "[1, 2]", '{"todo": 1}'])
@@ -187,7 +188,7 @@ def test_an_empty_or_earlier_version_pace_file_is_a_fresh_start(tmp_path: Path) 
     pace_file = tmp_path / "nexudus.pace"
     pace_file.write_text('{"requests":[1e12],"writes":[],"paused_until":1e12}')
     clock = FakeClock()
-    assert make(clock, pace_file).wait_turn(write=True) == clock.now
+    assert send(make(clock, pace_file), write=True) == clock.now
     assert '"pace":2' in pace_file.read_text()
 
 
@@ -213,13 +214,13 @@ def test_two_accounts_sharing_a_pace_file_never_hold_each_other_back(tmp_path: P
     pace_file = tmp_path / "nexudus.pace"
     one = Pacer(clock=clock, sleep=clock.sleep, pace_file=pace_file, account="a", **LIMITS)
     other = Pacer(clock=clock, sleep=clock.sleep, pace_file=pace_file, account="b", **LIMITS)
-    one.wait_turn(write=True)
+    send(one, write=True)
     one.pause(300)
-    assert other.wait_turn(write=True) == clock.now
-    assert other.wait_turn(write=False) == pytest.approx(clock.now)  # its own spacing only
+    assert send(other, write=True) == clock.now
+    assert send(other, write=False) == pytest.approx(clock.now)  # its own spacing only
     again = Pacer(clock=clock, sleep=clock.sleep, pace_file=pace_file, account="a", **LIMITS)
     with pytest.raises(TurnTooFar):
-        again.wait_turn(write=False, max_wait=60)  # the same account still sees its pause
+        send(again, write=False, max_wait=60)  # the same account still sees its pause
 
 
 @pytest.mark.parametrize("paused", ["1e300", "NaN", "-5", "Infinity", '"soon"', "true"])
@@ -231,7 +232,7 @@ def test_a_pause_read_from_the_file_never_overflows_nor_exceeds_a_day(
     pace_file.write_text(f'{{"pace":2,"accounts":{{"":{entry}}}}}')
     clock = FakeClock()
     start = clock.now
-    sent = make(clock, pace_file).wait_turn(write=False)
+    sent = send(make(clock, pace_file), write=False)
     assert sent - start <= pacing.LONGEST_WAIT_SECONDS + 1
 
 
@@ -239,24 +240,24 @@ def test_a_clock_stepped_back_does_not_hang_the_next_request(tmp_path: Path) -> 
     clock = FakeClock()
     pace_file = tmp_path / "nexudus.pace"
     pacer = make(clock, pace_file)
-    pacer.wait_turn(write=True)
+    send(pacer, write=True)
     clock.now -= HOUR  # NTP stepped the clock back an hour
     start = clock.now
     # at most as long as a booked write may lie ahead, never the hour
-    assert pacer.wait_turn(write=True) - start <= BOOKING_AHEAD_SECONDS + SPACING + 1e-9
+    assert send(pacer, write=True) - start <= BOOKING_AHEAD_SECONDS + SPACING + 1e-9
 
 
 def test_the_daily_write_quota_refuses_at_once_while_reads_go_on() -> None:
     clock = FakeClock()
     pacer = make(clock, min_interval=0, writes_per_day=3)
     for _ in range(3):
-        pacer.wait_turn(write=True)
+        send(pacer, write=True)
     assert pacer.writes_left_today() == 0
     with pytest.raises(TurnTooFar) as refused:
-        pacer.wait_turn(write=True, max_wait=600)
+        send(pacer, write=True, max_wait=600)
     assert refused.value.limit == "writes_per_day"
     assert refused.value.wait > HOUR
-    assert pacer.wait_turn(write=False) == clock.now
+    assert send(pacer, write=False) == clock.now
     assert clock.slept == []
 
 
@@ -264,9 +265,9 @@ def test_the_hourly_quota_is_refused_rather_than_waited_for_past_the_deadline() 
     clock = FakeClock()
     pacer = make(clock, min_interval=0, requests_per_minute=0, requests_per_hour=5)
     for _ in range(5):
-        pacer.wait_turn(write=False)
+        send(pacer, write=False)
     with pytest.raises(TurnTooFar) as refused:
-        pacer.wait_turn(write=False, max_wait=600)
+        send(pacer, write=False, max_wait=600)
     assert refused.value.limit == "requests_per_hour"
 
 
@@ -285,9 +286,13 @@ package.__path__ = [sys.argv[1]]  # its modules, without the whole package's __i
 from nexudus_pulumi import pacing
 pacer = pacing.Pacer(min_interval=0.05, requests_per_minute=10_000, writes_per_minute=10_000,
                      pace_file=Path(sys.argv[2]))
+def send():
+    sent = pacer.wait_turn(write=True)
+    pacer.answered(sent, write=True)
+    return sent
 print("ready", flush=True)
 time.sleep(max(0.0, float(sys.stdin.readline()) - time.time()))
-print(repr(time.time()), " ".join(repr(pacer.wait_turn(write=True)) for _ in range(15)))
+print(repr(time.time()), " ".join(repr(send()) for _ in range(15)))
 """
 
 
@@ -448,3 +453,100 @@ def test_a_lock_held_elsewhere_is_waited_for_no_longer_than_the_turn_may_wait(
     assert isinstance(error, PaceFileError) and error.reason == "locked"
     assert f"the pace file {pace_file} stayed locked by another process for 0.5 s" in str(error)
     assert isinstance(waited, float) and 0.4 < waited < 2
+
+
+# ----- a request counts until its answer arrived ----------------------------------------------
+
+
+def test_the_interval_runs_from_the_answer_not_from_the_send() -> None:
+    clock = FakeClock()
+    pacer = make(clock)
+    first = pacer.wait_turn(write=False)
+    clock.now += 0.3  # the answer took 300 ms: the server may have counted it at any moment of them
+    pacer.answered(first, write=False)
+    assert send(pacer, write=False) - first == pytest.approx(0.3 + SPACING)
+
+
+def test_a_window_opens_a_minute_after_the_answer_that_filled_it() -> None:
+    clock = FakeClock()
+    pacer = make(clock, min_interval=0, writes_per_minute=2)
+    first = pacer.wait_turn(write=True)
+    clock.now += 0.4
+    pacer.answered(first, write=True)
+    send(pacer, write=True)
+    third = send(pacer, write=True)
+    assert third - first == pytest.approx(0.4 + MINUTE + WINDOW_MARGIN_SECONDS)
+
+
+def test_no_request_goes_while_the_answer_of_another_is_awaited() -> None:
+    pacer = Pacer(min_interval=0.05, requests_per_minute=10_000, writes_per_minute=10_000)
+    first = pacer.wait_turn(write=False)
+    sent: list[float] = []
+    waiter = threading.Thread(target=lambda: sent.append(send(pacer, write=False)), daemon=True)
+    waiter.start()
+    time.sleep(0.3)
+    assert not sent
+    answered_at = time.monotonic()
+    pacer.answered(first, write=False)
+    waiter.join(timeout=30)
+    assert sent and sent[0] >= answered_at + 0.05 + INTERVAL_MARGIN_SECONDS
+
+
+def test_the_write_of_a_turn_waits_the_interval_after_its_reads_answer() -> None:
+    clock = FakeClock()
+    pacer = make(clock)
+    read_at, write_at = pacer.book([False, True])
+    assert write_at - read_at == pytest.approx(SPACING)
+    assert pacer.sleep_until(read_at, write=False) == read_at  # its own write comes after it
+    clock.now += 0.5  # the read's answer took 500 ms
+    pacer.answered(read_at, write=False)
+    sent = pacer.sleep_until(write_at, write=True)
+    assert sent - read_at == pytest.approx(0.5 + SPACING)
+    assert clock.now == sent
+    pacer.answered(sent, write=True)
+    assert send(pacer, write=False) - sent == pytest.approx(SPACING)
+
+
+def test_a_request_in_flight_in_one_process_holds_back_the_others(tmp_path: Path) -> None:
+    clock = FakeClock()
+    pace_file = tmp_path / "nexudus.pace"
+    one, other = make(clock, pace_file), make(clock, pace_file)
+    first = one.wait_turn(write=True)
+    with pytest.raises(TurnTooFar) as far:
+        other.wait_turn(write=False, max_wait=5)
+    assert far.value.limit == "interval"
+    assert clock.now - first > 4.8  # it waited for the answer as long as it might
+    one.answered(first, write=True)
+    answered = clock.now
+    assert send(other, write=False) - answered == pytest.approx(SPACING)
+
+
+def test_a_turn_never_answered_is_taken_as_answered_after_its_timeout(tmp_path: Path) -> None:
+    clock = FakeClock()
+    pace_file = tmp_path / "nexudus.pace"
+    killed = Pacer(clock=clock, sleep=clock.sleep, pace_file=pace_file, answer_timeout=5, **LIMITS)
+    first = killed.wait_turn(write=True)  # and the process is gone
+    sent = send(make(clock, pace_file), write=True)
+    assert sent - first == pytest.approx(5 + pacing.ANSWER_SLACK_SECONDS + SPACING)
+
+
+def test_requests_in_flight_read_from_the_file_are_checked_and_cut_to_a_day() -> None:
+    now = 1_000_000.0
+    data = {
+        "requests": [now - 1],
+        "writes": [],
+        "in_flight": {
+            "far": [1e300, 1, 1e300],
+            "kept": [now - 1, 0, now + 40],
+            "text": ["x", 1, now],
+            "flag": [now, 2, now],
+            "short": [now, 1],
+            "object": {"a": 1},
+        },
+    }
+    history = History.from_dict(data, now)
+    assert history.in_flight == {
+        "far": (now + BOOKING_AHEAD_SECONDS, True, now + pacing.LONGEST_WAIT_SECONDS),
+        "kept": (now - 1, False, now + 40),
+    }
+    assert History.from_dict(history.to_dict(), now) == history

@@ -78,9 +78,9 @@ def test_three_runners_sharing_only_a_redis_never_meet_a_409(
     refusals = sandbox.throttle.refusals
     said = sum(o.partition("\nDiagnostics:\n")[2].count("throttled on ") for o in outputs.values())
     assert said == refusals.total()  # every 409 was reported by the run
-    # No runner overran the account's minute. A request counted by a busy server a few ms
-    # later than its neighbour must still meet the 100 ms spacing.
-    assert refusals["writes per window"] == refusals["requests per window"] == 0, refusals
+    # No runner overran the account's minute, nor the 100 ms spacing: each request counts
+    # until its answer arrived, however late a busy server counted it.
+    assert refusals.total() == 0, refusals
     # The time is a figure, not a behaviour (a busy CI machine stretches it): printed here,
     # measured by `make bench`.
     writes = answered[-1] - answered[0]
