@@ -21,6 +21,9 @@
 #                                       scripts/engine/yamlhost/go.mod and built against the engine's pkg/v3
 #                                       and sdk/v3: Pulumi YAML programs (examples/yaml) and the YAML code
 #                                       `pulumi import` writes
+#   bin/pulumi-language-nodejs          github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs,
+#                                       pinned in scripts/engine/nodehost/go.mod (see the note there):
+#                                       TypeScript programs on the plugin's SDK (examples/typescript)
 set -euo pipefail
 
 SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,6 +31,7 @@ ROOT="$(cd "$SCRIPTS_DIR/.." && pwd)"
 ENGINE_MOD="$SCRIPTS_DIR/engine"
 LANGHOST_MOD="$ENGINE_MOD/langhost"
 YAMLHOST_MOD="$ENGINE_MOD/yamlhost"
+NODEHOST_MOD="$ENGINE_MOD/nodehost"
 BIN="$ROOT/.tools/bin"
 LIBEXEC="$ROOT/.tools/libexec"
 FRONT_SRC="$ENGINE_MOD/pythonhost/main.go"
@@ -39,8 +43,9 @@ mod_version() { # <go.mod> <module path>
 VERSION="$(mod_version "$ENGINE_MOD/go.mod" github.com/pulumi/pulumi/pkg/v3)"
 LANGHOST_VERSION="$(mod_version "$LANGHOST_MOD/go.mod" github.com/pulumi/pulumi/sdk/v3)"
 YAML_VERSION="$(mod_version "$YAMLHOST_MOD/go.mod" github.com/pulumi/pulumi-yaml)"
-[ -n "$VERSION" ] && [ -n "$LANGHOST_VERSION" ] && [ -n "$YAML_VERSION" ] || {
-    echo "install-engine: cannot read the pinned versions from $ENGINE_MOD/go.mod, $LANGHOST_MOD/go.mod and $YAMLHOST_MOD/go.mod" >&2
+NODEHOST_VERSION="$(mod_version "$NODEHOST_MOD/go.mod" github.com/pulumi/pulumi/sdk/v3)"
+[ -n "$VERSION" ] && [ -n "$LANGHOST_VERSION" ] && [ -n "$YAML_VERSION" ] && [ -n "$NODEHOST_VERSION" ] || {
+    echo "install-engine: cannot read the pinned versions from $ENGINE_MOD/go.mod, $LANGHOST_MOD/go.mod, $YAMLHOST_MOD/go.mod and $NODEHOST_MOD/go.mod" >&2
     exit 1
 }
 
@@ -71,6 +76,10 @@ front_current() { # our front, built from the source as it is now
 yaml_built() { # an official install's YAML host (linked), or ours at the pinned version (stamped)
     [ -x "$BIN/pulumi-language-yaml" ] && { [ -L "$BIN/pulumi-language-yaml" ] ||
         [ "$(cat "$BIN/.pulumi-language-yaml.version" 2>/dev/null)" = "$YAML_VERSION" ]; }
+}
+node_built() { # an official install's Node.js host (linked), or ours at the pinned version (stamped)
+    [ -x "$BIN/pulumi-language-nodejs" ] && { [ -L "$BIN/pulumi-language-nodejs" ] ||
+        [ "$(cat "$BIN/.pulumi-language-nodejs.version" 2>/dev/null)" = "$NODEHOST_VERSION" ]; }
 }
 linked_official() { # an official host, linked by the branch below: it reads Pulumi.yaml itself
     [ -L "$BIN/pulumi-language-python" ] && [ -x "$BIN/pulumi-language-python" ]
@@ -111,10 +120,28 @@ ensure_yaml() {
     echo "$YAML_VERSION" >"$BIN/.pulumi-language-yaml.version"
 }
 
+# The Node.js host likewise: an official install's own, else the pinned one built.
+ensure_node() {
+    if [ "$REBUILD" = 0 ] && node_built; then return 0; fi
+    local sibling
+    sibling="$(dirname "$(readlink -f "$BIN/pulumi")")/pulumi-language-nodejs"
+    if [ "$REBUILD" = 0 ] && [ -L "$BIN/pulumi" ] && [ -x "$sibling" ]; then
+        ln -sfn "$sibling" "$BIN/pulumi-language-nodejs"
+        echo "install-engine: linked $sibling into $BIN"
+        return 0
+    fi
+    need_go
+    rm -f "$BIN/pulumi-language-nodejs" "$BIN/.pulumi-language-nodejs.version"
+    build "$NODEHOST_MOD" "$SDK_VERSION_VAR=$NODEHOST_VERSION" \
+        github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs "$BIN/pulumi-language-nodejs"
+    echo "$NODEHOST_VERSION" >"$BIN/.pulumi-language-nodejs.version"
+}
+
 if [ "$REBUILD" = 0 ] && reports_version "$BIN/pulumi" &&
     { linked_official || { host_built && front_current; }; }; then
     ensure_yaml
-    echo "engine ready: $BIN/pulumi $VERSION (YAML host $YAML_VERSION)"
+    ensure_node
+    echo "engine ready: $BIN/pulumi $VERSION (YAML host $YAML_VERSION, Node.js host $NODEHOST_VERSION)"
     exit 0
 fi
 
@@ -132,6 +159,7 @@ if [ "$REBUILD" = 0 ] && ! reports_version "$BIN/pulumi"; then
             ln -s "$(readlink -f "$sibling")" "$BIN/pulumi-language-python"
             echo "engine ready: linked $real ($VERSION) and its pulumi-language-python into $BIN"
             ensure_yaml
+            ensure_node
             exit 0
         fi
         echo "install-engine: $existing is $VERSION but has no pulumi-language-python beside it; building instead"
@@ -163,6 +191,7 @@ if [ "$REBUILD" = 1 ] || ! host_built; then
 fi
 
 ensure_yaml
+ensure_node
 
 # The front goes last: a current front is what the fast path above takes as "installed".
 if [ "$REBUILD" = 1 ] || ! front_current; then
