@@ -218,6 +218,7 @@ ExportProblem = Literal[
     "no-role",
     "no-pulumi",
     "encryption-failed",
+    "no-stack",
 ]
 
 

@@ -48,6 +48,7 @@ from .errors import (
 )
 from .models import STEERING, RecordInputs, normalise
 from .ownership import Marker, foreign_owner
+from .sdk_workarounds import plain_errors_in_dynamic_host
 from .settings import Settings
 
 __all__ = ["UNKNOWN", "RecordOperationError", "RecordProvider", "RecordSpec"]
@@ -59,6 +60,8 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 the SDK hands it to check and diff as `pulumi.output.Unknown` during a preview."""
 
 PROVIDER_KEY = "__provider"
+
+plain_errors_in_dynamic_host()  # the host imports this module when it unpickles a provider
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,8 @@ class RecordResource(DynamicResource):
         model = self.provider_type.spec.inputs_model
         props: dict[str, Any] = dict.fromkeys(_python_names(model).values())
         props.update({k: v for k, v in inputs.items() if v is not None})
+        if props["import_id"] is not None:
+            props["import_id"] = _id_as_text(props["import_id"])
         retained = bool(opts is not None and opts.retain_on_delete)
         props["owner_tag"] = owner_tag(resource_name, retained=retained)
         super().__init__(self.provider_type(), resource_name, props, opts)
@@ -64,6 +66,22 @@ class RecordResource(DynamicResource):
 
     def translate_output_property(self, prop: str) -> str:
         return _python_names(self.provider_type.spec.inputs_model).get(prop, prop)
+
+
+def _id_as_text(value: Any) -> Any:
+    """`importId` as its digits (`"65432105"`), which `check` takes as the id it is.
+
+    Every number crosses the engine as a float64, and the engine prints a refused property's
+    value with Go's `%v` (`issueCheckFailures` in pkg/resource/deploy/step_generator.go), so an
+    id of seven digits or more would read `{6.5432105e+07}` in the very message that says why
+    it cannot be adopted. Only the program's inputs travel so: `check` returns the id as a
+    number, and that is what the state and `diff` see. A value that is no whole number is
+    passed as it is, for `check` to refuse with its own words."""
+    if isinstance(value, pulumi.Output):
+        return value.apply(_id_as_text)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return str(int(value)) if float(value).is_integer() else value
 
 
 _NOT_INPUTS = frozenset({"self", "__class__", "resource_name", "opts"})

@@ -7,9 +7,13 @@ removed once Pulumi fixes the defect (tests/package/test_sdk_workarounds.py says
 from __future__ import annotations
 
 import pickle
+import sys
+import traceback
 from typing import Any
 
 import pulumi.dynamic
+
+from .errors import NexudusError
 
 _STOCK_PICKLER = pickle._Pickler
 _PRISTINE = (pickle.Pickler, dict(vars(_STOCK_PICKLER)))
@@ -52,3 +56,39 @@ class DynamicResource(pulumi.dynamic.Resource):
     def __new__(cls, *_args: Any, **_kwargs: Any) -> DynamicResource:
         undo_pickler_patches()
         return super().__new__(cls)
+
+
+class _OurErrorsAsTheirMessage:
+    """The `traceback` module as the dynamic-provider host calls it, but for one function:
+    `format_exc` gives an error of this package as its message alone.
+
+    The host reports every exception of a provider call with
+    `context.abort(grpc.StatusCode.UNKNOWN, traceback.format_exc())` (`_abort_with_traceback` in
+    pulumi/dynamic/__main__.py, pulumi 3.260.0; the SDK offers no other way to fail a call), so
+    an API refusal reached `pulumi up` as its message followed by a Python traceback, which
+    says nothing to a user. Our errors are written to be read alone: they name the record and
+    quote the API. Any other exception is a bug, and keeps its traceback for the report.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(traceback, name)
+
+    @staticmethod
+    def format_exc(limit: int | None = None, chain: bool = True) -> str:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, NexudusError):
+            return str(exc)
+        return traceback.format_exc(limit, chain)
+
+
+def plain_errors_in_dynamic_host() -> None:
+    """In the dynamic-provider host's process (`python -m pulumi.dynamic`, which imports this
+    package when it unpickles the first provider), report this package's errors as their
+    messages: see `_OurErrorsAsTheirMessage`. Anywhere else (a program, a test, the plugin),
+    nothing is changed."""
+    host = sys.modules.get("__main__")
+    spec = getattr(host, "__spec__", None)
+    if getattr(spec, "name", None) != "pulumi.dynamic.__main__":
+        return
+    if getattr(host, "traceback", None) is traceback:
+        host.traceback = _OurErrorsAsTheirMessage()  # type: ignore[union-attr]

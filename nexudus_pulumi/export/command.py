@@ -42,6 +42,8 @@ def run_export(
     project = Project.find(root)
     stack_name = stack.rsplit("/", 1)[-1]
     stack_file = StackFile.load(project.stack_file(stack_name), missing_ok=True)
+    if not to_stdout and not stack_file.path.exists():
+        _require_stack(root, stack, environ)
     declared = {
         kind: plain(stack_file.mapping(project.key(kind.map_name)) or {}) for kind in options.kinds
     }
@@ -169,3 +171,42 @@ def stack_ids(root: Path, stack: str, environ: Mapping[str, str]) -> dict[str, d
         if isinstance(held, dict):
             found[name] = {int(i): k for k, i in held.items() if str(i).isdigit()}
     return found
+
+
+def _require_stack(root: Path, stack: str, environ: Mapping[str, str]) -> None:
+    """A stack file export would create is of a stack the backend holds: otherwise `pulumi up`
+    fails much later, with "no stack named", on a file that looks right. Asked, as
+    `stack_ids` asks, only where a backend is named; where none is, `pulumi stack init` could
+    not have run either, and `pulumi` says so at the next step."""
+    pulumi = shutil.which("pulumi")
+    if pulumi is None or not any(
+        environ.get(k) for k in ("PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN")
+    ):
+        return
+    command = [pulumi, "stack", "ls", "--json", "--non-interactive"]
+    try:
+        done = subprocess.run(
+            command,
+            cwd=root,
+            env={**os.environ, **environ},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        listed = json.loads(done.stdout) if done.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return
+    if not isinstance(listed, list):
+        return  # the CLI cannot tell: not ours to refuse on
+    names = {
+        str(entry.get("name", "")).rsplit("/", 1)[-1] for entry in listed if isinstance(entry, dict)
+    }
+    if stack.rsplit("/", 1)[-1] not in names:
+        raise ExportError(
+            f"the backend has no stack {stack!r} (pulumi stack ls lists "
+            f"{', '.join(sorted(names)) or 'none'}): create it first, with `pulumi stack init "
+            f"{stack}`, then run this again; nothing was written",
+            reason="no-stack",
+            stack=stack,
+        )

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from nexudus_pulumi.sandbox import DEMO_PASSWORD, Sandbox
-from tests.e2e.harness import PulumiProject
+from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
+from tests.e2e.harness import PulumiProject, run_cli
 
 CLI = str(Path(sys.executable).with_name("nexudus-pulumi"))
 
@@ -43,3 +43,30 @@ def test_rooms_reads_the_stacks_config(project: PulumiProject, sandbox: Sandbox)
     assert missing.stderr == (
         "error: `pulumi config --stack nope` failed: error: no stack named 'nope' found\n"
     )
+
+
+def test_export_into_a_stack_never_made_fails_naming_the_command_that_makes_it(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    """Without `pulumi stack init`, export wrote a stack file and said it was done; `pulumi up`
+    then failed with "no stack named", on a file that looked right."""
+    sandbox.store.insert({"BusinessId": 1001, "Name": "Lobby"}, "ui")
+    project.ok("stack", "init", "dev", stack=None)
+    env = {
+        **project.env,
+        "NEXUDUS_BASE_URL": sandbox.url,
+        "NEXUDUS_USERNAME": DEMO_USER,
+        "NEXUDUS_PASSWORD": DEMO_PASSWORD,
+    }
+    forgot = run_cli(project, "export", "--business", "1001", "--stack", "forgot", env=env)
+    assert forgot.returncode == 1, forgot.output
+    assert forgot.output == (
+        "error: the backend has no stack 'forgot' (pulumi stack ls lists dev): create it first, "
+        "with `pulumi stack init forgot`, then run this again; nothing was written\n"
+    )
+    assert not project.stack_file("forgot").exists()
+
+    project.ok("stack", "init", "forgot", stack=None)  # the command the message gives
+    done = run_cli(project, "export", "--business", "1001", "--stack", "forgot", env=env)
+    assert done.returncode == 0, done.output
+    assert "importId" in project.stack_file("forgot").read_text()

@@ -136,3 +136,17 @@ def test_the_troubleshooting_guides_command_finds_what_a_killed_pulumi_left(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         sandbox.faults = Faults()
+
+
+def test_an_api_refusal_reads_as_its_message_with_no_traceback(
+    project: PulumiProject, sandbox: Sandbox
+) -> None:
+    """The SDK's dynamic-provider host puts a Python traceback after every error; the user
+    should read which record, what the API said, and nothing else."""
+    project.init_stack("dev", business=4242, rooms={"lobby": {"name": "Lobby"}})
+    up = project.run("up", "--yes")
+    assert not up.ok
+    assert "ChatRoom 'lobby'" in up.output, up.output
+    assert "BusinessId: business 4242 does not exist" in up.output, up.output
+    assert "Traceback" not in up.output and 'File "' not in up.output, up.output
+    assert sandbox.store.all() == []

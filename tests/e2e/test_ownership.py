@@ -117,6 +117,10 @@ def test_import_id_of_a_room_another_resource_manages_is_refused_at_preview(
     preview = project.run("preview")
     assert not preview.ok
     assert "property importId" in preview.output
+    # the id as typed: the engine prints a number it carries as `{8.7654321e+07}`
+    assert f"property importId value {{{lobby}}}" in preview.output, preview.output
+    assert f"importId {lobby}: that ChatRoom is held by the key 'lobby'" in preview.output
+    assert "e+07" not in preview.output
     assert "held by the key 'lobby' of this stack" in preview.output
     assert "aliases: [lobby]" in preview.output
     assert not project.run("up", "--yes").ok

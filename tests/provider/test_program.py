@@ -212,10 +212,31 @@ def test_import_id_is_passed_to_the_provider_for_adoption(
     rooms = declare_stack().of(chatroom.KIND)
 
     def verify(_: list[str]) -> None:
-        assert mocks.created["old"]["importId"] == 87654321
+        # as its digits: the engine would print a number of 8 digits as 8.7654321e+07
+        assert mocks.created["old"]["importId"] == "87654321"
         assert "importId" not in mocks.created["new"]
 
     return pulumi.Output.all(rooms["old"].id, rooms["new"].id).apply(verify)
+
+
+@pulumi.runtime.test
+def test_an_import_id_reaches_the_engine_as_its_digits_from_the_library_too(
+    mocks: RecordingMocks,
+) -> Any:
+    """The engine prints a refused value with Go's `%v` of a float64: 65432105 as a number
+    would read `{6.5432105e+07}` in the message saying why it cannot be adopted."""
+    whole = ChatRoom("whole", business_id=1001, name="W", import_id=65432105)
+    later = ChatRoom(
+        "later", business_id=1001, name="L", import_id=pulumi.Output.from_input(65432106)
+    )
+    fraction = ChatRoom("fraction", business_id=1001, name="F", import_id=1.5)  # type: ignore[arg-type]
+
+    def verify(_: list[str]) -> None:
+        assert mocks.created["whole"]["importId"] == "65432105"
+        assert mocks.created["later"]["importId"] == "65432106"
+        assert mocks.created["fraction"]["importId"] == 1.5  # check refuses it, in its words
+
+    return pulumi.Output.all(whole.id, later.id, fraction.id).apply(verify)
 
 
 @pulumi.runtime.test
@@ -307,7 +328,7 @@ def test_each_group_key_becomes_a_community_group(mocks: RecordingMocks) -> Any:
             "members": [13, 12],  # as declared: check puts sets in order
             "ownerTag": "nexudus-rooms/dev/makers#id-stack-identity",
         }
-        assert (events["businessId"], events["importId"]) == (1002, 65432101)
+        assert (events["businessId"], events["importId"]) == (1002, "65432101")
         assert mocks.warnings == []  # no rooms, no deprecation
 
     return pulumi.Output.all(groups["events"].id, groups["makers"].id).apply(verify)
