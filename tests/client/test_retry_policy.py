@@ -5,6 +5,7 @@ answer was lost."""
 from __future__ import annotations
 
 import dataclasses
+import random
 import socket
 import threading
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from nexudus_pulumi.client import NexudusClient, policy
+from nexudus_pulumi.client import NexudusClient
 from nexudus_pulumi.client.failures import Failure
 from nexudus_pulumi.client.policy import BACKOFF_CAP_SECONDS, CREATE_ATTEMPTS, Attempts
 from nexudus_pulumi.client.wire import Answer
@@ -37,7 +38,7 @@ def answer(status: int, headers: dict[str, str] | None = None, body: bytes = b""
 @pytest.fixture
 def ceiling(monkeypatch: pytest.MonkeyPatch) -> None:
     """Full jitter drawn at its top, so a backoff shows its ceiling."""
-    monkeypatch.setattr(policy.random, "uniform", lambda low, high: high)
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)
 
 
 # ----- Attempts ------------------------------------------------------------------------------
