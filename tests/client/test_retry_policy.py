@@ -206,3 +206,13 @@ def test_without_a_finder_a_create_with_an_unknown_outcome_is_the_callers() -> N
         with pytest.raises(OutcomeUnknownError):
             client_for(server.url, token="t0ken").create(COLLECTION, {"BusinessId": 1001})
         assert server.seen() == [("POST", COLLECTION)]
+
+
+def test_a_fresh_writes_turns_spend_one_budget() -> None:
+    """Each failed read makes the fresh write take its turn again: on what is left of the
+    budget, not a new one per turn."""
+    with HostileServer(lambda request, reply: reply.json(503, {})) as server:
+        client = client_for(server.url, token="t0ken", maxRetries=2, deadlineSeconds=60)
+        with pytest.raises(TransientError, match=r"failed after 3 tries, last: HTTP 503"):
+            client.fresh_write(COLLECTION, 7, lambda record: None)
+        assert server.seen() == [("GET", f"{COLLECTION}/7")] * 3
