@@ -37,9 +37,15 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from ..errors import ConfigurationError, ThrottledError, TransientError
-from ..paceledger import PaceLedgerError
-from ..pacing import LONGEST_WAIT_SECONDS, PaceFileError, Pacer, TurnTooFar
+from ..errors import (
+    ConfigurationError,
+    PaceFileError,
+    PaceLedgerError,
+    ThrottledError,
+    TransientError,
+    TurnTooFar,
+)
+from ..pacing import LONGEST_WAIT_SECONDS, Pacer
 from ..settings import Settings
 from .envelope import said
 from .failures import Failure
