@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from .adoption import Adoption
 from .client import NexudusClient, Write
-from .errors import NexudusError, NotFoundError, NotOursError, OutcomeUnknownError
+from .errors import NexudusError, NotFoundError, NotOursError
 from .errors import RecordOperationError as OperationError
 from .listing import AccountListing, Snapshot
 from .models import RecordInputs, api_name
@@ -44,9 +44,6 @@ log = logging.getLogger(__name__)
 Vet = Callable[[dict[str, Any]], None]
 """Raises when the record, as just read, may not be written (it is not, or no longer, ours)."""
 
-CREATE_ATTEMPTS = 5
-LOST_ANSWER_FIRST_WAIT_SECONDS = 0.5
-LOST_ANSWER_MAX_WAIT_SECONDS = 4.0
 RECENT_DAYS = 7
 """Where listings show no `SystemId`, the marker lookup reads by id every record of the business
 created in this many days: a killed run's leftover, renamed in config since, is among them."""
@@ -372,26 +369,14 @@ class Custody:
                 )
 
     def _post(self, inputs: RecordInputs, label: str, known: set[int]) -> Outcome:
-        """POST once; after a lost answer, the record found is one carrying the marker that
-        was not there before (`known`): never the record a replacement replaces."""
+        """POST, searching after a lost answer (the client's `create`); the record found is one
+        carrying the marker that was not there before (`known`): never the record a replacement
+        replaces."""
         declared = inputs.declared()
         body = self.model.to_api(inputs.created(), inputs.marker)
-        record: dict[str, Any] | None = None
-        read_only: dict[str, Any] = {}
-        for attempt in range(1, CREATE_ATTEMPTS + 1):
-            try:
-                written = self.client.create(self.spec.collection, body)
-                record_id, read_only, record = written.id, dict(written.audit), written.record
-                break
-            except OutcomeUnknownError as exc:
-                if inputs.marker is None or attempt == CREATE_ATTEMPTS:
-                    raise
-                found = self._find_lost_create(inputs, exc, label, known)
-                if found is not None:
-                    log.info("%s: create answer lost; found id %s, adopting", label, found["Id"])
-                    record_id, record = int(found["Id"]), found
-                    break
-                time.sleep(self.client.backoff_delay(attempt))
+        finder = None if inputs.marker is None else self._lost_create_finder(inputs, known)
+        written = self.client.create(self.spec.collection, body, find_lost=finder, label=label)
+        record_id, read_only, record = written.id, dict(written.audit), written.record
         # The state holds the read-only fields as Nexudus made them (`createdOn`, `uniqueId`,
         # `isNew`...), so that the first refresh (a drift check) shows only drift, not outputs
         # seen for the first time: a create's answer is only `{"Id": n}` (documented), so it is
@@ -409,24 +394,17 @@ class Custody:
             read_only["SystemId"] = inputs.marker.text
         return Outcome(record_id, declared, read_only)
 
-    def _find_lost_create(
-        self, inputs: RecordInputs, lost: OutcomeUnknownError, label: str, known: set[int]
-    ) -> dict[str, Any] | None:
-        """The record a POST with an unknown outcome created, if it did.
-
-        A server that answered (a 5xx) has finished with the request, so one search tells. A
-        POST that timed out or lost its connection may still be running and commit later:
-        search until the request timeout has passed again, or we would post a second record.
-        The search filters on the business and name just sent; each match is read by id, since
-        a listing may not show `SystemId`, and a filter the API ignores returns every record.
-        """
+    def _lost_create_finder(
+        self, inputs: RecordInputs, known: set[int]
+    ) -> Callable[[], dict[str, Any] | None]:
+        """One look for the record a POST with an unknown outcome created, for the client to
+        take until a slow commit would have landed. It filters on the business and name just
+        sent; each match is read by id, since a listing may not show `SystemId`, and a filter
+        the API ignores returns every record."""
         marker = inputs.marker
         assert marker is not None
-        wait_until = time.monotonic() + (
-            0 if lost.answered else self.client.settings.timeout_seconds
-        )
-        pause = LOST_ANSWER_FIRST_WAIT_SECONDS
-        while True:
+
+        def find() -> dict[str, Any] | None:
             listed = Snapshot(
                 {
                     int(r["Id"]): r
@@ -436,17 +414,9 @@ class Custody:
             for record in self.marked(marker, inputs.business, inputs.listed_name, listed):
                 if int(record["Id"]) not in known:
                     return record
-            remaining = wait_until - time.monotonic()
-            if remaining <= 0:
-                return None
-            log.info(
-                "%s: create answer lost and the record is not there yet; looking again in %.1f s "
-                "(a slow create may still land)",
-                label,
-                min(pause, remaining),
-            )
-            time.sleep(min(pause, remaining))
-            pause = min(pause * 2, LOST_ANSWER_MAX_WAIT_SECONDS)
+            return None
+
+        return find
 
 
 def _retained(record: dict[str, Any]) -> bool:

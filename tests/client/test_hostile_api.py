@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from nexudus_pulumi import client as client_module
-from nexudus_pulumi.client import NexudusClient
+from nexudus_pulumi.client import NexudusClient, wire
 from nexudus_pulumi.errors import (
     ApiRejectedError,
     AuthenticationError,
@@ -263,7 +263,7 @@ def test_a_slow_token_endpoint_does_not_hang_the_preview(
 def test_an_answer_bigger_than_the_cap_fails_without_being_read_whole(
     serve: Callable[[Answer], HostileServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(client_module, "MAX_RESPONSE_BYTES", 1 << 20)
+    monkeypatch.setattr(wire, "MAX_RESPONSE_BYTES", 1 << 20)  # the wire reads the cap
     sent: list[int] = []
 
     def endless(reply: Reply) -> None:
