@@ -6,16 +6,16 @@ warns about it once per run, in the words of `KIND.deprecation`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import pulumi
 from pydantic import Field
 
+from .descriptor import RecordSpec
 from .models import IdSet, Name, RecordId, RecordInputs, Timestamp
-from .provider import RecordProvider, RecordSpec
-from .recordkind import RecordKind
-from .resource import RecordResource, keyword_inputs
+from .recordkind import RecordKind, lazy_resource
+
+if TYPE_CHECKING:
+    from .resources import ChatRoom
 
 
 class ChatRoomInputs(RecordInputs):
@@ -50,46 +50,11 @@ CHAT_ROOM = RecordSpec(
 SUCCESSOR = "CommunityGroup (/api/community/communitygroups) with CommunityThread"
 
 
-class ChatRoomProvider(RecordProvider):
-    """Creates, reads, updates and deletes Nexudus chat rooms."""
-
-    spec = CHAT_ROOM
-
-
-class ChatRoom(RecordResource, module="nexudus", name="ChatRoom"):
-    """A Nexudus chat room. The resource id is the Nexudus record id, as a string."""
-
-    provider_type = ChatRoomProvider
-
-    business_id: pulumi.Output[int]
-    name: pulumi.Output[str | None]
-    active: pulumi.Output[bool]
-    last_agent_visit: pulumi.Output[str | None]
-    users: pulumi.Output[list[int]]
-
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        business_id: pulumi.Input[int],
-        name: pulumi.Input[str] | None = None,
-        active: pulumi.Input[bool] | None = None,
-        last_agent_visit: pulumi.Input[str] | None = None,
-        users: pulumi.Input[Sequence[pulumi.Input[int]]] | None = None,
-        import_id: pulumi.Input[int] | None = None,
-        take_over: pulumi.Input[bool] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        """`import_id` adopts an existing room, once, instead of creating one (Pulumi's `import_`
-        option does not reach dynamic providers); `take_over` lets it take a room whose marker
-        names another owner. A field left as None is not declared: it stays Nexudus's."""
-        super().__init__(resource_name, keyword_inputs(locals()), opts)
-
-
 KIND: RecordKind[ChatRoom] = RecordKind(
-    ChatRoom,
+    CHAT_ROOM,
     "rooms",
     "room",
+    resource_path="nexudus_pulumi.resources:ChatRoom",
     pinned=frozenset({"active"}),
     on_request=frozenset({"lastAgentVisit"}),
     deprecation=(
@@ -99,3 +64,9 @@ KIND: RecordKind[ChatRoom] = RecordKind(
     example={"name": "Lobby", "active": True},
     synonyms={"members": "users"},
 )
+
+
+def __getattr__(name: str) -> Any:
+    """The resource and provider classes, which need Pulumi, on first use: the states of
+    stacks made before they moved to `resources` name the provider class here."""
+    return lazy_resource(__name__, name, ("ChatRoom", "ChatRoomProvider"))

@@ -23,26 +23,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .adoption import Adoption
+from .adoption import Adoption, Vet, changes
 from .client import NexudusClient, Write
+from .descriptor import RecordSpec
 from .errors import NexudusError, NotFoundError, NotOursError, OutcomeUnknownError
 from .errors import RecordOperationError as OperationError
-from .listing import AccountListing, Snapshot
+from .gateway import RecordGateway
+from .listing import Snapshot
 from .models import RecordInputs, api_name
 from .ownership import Marker, describe_owner, foreign_owner
 
-if TYPE_CHECKING:
-    from .provider import RecordSpec
+__all__ = ["Custody", "Outcome", "Vet"]
 
 log = logging.getLogger(__name__)
-
-Vet = Callable[[dict[str, Any]], None]
-"""Raises when the record, as just read, may not be written (it is not, or no longer, ours)."""
 
 CREATE_ATTEMPTS = 5
 LOST_ANSWER_FIRST_WAIT_SECONDS = 0.5
@@ -75,7 +72,8 @@ class Custody:
     def __init__(self, spec: RecordSpec, client: NexudusClient) -> None:
         self.spec = spec
         self.client = client
-        self.listing = AccountListing(lambda filters: client.search(spec.collection, filters))
+        self.gateway = RecordGateway(spec, client)
+        self.listing = self.gateway.listing
         self._started = time.monotonic()
         self._lock = threading.Lock()
         self._held: dict[str, set[int]] = {}
@@ -91,7 +89,7 @@ class Custody:
         """Record id -> `SystemId` as a read by id showed it, for the marker lookup: each
         candidate is read once per process, whatever the number of creates asking. Dropped
         for a record this process writes."""
-        self.adoption = Adoption(self)
+        self.adoption = Adoption(self.gateway)
         """`importId`: what a declaration adopts, at preview and at `up`."""
 
     @property
@@ -113,10 +111,7 @@ class Custody:
 
     def fetch(self, record_id: int) -> dict[str, Any] | None:
         """The record as Nexudus holds it now (GET by id), or None when it does not exist."""
-        try:
-            return self.client.get(self.spec.collection, record_id)
-        except NotFoundError:
-            return None
+        return self.gateway.fetch(record_id)
 
     def marked(
         self,
@@ -299,7 +294,7 @@ class Custody:
         if inputs.import_id is not None:
             record = self.fetch(inputs.import_id)
             if record is None or marker is None or not marker.marks(record):
-                return self.adoption.adopt(inputs, record, label)
+                return self._adopt(inputs, record, label)
             # already this resource's: a replacement (a business change), not an adoption
         if marker is None:
             return self._post(inputs, label, set())
@@ -330,6 +325,21 @@ class Custody:
             return outcome
         outcome = self._post(inputs, label, {int(r["Id"]) for r in marked})
         self._report_others(leftovers, outcome.id, label)
+        return outcome
+
+    def _adopt(self, inputs: RecordInputs, record: dict[str, Any] | None, label: str) -> Outcome:
+        """Adopt `importId` (`record`, as just read by id) after the checks preview made."""
+        vet = self.adoption.vet(inputs, record, label)
+        assert record is not None  # vet refused it otherwise
+        before = self.model.live_view(record)
+        outcome = self.write_declared(inputs, int(record["Id"]), vet)
+        plan = changes(before, outcome.fields)
+        log.info(
+            "%s: adopted existing id %s%s",
+            label,
+            record["Id"],
+            f"; changed {plan}" if plan else "; its fields already matched",
+        )
         return outcome
 
     def _still_left(self, marker: Marker) -> Vet:
