@@ -6,12 +6,12 @@ warns about it once per run, in the words of `KIND.deprecation`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import Field
 
 from .descriptor import RecordSpec
-from .models import IdSet, Name, RecordId, RecordInputs, Timestamp
+from .models import Api, IdSet, Name, RecordId, RecordInputs, Timestamp
 from .recordkind import RecordKind, lazy_resource
 
 if TYPE_CHECKING:
@@ -28,24 +28,22 @@ class ChatRoomInputs(RecordInputs):
     name: Name | None = None
     """The room's name. Quote one that looks like a date: unquoted, YAML reads it as a
     timestamp (refused, with the line to write)."""
-    active: bool = False
+    active: Annotated[bool, Api(pinned=True)] = False
     """Whether the room is open."""
-    last_agent_visit: Timestamp | None = None
+    last_agent_visit: Annotated[Timestamp | None, Api(on_request=True)] = None
     """When an agent last visited, ISO 8601 with an offset (`+00:00` becomes `Z`; an unquoted
     YAML timestamp is read too). Nexudus moves it as agents visit: declare it only to pin it."""
-    users: IdSet = Field(default_factory=list)
+    users: Annotated[IdSet, Api(deltas=("AddedUsers", "RemovedUsers"))] = Field(
+        default_factory=list
+    )
     """The room's users, by id: a set (order is never a change, a repeat is refused); declared,
     exactly these."""
 
-    BUSINESS_FILTER: ClassVar[str] = "ChatRoom_Business"
-    NAME_FILTER: ClassVar[str] = "ChatRoom_Name"
+    RECORD_NAME: ClassVar[str] = "ChatRoom"
+    COLLECTION: ClassVar[str] = "/api/support/chatrooms"
 
 
-CHAT_ROOM = RecordSpec(
-    record_name="ChatRoom",
-    collection="/api/support/chatrooms",
-    inputs_model=ChatRoomInputs,
-)
+CHAT_ROOM = RecordSpec(ChatRoomInputs)
 
 SUCCESSOR = "CommunityGroup (/api/community/communitygroups) with CommunityThread"
 
@@ -55,8 +53,6 @@ KIND: RecordKind[ChatRoom] = RecordKind(
     "rooms",
     "room",
     resource_path="nexudus_pulumi.resources:ChatRoom",
-    pinned=frozenset({"active"}),
-    on_request=frozenset({"lastAgentVisit"}),
     deprecation=(
         "Nexudus marks the ChatRoom API as deprecated; plan a move to "
         f"{SUCCESSOR}. This stack's rooms keep working until Nexudus removes it."

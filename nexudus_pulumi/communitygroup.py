@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from pydantic import BeforeValidator, Field
 
 from .descriptor import RecordSpec
-from .models import IdSet, Name, RecordId, RecordInputs
+from .models import Api, IdSet, Name, RecordId, RecordInputs
 from .recordkind import RecordKind, lazy_resource
 
 if TYPE_CHECKING:
@@ -41,10 +41,15 @@ class CommunityGroupInputs(RecordInputs):
     """The group's administrator (a Nexudus user id): must be a user of the account."""
     description: str | None = None
     """What the group is about, as members see it."""
-    group_access: GroupAccess = "restricted"
+    group_access: Annotated[
+        GroupAccess,
+        Api(codes={"restricted": 1, "public": 2, "private": 3}, sent_on_create=True),
+    ] = "restricted"
     """Who sees and posts: `restricted` (every customer sees, members post), `public` (anyone
     with discussion-board access sees and posts) or `private` (members only)."""
-    members: IdSet = Field(default_factory=list)
+    members: Annotated[IdSet, Api(deltas=("AddedMembers", "RemovedMembers"))] = Field(
+        default_factory=list
+    )
     """The group's members, by user id: a set (order is never a change); declared, exactly
     these."""
     team_guid: str | None = None
@@ -58,19 +63,11 @@ class CommunityGroupInputs(RecordInputs):
         *RecordInputs.READ_ONLY_FIELDS,
         "BusinessName",
     )
-    API_CODES: ClassVar[dict[str, dict[str, int]]] = {
-        "groupAccess": {"restricted": 1, "public": 2, "private": 3}
-    }
-    SENT_ON_CREATE: ClassVar[tuple[str, ...]] = ("groupAccess",)
-    BUSINESS_FILTER: ClassVar[str] = "CommunityGroup_Business"
-    NAME_FILTER: ClassVar[str] = "CommunityGroup_Name"
+    RECORD_NAME: ClassVar[str] = "CommunityGroup"
+    COLLECTION: ClassVar[str] = "/api/community/communitygroups"
 
 
-COMMUNITY_GROUP = RecordSpec(
-    record_name="CommunityGroup",
-    collection="/api/community/communitygroups",
-    inputs_model=CommunityGroupInputs,
-)
+COMMUNITY_GROUP = RecordSpec(CommunityGroupInputs)
 
 
 KIND: RecordKind[CommunityGroup] = RecordKind(

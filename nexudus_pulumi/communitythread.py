@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from pydantic import AfterValidator, Field
 
 from .descriptor import RecordSpec
-from .models import IdSet, Name, RecordId, RecordInputs, not_blank
+from .models import Api, IdSet, Name, RecordId, RecordInputs, not_blank
 from .recordkind import RecordKind, Reference, lazy_resource
 
 if TYPE_CHECKING:
@@ -60,27 +60,25 @@ class CommunityThreadInputs(RecordInputs):
     """Notify followers as soon as the thread is posted, not in the daily digest."""
     coworker_id: RecordId | None = None
     """The customer profile that posted the thread, when a customer did."""
-    guests: IdSet = Field(default_factory=list)
+    guests: Annotated[IdSet, Api(deltas=("AddedGuests", "RemovedGuests"))] = Field(
+        default_factory=list
+    )
     """User ids mentioned or invited as guests; declared, the exact set."""
     include_zoom_invite: bool = False
     """Attach a Zoom meeting invite to the thread."""
-    zoom_event_data: str | None = None
+    zoom_event_data: Annotated[str | None, Api(secret=True)] = None
     """The Zoom meeting's details, as the JSON text Nexudus holds."""
 
     READ_ONLY_FIELDS: ClassVar[tuple[str, ...]] = (
         *RecordInputs.READ_ONLY_FIELDS,
         "LastMessageDate",
     )
-    BUSINESS_FILTER: ClassVar[str] = "CommunityThread_Business"
-    NAME_FILTER: ClassVar[str] = "CommunityThread_Subject"
+    RECORD_NAME: ClassVar[str] = "CommunityThread"
+    COLLECTION: ClassVar[str] = "/api/community/communitythreads"
     NAME_FIELD: ClassVar[str] = "subject"
 
 
-COMMUNITY_THREAD = RecordSpec(
-    record_name="CommunityThread",
-    collection="/api/community/communitythreads",
-    inputs_model=CommunityThreadInputs,
-)
+COMMUNITY_THREAD = RecordSpec(CommunityThreadInputs)
 
 
 KIND: RecordKind[CommunityThread] = RecordKind(
@@ -90,7 +88,6 @@ KIND: RecordKind[CommunityThread] = RecordKind(
     resource_path="nexudus_pulumi.resources:CommunityThread",
     example={"subject": "Welcome", "message": "Read this first.", "userId": 11},
     references={"group": Reference("groups", "communityGroupId")},
-    secret=frozenset({"zoomEventData"}),
 )
 
 

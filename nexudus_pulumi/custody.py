@@ -34,7 +34,7 @@ from .errors import NexudusError, NotFoundError, NotOursError, OutcomeUnknownErr
 from .errors import RecordOperationError as OperationError
 from .gateway import RecordGateway
 from .listing import Snapshot
-from .models import RecordInputs, api_name
+from .models import RecordInputs
 from .ownership import Marker, describe_owner, foreign_owner
 
 __all__ = ["Custody", "Outcome", "Vet"]
@@ -131,7 +131,7 @@ class Custody:
         it showed), and at most `MAX_CANDIDATE_READS` of them, newest first.
         """
         since = (datetime.now(UTC) - timedelta(days=RECENT_DAYS)).strftime("%Y-%m-%dT%H:%M")
-        name_field = api_name(self.model.NAME_FIELD)
+        name_field = self.model.wire_name(self.model.NAME_FIELD)
         candidates = [
             c
             for c in snapshot.candidates(marker, business, name, name_field, since)
@@ -167,7 +167,7 @@ class Custody:
         """Ids of other records carrying the marker of `record`'s resource (the drift check)."""
         snapshot = self.listing.get()
         itself = frozenset({int(record["Id"])})
-        name = record.get(api_name(self.model.NAME_FIELD))
+        name = record.get(self.model.wire_name(self.model.NAME_FIELD))
         others = self.marked(marker, record.get("BusinessId"), name, snapshot, itself)
         # A record the user chose to keep (retainOnDelete) is theirs to keep, never a duplicate.
         return [int(o["Id"]) for o in others if not _retained(o)]
@@ -247,7 +247,9 @@ class Custody:
     def _missing(self, record: dict[str, Any]) -> list[str]:
         """The record's fields an answer leaves out (a listing's projection, a create's)."""
         return [
-            api_name(name) for name in self.model.record_fields() if api_name(name) not in record
+            self.model.wire_name(name)
+            for name in self.model.record_fields()
+            if self.model.wire_name(name) not in record
         ]
 
     def _refuse_projection(self, record: dict[str, Any]) -> None:

@@ -13,15 +13,30 @@ from .models import RecordInputs
 
 @dataclass(frozen=True)
 class RecordSpec:
-    """Everything the core needs to know about one Nexudus record type."""
+    """Everything the core needs to know about one Nexudus record type, read from its inputs
+    model (the descriptor): nothing is said twice."""
 
-    record_name: str
-    """As in role names and messages: `ChatRoom`."""
-    collection: str
-    """The REST collection: `/api/support/chatrooms`."""
     inputs_model: type[RecordInputs]
-    replace_on: frozenset[str] = frozenset()
-    """Inputs (camelCase) that cannot change in place: a change creates a new record. None of
-    the three types has one: the entity reference lists every field among the update options,
-    `BusinessId` included, and a replacement would lose what the record holds (members,
-    guests, replies)."""
+
+    @property
+    def record_name(self) -> str:
+        """As in role names, filters and messages: `ChatRoom`."""
+        return self.inputs_model.RECORD_NAME
+
+    @property
+    def collection(self) -> str:
+        """The REST collection: `/api/support/chatrooms`."""
+        return self.inputs_model.COLLECTION
+
+    @property
+    def replace_on(self) -> frozenset[str]:
+        """Inputs (camelCase) that cannot change in place (`Api(replace=True)`): a change
+        creates a new record. None of the three types has one: the entity reference lists every
+        field among the update options, `BusinessId` included, and a replacement would lose
+        what the record holds (members, guests, replies)."""
+        return self.inputs_model.tagged("replace")
+
+    def filter(self, field: str) -> str:
+        """The search filter on an API field (`Business` -> `ChatRoom_Business`), for the
+        probe, export and the CLI."""
+        return self.inputs_model.filter(field)

@@ -57,15 +57,6 @@ class RecordKind(Generic[R]):
     """One record, in messages and in the keys of nameless records (`room-87654321`)."""
     resource_path: str
     """Where the Pulumi resource class lives: `nexudus_pulumi.resources:ChatRoom`."""
-    pinned: frozenset[str] = frozenset()
-    """Fields export writes even at the API's default: `active: false` is a state people look
-    for, where `groupAccess: restricted` or `members: []` would only be noise."""
-    on_request: frozenset[str] = frozenset()
-    """Fields export writes only when asked (`--last-agent-visit`): Nexudus moves them itself,
-    so managing them would undo what happens in the account."""
-    secret: frozenset[str] = frozenset()
-    """Fields export writes only encrypted (`secure:`): a thread's `zoomEventData` holds a
-    meeting's details, a passcode maybe."""
     deprecation: str | None = None
     """What the program warns once per run when a stack declares records of a type Nexudus
     deprecates, naming its successor; None for a type in good standing."""
@@ -87,6 +78,21 @@ class RecordKind(Generic[R]):
     @property
     def model(self) -> type[RecordInputs]:
         return self.spec.inputs_model
+
+    @property
+    def pinned(self) -> frozenset[str]:
+        """Fields export writes even at the API's default (`Api(pinned=True)`)."""
+        return self.model.tagged("pinned")
+
+    @property
+    def on_request(self) -> frozenset[str]:
+        """Fields export writes only when asked (`Api(on_request=True)`)."""
+        return self.model.tagged("on_request")
+
+    @property
+    def secret(self) -> frozenset[str]:
+        """Fields export writes only encrypted (`Api(secret=True)`)."""
+        return self.model.tagged("secret")
 
     @property
     def settings(self) -> dict[str, str]:
