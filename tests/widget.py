@@ -1,7 +1,7 @@
 """A throwaway record type, written by CONTRIBUTING.md's recipe alone: this module and one
-registry line (`tests/recipe/registry.py`). Its shape is one the sandbox already serves, a chat
-room's (`/api/support/chatrooms`), under names of its own, so that nothing here comes from the
-chat room's module."""
+registry line (`tests/widget_registry.py`). Its shape is one the sandbox already serves, a
+chat room's (`/api/support/chatrooms`), under names of its own, so that nothing here comes
+from the chat room's module."""
 
 from __future__ import annotations
 
