@@ -54,12 +54,12 @@ class Adoption:
     def vet(self, inputs: RecordInputs, record: dict[str, Any] | None, label: str) -> Vet:
         """Refuse now what preview refused; the `Vet` refuses the record again as read in the
         write's own turn (custody's), so what changed while the write waited is caught."""
-        refusal = self.refusal(inputs, record)
-        if refusal is not None:
-            raise OperationError(f"{label}: {refusal}")
+        obstacle = self.obstacle(inputs, record)
+        if obstacle is not None:
+            raise OperationError(f"{label}: {obstacle}")
 
         def vet(current: dict[str, Any]) -> None:
-            refused = self.refusal(inputs, current)
+            refused = self.obstacle(inputs, current)
             if refused is not None:
                 raise OperationError(f"{label}: {refused}")
 
@@ -89,9 +89,9 @@ class Adoption:
             return [Failure("importId", f"cannot look up id {import_id}: {exc}")]
         if record is not None and inputs.marker is not None and inputs.marker.marks(record):
             return []  # already this resource's: nothing to adopt
-        refusal = self.refusal(inputs, record)
-        if refusal is not None:
-            return [Failure("importId", refusal)]
+        obstacle = self.obstacle(inputs, record)
+        if obstacle is not None:
+            return [Failure("importId", obstacle)]
         assert record is not None
         plan = changes(self.model.live_view(record), inputs.declared())
         log.info(
@@ -102,7 +102,7 @@ class Adoption:
         )
         return []
 
-    def refusal(self, inputs: RecordInputs, record: dict[str, Any] | None) -> str | None:
+    def obstacle(self, inputs: RecordInputs, record: dict[str, Any] | None) -> str | None:
         """Why `importId` may not take this record, or None when it may."""
         import_id, noun = inputs.import_id, self.gateway.spec.record_name
         if record is None:
