@@ -7,11 +7,11 @@ each type's page under docs/resources/.
 
 from importlib.metadata import version
 
-from . import kinds
+from . import resources
 from .client import NexudusClient
 from .errors import NexudusError
-from .kinds import *  # noqa: F403 - each record type's resource and provider classes
+from .resources import *  # noqa: F403 - each record type's resource and provider classes
 
 __version__ = version("nexudus-pulumi")
 
-__all__ = [*kinds.EXPORTED, "NexudusClient", "NexudusError", "__version__"]
+__all__ = [*resources.__all__, "NexudusClient", "NexudusError", "__version__"]

@@ -1,63 +1,71 @@
 """Adopting an existing record (`importId`): which record a declaration takes, what it will
-change, or why it may not, said at preview and done at `up` by the same checks.
+change, or why it may not, said at preview and vetted at `up` by the same checks.
 
 The rules: a record has one key (two keys adopting one id, or an id another key of the stack
 holds, are refused, naming both); a record another owner manages is taken only with
 `takeOver`; a field that cannot change in place must already match.
+
+Adoption only reads (through the gateway) and vets; custody does the write it allows, so the
+dependency runs one way: custody -> adoption -> gateway.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
-
-from pulumi.dynamic import CheckFailure
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from .errors import NexudusError
 from .errors import RecordOperationError as OperationError
+from .gateway import RecordGateway
 from .models import RecordInputs
 from .ownership import Marker, describe_owner
 
-if TYPE_CHECKING:
-    from .custody import Custody, Outcome
-
 log = logging.getLogger(__name__)
+
+Vet = Callable[[dict[str, Any]], None]
+"""Raises when the record, as just read, may not be written (it is not, or no longer, ours)."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A declaration refused before anything is sent: the input and why, as a front door
+    reports it (`CheckFailure` for Pulumi)."""
+
+    property: str
+    reason: str
 
 
 class Adoption:
     """The adoptions of one provider process, for one record type."""
 
-    def __init__(self, custody: Custody) -> None:
-        self.custody = custody
+    def __init__(self, gateway: RecordGateway) -> None:
+        self.gateway = gateway
         self._lock = threading.Lock()
         self._import_keys: dict[int, str] = {}
         """importId -> the resource declaring it in this run: one record, one key."""
 
-    def adopt(self, inputs: RecordInputs, record: dict[str, Any] | None, label: str) -> Outcome:
-        """Adopt `importId` (`record`, as just read by id) after the checks preview made."""
+    @property
+    def model(self) -> type[RecordInputs]:
+        return self.gateway.spec.inputs_model
+
+    def vet(self, inputs: RecordInputs, record: dict[str, Any] | None, label: str) -> Vet:
+        """Refuse now what preview refused; the `Vet` refuses the record again as read in the
+        write's own turn (custody's), so what changed while the write waited is caught."""
         obstacle = self.obstacle(inputs, record)
         if obstacle is not None:
             raise OperationError(f"{label}: {obstacle}")
-        assert record is not None
-        before = self.custody.model.live_view(record)
 
-        def vet(current: dict[str, Any]) -> None:  # the record as read in the write's turn
+        def vet(current: dict[str, Any]) -> None:
             refused = self.obstacle(inputs, current)
             if refused is not None:
                 raise OperationError(f"{label}: {refused}")
 
-        outcome = self.custody.write_declared(inputs, int(record["Id"]), vet)
-        plan = changes(before, outcome.fields)
-        log.info(
-            "%s: adopted existing id %s%s",
-            label,
-            record["Id"],
-            f"; changed {plan}" if plan else "; its fields already matched",
-        )
-        return outcome
+        return vet
 
-    def preview(self, inputs: RecordInputs, label: str) -> list[CheckFailure]:
+    def preview(self, inputs: RecordInputs, label: str) -> list[Failure]:
         """At preview, before anything is sent: which record `importId` adopts and what it
         will change, or why it may not. The same checks as `up`, on one GET."""
         import_id = inputs.import_id
@@ -67,25 +75,25 @@ class Adoption:
             first = self._import_keys.setdefault(import_id, label)
         if first != label:
             return [
-                CheckFailure(
+                Failure(
                     "importId",
                     f"importId {import_id} is also declared by {first}: a record has one key. "
                     "Keep importId on one of them",
                 )
             ]
-        if not self.custody.client.settings.has_credentials:
+        if not self.gateway.has_credentials:
             return []
         try:
-            record = self.custody.fetch(import_id)
+            record = self.gateway.fetch(import_id)
         except NexudusError as exc:
-            return [CheckFailure("importId", f"cannot look up id {import_id}: {exc}")]
+            return [Failure("importId", f"cannot look up id {import_id}: {exc}")]
         if record is not None and inputs.marker is not None and inputs.marker.marks(record):
             return []  # already this resource's: nothing to adopt
         obstacle = self.obstacle(inputs, record)
         if obstacle is not None:
-            return [CheckFailure("importId", obstacle)]
+            return [Failure("importId", obstacle)]
         assert record is not None
-        plan = changes(self.custody.model.live_view(record), inputs.declared())
+        plan = changes(self.model.live_view(record), inputs.declared())
         log.info(
             "%s: will adopt existing id %s instead of creating one; %s",
             label,
@@ -95,8 +103,8 @@ class Adoption:
         return []
 
     def obstacle(self, inputs: RecordInputs, record: dict[str, Any] | None) -> str | None:
-        """What keeps `importId` from taking this record, or None when it may."""
-        import_id, noun = inputs.import_id, self.custody.noun
+        """Why `importId` may not take this record, or None when it may."""
+        import_id, noun = inputs.import_id, self.gateway.spec.record_name
         if record is None:
             return (
                 f"importId {import_id}: no {noun} with that id exists in Nexudus (a typo?). "

@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .client import NexudusClient
+from .descriptor import RecordSpec
 from .errors import NotFoundError
-from .kinds import KINDS
 from .ownership import Marker
 
 RECENT_DAYS = 7
@@ -38,16 +38,19 @@ class Orphan:
 
 
 def orphans(
-    client: NexudusClient, stack_id: str, declared: Mapping[str, Sequence[str]]
+    client: NexudusClient,
+    stack_id: str,
+    declared: Mapping[str, Sequence[str]],
+    types: Sequence[RecordSpec],
 ) -> list[Orphan]:
-    """Records carrying a marker of stack `stack_id` whose key is not among `declared`
-    (record name -> keys), or that was kept by `retainOnDelete` (never reported)."""
+    """Records of `types` carrying a marker of stack `stack_id` whose key is not among
+    `declared` (record name -> keys), or that was kept by `retainOnDelete` (never reported)."""
     since = (datetime.now(UTC) - timedelta(days=RECENT_DAYS)).strftime("%Y-%m-%dT%H:%M")
     found: list[Orphan] = []
     reads = 0
-    for kind in KINDS:
-        keys = set(declared.get(kind.spec.record_name, ()))
-        collection = kind.spec.collection
+    for spec in types:
+        keys = set(declared.get(spec.record_name, ()))
+        collection = spec.collection
         for listed in client.search(collection, {}):
             shown = listed.get("SystemId")
             if not (isinstance(shown, str) and shown):
@@ -63,7 +66,7 @@ def orphans(
                 continue
             if marker.key not in keys:
                 business = listed.get("BusinessId")
-                found.append(Orphan(kind.spec.record_name, int(listed["Id"]), marker.key, business))
+                found.append(Orphan(spec.record_name, int(listed["Id"]), marker.key, business))
     return found
 
 

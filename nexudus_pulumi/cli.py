@@ -23,7 +23,6 @@ from .display import cut, visible
 from .errors import ConfigurationError, NexudusError
 from .export import ExportOptions, run_export
 from .kinds import KINDS
-from .models import api_name
 from .ownership import Marker
 from .probe import BURST_SIZE, REQUESTS, ProbeOptions, probe_command
 from .recordkind import RecordKind, said
@@ -105,14 +104,14 @@ def _list(args: argparse.Namespace) -> int:
     try:
         config_get = _stack_config(args.stack) if args.stack else None
         client = NexudusClient(Settings.load(config_get, os.environ))
-        filters = {kind.model.BUSINESS_FILTER: args.business} if args.business else {}
+        filters = {kind.spec.filter("Business"): args.business} if args.business else {}
         records = list(client.search(kind.spec.collection, filters))
     except NexudusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     shown = _shown_fields(kind, records)
     header = "".join(f"{f:{CELL}}  " for f in shown)
-    named = api_name(kind.model.NAME_FIELD)  # `Name`; a thread's `Subject`
+    named = kind.model.wire_name(kind.model.NAME_FIELD)  # `Name`; a thread's `Subject`
     print(f"{'Id':>10}  {'Business':>8}  {header}{'Managed by':{OWNER}}  {named}")
     for record in records:
         print(_row(kind, record, shown))
@@ -139,7 +138,8 @@ def _shown_fields(kind: RecordKind[Any], records: list[dict[str, Any]]) -> list[
     return [
         f
         for f in kind.fields
-        if f not in ("businessId", kind.model.NAME_FIELD) and (not records or api_name(f) in listed)
+        if f not in ("businessId", kind.model.NAME_FIELD)
+        and (not records or kind.model.wire_name(f) in listed)
     ]
 
 

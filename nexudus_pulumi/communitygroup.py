@@ -7,16 +7,16 @@ shared machinery's; this module only says what a group is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-import pulumi
 from pydantic import BeforeValidator, Field
 
-from .models import IdSet, Name, RecordId, RecordInputs
-from .provider import RecordProvider, RecordSpec
-from .recordkind import RecordKind
-from .resource import RecordResource, keyword_inputs
+from .descriptor import RecordSpec
+from .models import Api, IdSet, Name, RecordId, RecordInputs
+from .recordkind import RecordKind, lazy_resource
+
+if TYPE_CHECKING:
+    from .resources import CommunityGroup
 
 
 def _lower_case(value: Any) -> Any:
@@ -41,10 +41,15 @@ class CommunityGroupInputs(RecordInputs):
     """The group's administrator (a Nexudus user id): must be a user of the account."""
     description: str | None = None
     """What the group is about, as members see it."""
-    group_access: GroupAccess = "restricted"
+    group_access: Annotated[
+        GroupAccess,
+        Api(codes={"restricted": 1, "public": 2, "private": 3}, sent_on_create=True),
+    ] = "restricted"
     """Who sees and posts: `restricted` (every customer sees, members post), `public` (anyone
     with discussion-board access sees and posts) or `private` (members only)."""
-    members: IdSet = Field(default_factory=list)
+    members: Annotated[IdSet, Api(deltas=("AddedMembers", "RemovedMembers"))] = Field(
+        default_factory=list
+    )
     """The group's members, by user id: a set (order is never a change); declared, exactly
     these."""
     team_guid: str | None = None
@@ -58,69 +63,24 @@ class CommunityGroupInputs(RecordInputs):
         *RecordInputs.READ_ONLY_FIELDS,
         "BusinessName",
     )
-    API_CODES: ClassVar[dict[str, dict[str, int]]] = {
-        "groupAccess": {"restricted": 1, "public": 2, "private": 3}
-    }
-    SENT_ON_CREATE: ClassVar[tuple[str, ...]] = ("groupAccess",)
-    BUSINESS_FILTER: ClassVar[str] = "CommunityGroup_Business"
-    NAME_FILTER: ClassVar[str] = "CommunityGroup_Name"
+    RECORD_NAME: ClassVar[str] = "CommunityGroup"
+    COLLECTION: ClassVar[str] = "/api/community/communitygroups"
 
 
-COMMUNITY_GROUP = RecordSpec(
-    record_name="CommunityGroup",
-    collection="/api/community/communitygroups",
-    inputs_model=CommunityGroupInputs,
-)
-
-
-class CommunityGroupProvider(RecordProvider):
-    """Creates, reads, updates and deletes Nexudus community groups."""
-
-    spec = COMMUNITY_GROUP
-
-
-class CommunityGroup(RecordResource, module="nexudus", name="CommunityGroup"):
-    """A Nexudus community group. The resource id is the Nexudus record id, as a string."""
-
-    provider_type = CommunityGroupProvider
-
-    business_id: pulumi.Output[int]
-    name: pulumi.Output[str]
-    user_id: pulumi.Output[int]
-    description: pulumi.Output[str | None]
-    group_access: pulumi.Output[str]
-    members: pulumi.Output[list[int]]
-    team_guid: pulumi.Output[str | None]
-    course_guid: pulumi.Output[str | None]
-    business_name: pulumi.Output[str]
-
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        business_id: pulumi.Input[int] | None,
-        name: pulumi.Input[str] | None,
-        user_id: pulumi.Input[int] | None,
-        description: pulumi.Input[str] | None = None,
-        group_access: pulumi.Input[str] | None = None,
-        members: pulumi.Input[Sequence[pulumi.Input[int]]] | None = None,
-        team_guid: pulumi.Input[str] | None = None,
-        course_guid: pulumi.Input[str] | None = None,
-        import_id: pulumi.Input[int] | None = None,
-        take_over: pulumi.Input[bool] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        """`business_id`, `name` and `user_id` (the administrator) are required; None lets
-        `check` name the one missing at preview. `group_access` is `restricted` (the API's
-        default), `public` or `private`; `members` the exact set of member ids when declared.
-        `import_id` adopts an existing group instead of creating one, once."""
-        super().__init__(resource_name, keyword_inputs(locals()), opts)
+COMMUNITY_GROUP = RecordSpec(CommunityGroupInputs)
 
 
 KIND: RecordKind[CommunityGroup] = RecordKind(
-    CommunityGroup,
+    COMMUNITY_GROUP,
     "groups",
     "group",
+    resource_path="nexudus_pulumi.resources:CommunityGroup",
     example={"name": "Makers", "userId": 11, "groupAccess": "public"},
     synonyms={"users": "members"},
 )
+
+
+def __getattr__(name: str) -> Any:
+    """The resource and provider classes, which need Pulumi, on first use: the states of
+    stacks made before they moved to `resources` name the provider class here."""
+    return lazy_resource(__name__, name, ("CommunityGroup", "CommunityGroupProvider"))

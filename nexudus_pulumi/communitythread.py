@@ -18,16 +18,16 @@ shared machinery's; this module only says what a thread is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-import pulumi
 from pydantic import AfterValidator, Field
 
-from .models import IdSet, Name, RecordId, RecordInputs, not_blank
-from .provider import RecordProvider, RecordSpec
-from .recordkind import RecordKind, Reference
-from .resource import RecordResource, keyword_inputs
+from .descriptor import RecordSpec
+from .models import Api, IdSet, Name, RecordId, RecordInputs, not_blank
+from .recordkind import RecordKind, Reference, lazy_resource
+
+if TYPE_CHECKING:
+    from .resources import CommunityThread
 
 Message = Annotated[str, AfterValidator(not_blank)]
 """A post's text: line breaks and any length the stack file carries, but not blank (the API
@@ -60,87 +60,38 @@ class CommunityThreadInputs(RecordInputs):
     """Notify followers as soon as the thread is posted, not in the daily digest."""
     coworker_id: RecordId | None = None
     """The customer profile that posted the thread, when a customer did."""
-    guests: IdSet = Field(default_factory=list)
+    guests: Annotated[IdSet, Api(deltas=("AddedGuests", "RemovedGuests"))] = Field(
+        default_factory=list
+    )
     """User ids mentioned or invited as guests; declared, the exact set."""
     include_zoom_invite: bool = False
     """Attach a Zoom meeting invite to the thread."""
-    zoom_event_data: str | None = None
+    zoom_event_data: Annotated[str | None, Api(secret=True)] = None
     """The Zoom meeting's details, as the JSON text Nexudus holds."""
 
     READ_ONLY_FIELDS: ClassVar[tuple[str, ...]] = (
         *RecordInputs.READ_ONLY_FIELDS,
         "LastMessageDate",
     )
-    BUSINESS_FILTER: ClassVar[str] = "CommunityThread_Business"
-    NAME_FILTER: ClassVar[str] = "CommunityThread_Subject"
+    RECORD_NAME: ClassVar[str] = "CommunityThread"
+    COLLECTION: ClassVar[str] = "/api/community/communitythreads"
     NAME_FIELD: ClassVar[str] = "subject"
 
 
-COMMUNITY_THREAD = RecordSpec(
-    record_name="CommunityThread",
-    collection="/api/community/communitythreads",
-    inputs_model=CommunityThreadInputs,
-)
-
-
-class CommunityThreadProvider(RecordProvider):
-    """Creates, reads, updates and deletes Nexudus community threads."""
-
-    spec = COMMUNITY_THREAD
-
-
-class CommunityThread(RecordResource, module="nexudus", name="CommunityThread"):
-    """A Nexudus community thread. The resource id is the Nexudus record id, as a string."""
-
-    provider_type = CommunityThreadProvider
-
-    business_id: pulumi.Output[int]
-    subject: pulumi.Output[str]
-    message: pulumi.Output[str]
-    user_id: pulumi.Output[int]
-    community_group_id: pulumi.Output[int | None]
-    tags: pulumi.Output[str | None]
-    private: pulumi.Output[bool]
-    instant_delivery: pulumi.Output[bool]
-    coworker_id: pulumi.Output[int | None]
-    guests: pulumi.Output[list[int]]
-    include_zoom_invite: pulumi.Output[bool]
-    zoom_event_data: pulumi.Output[str | None]
-    last_message_date: pulumi.Output[str | None]
-
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        business_id: pulumi.Input[int] | None,
-        subject: pulumi.Input[str] | None,
-        message: pulumi.Input[str] | None,
-        user_id: pulumi.Input[int] | None,
-        community_group_id: pulumi.Input[int] | pulumi.Input[str] | None = None,
-        tags: pulumi.Input[str] | None = None,
-        private: pulumi.Input[bool] | None = None,
-        instant_delivery: pulumi.Input[bool] | None = None,
-        coworker_id: pulumi.Input[int] | None = None,
-        guests: pulumi.Input[Sequence[pulumi.Input[int]]] | None = None,
-        include_zoom_invite: pulumi.Input[bool] | None = None,
-        zoom_event_data: pulumi.Input[str] | None = None,
-        import_id: pulumi.Input[int] | None = None,
-        take_over: pulumi.Input[bool] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        """`business_id`, `subject`, `message` and `user_id` (the author) are required; None
-        lets `check` name the one missing at preview. `community_group_id` takes a group's id,
-        or its resource's `id` output (`community_group_id=makers.id`), which makes the thread
-        depend on the group. `import_id` adopts an existing thread instead of creating one,
-        once."""
-        super().__init__(resource_name, keyword_inputs(locals()), opts)
+COMMUNITY_THREAD = RecordSpec(CommunityThreadInputs)
 
 
 KIND: RecordKind[CommunityThread] = RecordKind(
-    CommunityThread,
+    COMMUNITY_THREAD,
     "threads",
     "thread",
+    resource_path="nexudus_pulumi.resources:CommunityThread",
     example={"subject": "Welcome", "message": "Read this first.", "userId": 11},
     references={"group": Reference("groups", "communityGroupId")},
-    secret=frozenset({"zoomEventData"}),
 )
+
+
+def __getattr__(name: str) -> Any:
+    """The resource and provider classes, which need Pulumi, on first use: the states of
+    stacks made before they moved to `resources` name the provider class here."""
+    return lazy_resource(__name__, name, ("CommunityThread", "CommunityThreadProvider"))

@@ -26,23 +26,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .adoption import Adoption
+from .adoption import Adoption, Vet, changes
 from .client import NexudusClient, Write
+from .descriptor import RecordSpec
 from .errors import NexudusError, NotFoundError, NotOursError
 from .errors import RecordOperationError as OperationError
-from .listing import AccountListing, Snapshot
-from .models import RecordInputs, api_name
+from .gateway import RecordGateway
+from .listing import Snapshot
+from .models import RecordInputs
 from .ownership import Marker, describe_owner, foreign_owner
 
-if TYPE_CHECKING:
-    from .provider import RecordSpec
+__all__ = ["Custody", "Outcome", "Vet"]
 
 log = logging.getLogger(__name__)
-
-Vet = Callable[[dict[str, Any]], None]
-"""Raises when the record, as just read, may not be written (it is not, or no longer, ours)."""
 
 RECENT_DAYS = 7
 """Where listings show no `SystemId`, the marker lookup reads by id every record of the business
@@ -72,7 +70,8 @@ class Custody:
     def __init__(self, spec: RecordSpec, client: NexudusClient) -> None:
         self.spec = spec
         self.client = client
-        self.listing = AccountListing(lambda filters: client.search(spec.collection, filters))
+        self.gateway = RecordGateway(spec, client)
+        self.listing = self.gateway.listing
         self._started = time.monotonic()
         self._lock = threading.Lock()
         self._held: dict[str, set[int]] = {}
@@ -88,7 +87,7 @@ class Custody:
         """Record id -> `SystemId` as a read by id showed it, for the marker lookup: each
         candidate is read once per process, whatever the number of creates asking. Dropped
         for a record this process writes."""
-        self.adoption = Adoption(self)
+        self.adoption = Adoption(self.gateway)
         """`importId`: what a declaration adopts, at preview and at `up`."""
 
     @property
@@ -110,10 +109,7 @@ class Custody:
 
     def fetch(self, record_id: int) -> dict[str, Any] | None:
         """The record as Nexudus holds it now (GET by id), or None when it does not exist."""
-        try:
-            return self.client.get(self.spec.collection, record_id)
-        except NotFoundError:
-            return None
+        return self.gateway.fetch(record_id)
 
     def marked(
         self,
@@ -133,7 +129,7 @@ class Custody:
         it showed), and at most `MAX_CANDIDATE_READS` of them, newest first.
         """
         since = (datetime.now(UTC) - timedelta(days=RECENT_DAYS)).strftime("%Y-%m-%dT%H:%M")
-        name_field = api_name(self.model.NAME_FIELD)
+        name_field = self.model.wire_name(self.model.NAME_FIELD)
         candidates = [
             c
             for c in snapshot.candidates(marker, business, name, name_field, since)
@@ -169,7 +165,7 @@ class Custody:
         """Ids of other records carrying the marker of `record`'s resource (the drift check)."""
         snapshot = self.listing.get()
         itself = frozenset({int(record["Id"])})
-        name = record.get(api_name(self.model.NAME_FIELD))
+        name = record.get(self.model.wire_name(self.model.NAME_FIELD))
         others = self.marked(marker, record.get("BusinessId"), name, snapshot, itself)
         # A record the user chose to keep (retainOnDelete) is theirs to keep, never a duplicate.
         return [int(o["Id"]) for o in others if not _retained(o)]
@@ -249,7 +245,9 @@ class Custody:
     def _missing(self, record: dict[str, Any]) -> list[str]:
         """The record's fields an answer leaves out (a listing's projection, a create's)."""
         return [
-            api_name(name) for name in self.model.record_fields() if api_name(name) not in record
+            self.model.wire_name(name)
+            for name in self.model.record_fields()
+            if self.model.wire_name(name) not in record
         ]
 
     def _refuse_projection(self, record: dict[str, Any]) -> None:
@@ -296,7 +294,7 @@ class Custody:
         if inputs.import_id is not None:
             record = self.fetch(inputs.import_id)
             if record is None or marker is None or not marker.marks(record):
-                return self.adoption.adopt(inputs, record, label)
+                return self._adopt(inputs, record, label)
             # already this resource's: a replacement (a business change), not an adoption
         if marker is None:
             return self._post(inputs, label, set())
@@ -327,6 +325,21 @@ class Custody:
             return outcome
         outcome = self._post(inputs, label, {int(r["Id"]) for r in marked})
         self._report_others(leftovers, outcome.id, label)
+        return outcome
+
+    def _adopt(self, inputs: RecordInputs, record: dict[str, Any] | None, label: str) -> Outcome:
+        """Adopt `importId` (`record`, as just read by id) after the checks preview made."""
+        vet = self.adoption.vet(inputs, record, label)
+        assert record is not None  # vet refused it otherwise
+        before = self.model.live_view(record)
+        outcome = self.write_declared(inputs, int(record["Id"]), vet)
+        plan = changes(before, outcome.fields)
+        log.info(
+            "%s: adopted existing id %s%s",
+            label,
+            record["Id"],
+            f"; changed {plan}" if plan else "; its fields already matched",
+        )
         return outcome
 
     def _still_left(self, marker: Marker) -> Vet:

@@ -118,11 +118,12 @@ class StackIdentityProvider(ResourceProvider):
     def _orphans(self, stack_id: str, keys: Mapping[str, Sequence[str]]) -> list[Any]:
         if self._client is None:
             return []
-        from .census import orphans  # census reads the record kinds, which need this module
+        from .census import orphans
         from .errors import NexudusError
+        from .kinds import KINDS
 
         try:
-            return orphans(self._client, stack_id, keys)
+            return orphans(self._client, stack_id, keys, [kind.spec for kind in KINDS])
         except NexudusError as exc:
             log.info("the census of this stack's records could not run: %s", exc)
             return []

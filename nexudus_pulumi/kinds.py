@@ -1,8 +1,8 @@
 """The registry of record types, in the order a stack file lists their maps.
 
 Each record module declares its own `KIND` (see `recordkind.RecordKind`); the program, export,
-clone and the CLI loop over `KINDS`, and the package exports each type's resource and provider
-classes from here (`X as X`). A new type is its module and its lines below. A kind whose entries
+clone, the CLI and the plugin loop over `KINDS`. Nothing here imports Pulumi: a kind loads its
+resource class on first use. A new type is its module and its line below. A kind whose entries
 name another's (`references`) comes after it: the program declares the maps in this order.
 """
 
@@ -12,20 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import chatroom, communitygroup, communitythread
-from .chatroom import ChatRoom as ChatRoom
-from .chatroom import ChatRoomProvider as ChatRoomProvider
-from .communitygroup import CommunityGroup as CommunityGroup
-from .communitygroup import CommunityGroupProvider as CommunityGroupProvider
-from .communitythread import CommunityThread as CommunityThread
-from .communitythread import CommunityThreadProvider as CommunityThreadProvider
 from .recordkind import RecordKind, tally
 
 KINDS: tuple[RecordKind[Any], ...] = (chatroom.KIND, communitygroup.KIND, communitythread.KIND)
-
-EXPORTED = tuple(
-    cls.__name__ for kind in KINDS for cls in (kind.resource, kind.resource.provider_type)
-)
-"""`ChatRoom`, `ChatRoomProvider`, ...: what the package exports for each record type."""
 
 
 def tally_all(counts: Mapping[str, int]) -> str:

@@ -12,12 +12,20 @@ Two directions, two rules:
 
 A field the user declares is managed (its declared value wins); a field left out is Nexudus's to
 change (shown in the outputs, never diffed, never overwritten). `declared()` is the former.
+
+A record type's inputs model is its descriptor: each field says, beside its type, default and
+docstring, what it is to the API and the tools in an `Api(...)` tag (`Annotated[str, Api(
+sent_on_create=True)]`), as pulumi-go-provider's `infer` tags a field `replaceOnChanges`. The
+codec (`to_api`, `live_view`), the outputs, the spec's filters and replacements, export's
+treatment, the docs and the plugin's schema are all read from it.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, ClassVar
@@ -42,6 +50,38 @@ part of the record, so they are never sent as fields nor compared as drift."""
 
 MAX_ID = 2**31 - 1
 """Nexudus ids are .NET 32-bit ints."""
+
+
+@dataclass(frozen=True, eq=False)
+class Api:
+    """What a field is to the API and the tools, beside its type (a field without a tag is sent
+    under the PascalCase of its name, and nothing else is special about it)."""
+
+    name: str | None = None
+    """The API's name, when it is not the PascalCase of the input (`businessId` ->
+    `BusinessId`)."""
+    codes: Mapping[str, int] | None = None
+    """Declared by name, sent as the API's integer code: name -> code."""
+    sent_on_create: bool = False
+    """A create always carries it, with the API's default when not declared: the entity
+    reference marks it required on create (a group's `groupAccess`)."""
+    replace: bool = False
+    """It cannot change in place: a change creates a new record (Pulumi's replaceOnChanges)."""
+    deltas: tuple[str, str] | None = None
+    """A collection's `Added*`/`Removed*` properties, which a PUT may send instead of the whole
+    list (`AddedUsers`, `RemovedUsers`); the provider sends the whole list."""
+    pinned: bool = False
+    """Export writes it even at the API's default: `active: false` is a state people look for,
+    where `groupAccess: restricted` or `members: []` would only be noise."""
+    on_request: bool = False
+    """Export writes it only when asked (`--last-agent-visit`): Nexudus moves it itself, so
+    managing it would undo what happens in the account."""
+    secret: bool = False
+    """Export writes it only encrypted (`secure:`): a thread's `zoomEventData` holds a
+    meeting's details, a passcode maybe."""
+
+
+UNTAGGED = Api()
 
 
 def _whole_number(value: Any) -> Any:
@@ -231,15 +271,11 @@ class RecordInputs(BaseModel):
         "IsNew",
         "SystemId",
     )
-    API_CODES: ClassVar[dict[str, dict[str, int]]] = {}
-    """Inputs declared by name but sent as the API's integer codes: field -> name -> code."""
-    SENT_ON_CREATE: ClassVar[tuple[str, ...]] = ()
-    """Fields a create always carries, with the API's default when not declared: the entity
-    reference marks them required on create (a group's `groupAccess`)."""
-    BUSINESS_FILTER: ClassVar[str]
-    """The search filter selecting one business's records (`ChatRoom_Business`)."""
-    NAME_FILTER: ClassVar[str]
-    """The search filter on the record's name (`ChatRoom_Name`)."""
+    RECORD_NAME: ClassVar[str]
+    """The API's name of the record type (`ChatRoom`): its role names, and its search filters
+    (`ChatRoom_Business`, `ChatRoom_Name`)."""
+    COLLECTION: ClassVar[str]
+    """The REST collection: `/api/support/chatrooms`."""
     NAME_FIELD: ClassVar[str] = "name"
     """The field that names a record for people (`name`; a thread's `subject`): labels,
     listings, export's keys, and the search for a create whose answer was lost."""
@@ -250,6 +286,27 @@ class RecordInputs(BaseModel):
     def record_fields(cls) -> tuple[str, ...]:
         """The record's own fields, camelCase (`businessId`, `name`, ...)."""
         return tuple(to_camel(name) for name in cls.model_fields if to_camel(name) not in STEERING)
+
+    @classmethod
+    def api(cls, field: str) -> Api:
+        """The `Api` tag of a record field (camelCase), or the untagged default."""
+        info = cls.model_fields[_snake(cls, field)]
+        return next((m for m in info.metadata if isinstance(m, Api)), UNTAGGED)
+
+    @classmethod
+    def wire_name(cls, field: str) -> str:
+        """The API's name of a record field: `businessId` -> `BusinessId`."""
+        return cls.api(field).name or api_name(field)
+
+    @classmethod
+    def tagged(cls, flag: str) -> frozenset[str]:
+        """The record fields whose `Api` tag sets `flag` (`pinned`, `replace`...)."""
+        return frozenset(name for name in cls.record_fields() if getattr(cls.api(name), flag))
+
+    @classmethod
+    def filter(cls, field: str) -> str:
+        """The search filter on an API field: `ChatRoom_Business`."""
+        return f"{cls.RECORD_NAME}_{field}"
 
     @classmethod
     def output_names(cls) -> tuple[str, ...]:
@@ -277,7 +334,8 @@ class RecordInputs(BaseModel):
     def created(self) -> dict[str, Any]:
         """The fields a create sends: those declared, and those it must carry."""
         defaults = self.with_defaults()
-        return {**{name: defaults[name] for name in self.SENT_ON_CREATE}, **self.declared()}
+        always = sorted(self.tagged("sent_on_create"))
+        return {**{name: defaults[name] for name in always}, **self.declared()}
 
     def with_defaults(self) -> dict[str, Any]:
         """Every record field: declared values, the API's defaults for the rest."""
@@ -291,8 +349,10 @@ class RecordInputs(BaseModel):
         """A JSON body for POST or PUT from camelCase record fields, with the owner marker."""
         body: dict[str, Any] = {}
         for name, value in fields.items():
-            codes = cls.API_CODES.get(name)
-            body[api_name(name)] = codes.get(value, value) if codes and value is not None else value
+            codes = cls.api(name).codes
+            body[cls.wire_name(name)] = (
+                codes.get(value, value) if codes and value is not None else value
+            )
         if marker is not None:
             body["SystemId"] = marker.text
         return body
@@ -303,8 +363,8 @@ class RecordInputs(BaseModel):
         declaration rules and shown as they are where they do not. Never raises."""
         view: dict[str, Any] = {}
         for name in cls.record_fields():
-            value = record.get(api_name(name))
-            codes = cls.API_CODES.get(name)
+            value = record.get(cls.wire_name(name))
+            codes = cls.api(name).codes
             if codes and isinstance(value, int):
                 value = {code: label for label, code in codes.items()}.get(value, value)
             view[name] = normalise(cls, name, value)
@@ -319,10 +379,10 @@ class RecordInputs(BaseModel):
 
     def lookup_filters(self) -> dict[str, Any]:
         """Search filters that find the record this declaration would create (lost answers)."""
-        filters: dict[str, Any] = {self.BUSINESS_FILTER: self.business}
+        filters: dict[str, Any] = {self.filter("Business"): self.business}
         name = self.listed_name
         if name:
-            filters[self.NAME_FILTER] = name
+            filters[self.filter(self.wire_name(self.NAME_FIELD))] = name
         return filters
 
 

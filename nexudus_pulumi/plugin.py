@@ -1,8 +1,8 @@
 """`pulumi-resource-nexudus`: the record types as a Pulumi provider plugin, for every language.
 
 A second front door to the machinery the dynamic providers use: each call of the engine is
-translated into the call `provider.RecordProvider` answers for Pulumi's dynamic providers (the
-same check, diff, exactly-once create, owner markers, fresh writes and pacing, through
+translated into the call of `lifecycle.RecordLifecycle`, the core the dynamic providers adapt
+too (the same check, diff, exactly-once create, owner markers, fresh writes and pacing, through
 `custody.Custody`), and its answer translated back. Nothing of a record type is repeated here:
 the types, their inputs and the schema (`schema.py`) come from `kinds.KINDS`.
 
@@ -30,7 +30,6 @@ from importlib.metadata import version
 from typing import Any, TypeVar
 
 from pulumi.dynamic import Config
-from pulumi.dynamic import ConfigureRequest as DynamicConfigureRequest
 from pulumi.provider.experimental.property_value import PropertyValue
 from pulumi.provider.experimental.provider import (
     CheckFailure,
@@ -58,9 +57,9 @@ from pulumi.provider.experimental.server import main as serve
 from .errors import RecordOperationError
 from .identity import StackIdentityProvider
 from .kinds import KINDS
+from .lifecycle import UNKNOWN, RecordLifecycle
 from .models import STEERING, refusal
 from .ownership import Marker, describe_owner
-from .provider import UNKNOWN, RecordProvider
 from .schema import PACKAGE, STACK_ID, STACK_IDENTITY, kind_of, schema_text
 
 WORKERS = 4
@@ -69,7 +68,7 @@ WORKERS = 4
 T = TypeVar("T")
 
 Plain = Any
-"""A property as `RecordProvider` takes it: None, bool, int/float, str, list, dict, or
+"""A property as `RecordLifecycle` takes it: None, bool, int/float, str, list, dict, or
 `provider.UNKNOWN` for a value not known yet."""
 
 
@@ -131,18 +130,18 @@ def owner_tag(urn: str, stack_id: Plain) -> Plain:
 
 
 class NexudusProvider(Provider):
-    """The engine's calls, by resource type, onto one `RecordProvider` per record type."""
+    """The engine's calls, by resource type, onto one `RecordLifecycle` per record type."""
 
     def __init__(self) -> None:
-        self._records: dict[str, RecordProvider] = {
-            kind.spec.record_name: kind.resource.provider_type() for kind in KINDS
+        self._records: dict[str, RecordLifecycle] = {
+            kind.spec.record_name: RecordLifecycle(kind.spec) for kind in KINDS
         }
         self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="nexudus")
 
     async def _run(self, call: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, call, *args)
 
-    def _record(self, type_token: str) -> RecordProvider:
+    def _record(self, type_token: str) -> RecordLifecycle:
         kind = kind_of(type_token)
         if kind is None:
             raise RecordOperationError(f"the nexudus plugin has no resource type {type_token!r}")
@@ -156,9 +155,9 @@ class NexudusProvider(Provider):
         `configure` does; a bad value names its `nexudus:` key."""
         args = plain_map(request.args)
         raw = {f"{PACKAGE}:{k}": v for k, v in args.items() if v is not None and v != UNKNOWN}
-        req = DynamicConfigureRequest(Config(raw_config=raw, project_name=PACKAGE))
+        config = Config(raw_config=raw, project_name=PACKAGE)
         for record in self._records.values():
-            await self._run(record.configure, req)
+            await self._run(record.configure, config.get)
         return ConfigureResponse(accept_secrets=True, supports_preview=True)
 
     # ----- the record types --------------------------------------------------------------
@@ -177,7 +176,7 @@ class NexudusProvider(Provider):
         for key in steering:
             del news[key]
         result = await self._run(self._record(request.type).check, olds, news)
-        failures += [CheckFailure(f.property, f.reason) for f in result.failures or []]
+        failures += [CheckFailure(f.property, f.reason) for f in result.failures]
         inputs = dict(result.inputs or news)
         if stack_id is not None:
             inputs[STACK_ID] = stack_id
@@ -199,7 +198,7 @@ class NexudusProvider(Provider):
                 news[ignored] = olds[ignored]
         record = self._record(request.type)
         changed = await self._run(record.changed_properties, request.resource_id, olds, news)
-        replaces = [k for k in changed if k in record.spec.replace_on]
+        replaces = record.replaces(changed)
         detailed = {
             k: PropertyDiff(
                 PropertyDiffKind.UPDATE_REPLACE if k in replaces else PropertyDiffKind.UPDATE,
@@ -226,7 +225,7 @@ class NexudusProvider(Provider):
             outputs = {**dict.fromkeys(self._all_outputs(request.type), UNKNOWN), **props}
             return CreateResponse(None, property_map(_with(outputs, stack_id), secrets))
         result = await self._run(self._record(request.type).create, props)
-        return CreateResponse(result.id, property_map(_with(result.outs or {}, stack_id), secrets))
+        return CreateResponse(result.id, property_map(_with(result.outputs, stack_id), secrets))
 
     async def read(self, request: ReadRequest) -> ReadResponse:
         """Refresh (state given), or adoption by id alone (`pulumi import`, the `import`
@@ -242,7 +241,7 @@ class NexudusProvider(Provider):
         if result.id is None:
             return ReadResponse(None, {}, {})
         secrets = secret_keys(request.properties, request.inputs)
-        outputs = property_map(_with(result.outs or {}, stack_id), secrets)
+        outputs = property_map(_with(result.outputs, stack_id), secrets)
         return ReadResponse(result.id, outputs, request.inputs)  # the declaration stays
 
     async def _adopt(self, request: ReadRequest) -> ReadResponse:
@@ -255,7 +254,7 @@ class NexudusProvider(Provider):
         where = f"{record.spec.collection}/{request.resource_id}"
         if not request.resource_id.isdigit():
             raise RecordOperationError(f"{name} id {request.resource_id!r} is not a Nexudus id")
-        found = await self._run(record.custody.fetch, int(request.resource_id))
+        found = await self._run(record.fetch, int(request.resource_id))
         if found is None:
             raise RecordOperationError(
                 f"{name} id {request.resource_id} was not found in Nexudus ({where}): "
@@ -271,7 +270,7 @@ class NexudusProvider(Provider):
                 f"{describe_owner(found.get('SystemId'))}, not by a resource {key!r}: it is not "
                 "imported. Import it under the key its marker names, or let its owner release it"
             )
-        outputs: dict[str, Plain] = result.outs or {}
+        outputs: dict[str, Plain] = result.outputs
         inputs = {
             field: value
             for field, value in outputs.items()
@@ -298,7 +297,7 @@ class NexudusProvider(Provider):
             outputs = {**olds, **changed, **dict.fromkeys(self._read_only(request.type), UNKNOWN)}
         else:
             updated = await self._run(record.update, request.resource_id, olds, news)
-            outputs = updated.outs or {}
+            outputs = updated.outputs
         secrets = secret_keys(request.news)
         return UpdateResponse(property_map(_with(outputs, stack_id), secrets))
 

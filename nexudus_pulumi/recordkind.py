@@ -5,19 +5,25 @@ file needs beyond it: the map's name, what one record is called in messages, whi
 `export` treats specially, which settings name another entry of the stack, whether Nexudus
 deprecates the type, and a minimal entry. Each record module declares its own `KIND`; the
 registry `kinds.KINDS` lists them, and the program, export, clone and the CLI loop over it.
+
+A kind names its Pulumi resource class by where it lives (`module:Class`) and loads it on first
+use: a kind, and so the CLI's parser and the docs, need nothing of Pulumi's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from pydantic.alias_generators import to_camel
 
+from .descriptor import RecordSpec
 from .models import STEERING, RecordInputs
-from .provider import RecordSpec
-from .resource import RecordResource
+
+if TYPE_CHECKING:
+    from .resource import RecordResource
 
 BUSINESS = "businessId"
 FLAG_OPTIONS = {"protect": "protect", "retainOnDelete": "retain_on_delete"}
@@ -27,7 +33,7 @@ them. `aliases` lists the keys a record had before: Pulumi then knows a renamed 
 same resource (an update that rewrites its marker) instead of a new one (a delete and a
 create)."""
 
-R = TypeVar("R", bound=RecordResource)
+R = TypeVar("R", bound="RecordResource")
 
 
 @dataclass(frozen=True)
@@ -43,21 +49,14 @@ class Reference:
 
 @dataclass(frozen=True, eq=False)  # one instance per type: equal only to itself, and hashable
 class RecordKind(Generic[R]):
-    resource: type[R]
-    """The Pulumi resource class (`ChatRoom`); its provider's spec says the rest."""
+    spec: RecordSpec
+    """The type's descriptor: where it lives, its inputs model."""
     map_name: str
     """The stack config map: `rooms` is `nexudus-rooms:rooms`."""
     noun: str
     """One record, in messages and in the keys of nameless records (`room-87654321`)."""
-    pinned: frozenset[str] = frozenset()
-    """Fields export writes even at the API's default: `active: false` is a state people look
-    for, where `groupAccess: restricted` or `members: []` would only be noise."""
-    on_request: frozenset[str] = frozenset()
-    """Fields export writes only when asked (`--last-agent-visit`): Nexudus moves them itself,
-    so managing them would undo what happens in the account."""
-    secret: frozenset[str] = frozenset()
-    """Fields export writes only encrypted (`secure:`): a thread's `zoomEventData` holds a
-    meeting's details, a passcode maybe."""
+    resource_path: str
+    """Where the Pulumi resource class lives: `nexudus_pulumi.resources:ChatRoom`."""
     deprecation: str | None = None
     """What the program warns once per run when a stack declares records of a type Nexudus
     deprecates, naming its successor; None for a type in good standing."""
@@ -71,12 +70,29 @@ class RecordKind(Generic[R]):
     `users`): what someone moving rooms to groups types, named in the error."""
 
     @property
-    def spec(self) -> RecordSpec:
-        return self.resource.provider_type.spec
+    def resource(self) -> type[R]:
+        """The Pulumi resource class (`ChatRoom`), imported on first use."""
+        module, _, name = self.resource_path.partition(":")
+        return cast("type[R]", getattr(import_module(module), name))
 
     @property
     def model(self) -> type[RecordInputs]:
         return self.spec.inputs_model
+
+    @property
+    def pinned(self) -> frozenset[str]:
+        """Fields export writes even at the API's default (`Api(pinned=True)`)."""
+        return self.model.tagged("pinned")
+
+    @property
+    def on_request(self) -> frozenset[str]:
+        """Fields export writes only when asked (`Api(on_request=True)`)."""
+        return self.model.tagged("on_request")
+
+    @property
+    def secret(self) -> frozenset[str]:
+        """Fields export writes only encrypted (`Api(secret=True)`)."""
+        return self.model.tagged("secret")
 
     @property
     def settings(self) -> dict[str, str]:
@@ -120,3 +136,11 @@ def tally(counts: Iterable[tuple[RecordKind[Any], int]]) -> str:
 def said(parts: list[str]) -> str:
     """`rooms, groups and threads`."""
     return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
+
+
+def lazy_resource(module: str, name: str, names: tuple[str, ...]) -> Any:
+    """A record module's `__getattr__`: its resource and provider classes (`names`), which need
+    Pulumi, from `nexudus_pulumi.resources` on first use."""
+    if name not in names:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    return getattr(import_module("nexudus_pulumi.resources"), name)

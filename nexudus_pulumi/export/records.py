@@ -101,7 +101,7 @@ def fetch_records(
     without = f"; to export without the {kind.plural}: {others}" if others else ""
     action = "list"
     try:
-        listed = client.search(kind.spec.collection, {kind.model.BUSINESS_FILTER: business})
+        listed = client.search(kind.spec.collection, {kind.spec.filter("Business"): business})
         ids = [int(r["Id"]) for r in listed if r.get("BusinessId") == business]
         action = "read"
         records = [record for i in ids if (record := _read(client, kind, i)) is not None]

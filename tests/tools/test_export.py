@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from nexudus_pulumi import cli, program
+from nexudus_pulumi.chatroom import CHAT_ROOM
 from nexudus_pulumi.chatroom import KIND as ROOMS
-from nexudus_pulumi.chatroom import ChatRoomProvider
 from nexudus_pulumi.communitygroup import KIND as GROUPS
 from nexudus_pulumi.communitythread import KIND as THREADS
 from nexudus_pulumi.errors import ExportError, MissingCredentialsError, StackFileError
@@ -724,15 +724,13 @@ def test_run_outside_a_project_says_where_to_run(tmp_path: Path) -> None:
 class Recorded:
     """Stands in for `ChatRoom`: records what the program passes it."""
 
-    provider_type = ChatRoomProvider
-
     def __init__(self, key: str, **kwargs: Any) -> None:
         self.key = key
         self.opts: pulumi.ResourceOptions = kwargs.pop("opts")
         self.inputs = kwargs
 
 
-RECORDED_ROOMS: Any = RecordKind(Recorded, "rooms", "room")
+RECORDED_ROOMS: Any = RecordKind(CHAT_ROOM, "rooms", "room", resource_path=f"{__name__}:Recorded")
 NOTHING = program.Declared({})
 """No record declared before: what a reference would be resolved from."""
 
