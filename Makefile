@@ -38,11 +38,11 @@ lint: venv
 # Not part of `make test`: the real engine against the sandbox, this provider vs a naive one
 # (see bench/README.md). BENCH_N / BENCH_N_UNLIMITED: room counts with and without the
 # published limits; BENCH_WINDOW: the sandbox's minute in seconds; BENCH_QUICK=1: small N.
-# Not part of `make test`: the stateful property test (tests/test_stateful.py) run far longer than
+# Not part of `make test`: the stateful property test (tests/provider/test_stateful.py) run far longer than
 # in `make check`, with fresh random seeds each run (SOAK_EXAMPLES: how many runs of the machine).
 SOAK_EXAMPLES ?= 300
 soak: venv
-	NEXUDUS_SOAK_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q tests/test_stateful.py
+	NEXUDUS_SOAK_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q tests/provider/test_stateful.py
 
 # BENCH_ARGS=--startup: only `nexudus-pulumi --help` against `python -c "import requests, pydantic"`
 # (bench/startup.py; --startup-runs N), which needs neither the engine nor the plot's matplotlib.
@@ -55,7 +55,7 @@ bench: venv $(if $(BENCH_STARTUP),,engine)
 		$(if $(BENCH_WINDOW),--window-seconds $(BENCH_WINDOW)) $(BENCH_ARGS)
 
 # The tables of docs/ (inputs, outputs, settings) written from the code, and the plugin's pages
-# (docs/plugin/) from its schema; tests/test_docs.py and tests/test_plugin_schema.py fail when a
+# (docs/plugin/) from its schema; tests/tools/test_docs.py and tests/provider/test_plugin_schema.py fail when a
 # committed page differs.
 docs: venv
 	$(BIN)/python -m nexudus_pulumi.docgen
@@ -74,7 +74,7 @@ sdk: venv engine
 	cp scripts/sdk/go/go.mod scripts/sdk/go/go.sum sdk/go/
 
 # actionlint, pinned by scripts/lint/go.mod and built from the Go module proxy (as the engine is):
-# tests/test_pipeline_recipes.py checks the GitHub workflow with it (and skips without it, but
+# tests/tools/test_pipeline_recipes.py checks the GitHub workflow with it (and skips without it, but
 # under CI=true fails).
 actionlint: .tools/bin/actionlint
 

@@ -6,7 +6,7 @@ its model: the field names as stack config spells them, type, required, default,
 docstring) and its outputs, on `docs/resources/<type>.md`; the provider settings (from
 `settings.KEYS` and the `Settings` fields' docstrings) on `docs/configuration.md`. Prose outside
 the markers is hand-written and kept. A record type without a page gets one from `TEMPLATE`, the
-same headings for every type. tests/test_docs.py fails when a committed page differs from what
+same headings for every type. tests/tools/test_docs.py fails when a committed page differs from what
 this writes.
 """
 

@@ -4,7 +4,7 @@ outputs, how to import one, and the provider's configuration.
 
 `python -m nexudus_pulumi.schemadocs` (part of `make docs`) writes `docs/plugin/<type>.md`,
 whole: nothing on these pages is hand-written, so nothing on them can drift from the schema.
-tests/test_plugin_schema.py fails when a committed page differs from what this writes.
+tests/provider/test_plugin_schema.py fails when a committed page differs from what this writes.
 """
 
 from __future__ import annotations

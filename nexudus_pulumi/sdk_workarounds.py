@@ -1,7 +1,7 @@
 """Workarounds for defects of the Pulumi Python SDK that this project's users would otherwise hit.
 
 Each one names the SDK code it works around and the versions it was checked against, so it can be
-removed once Pulumi fixes the defect (tests/test_sdk_workarounds.py says when).
+removed once Pulumi fixes the defect (tests/package/test_sdk_workarounds.py says when).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Keeps every core busy for a bounded time, to run tests the way a shared CI runner runs them:
 #
-#   scripts/busy.sh 600 -- .venv/bin/python -m pytest tests/test_chatroom.py   # load while it runs
+#   scripts/busy.sh 600 -- .venv/bin/python -m pytest tests/provider/test_chatroom.py   # load while it runs
 #   scripts/busy.sh 60                                                          # just the load
 #
 # One busy loop per core, each ended by `timeout` at the latest after SECONDS, and all of them

@@ -1,5 +1,5 @@
 """The plugin `pulumi-resource-nexudus` behind the dynamic providers' interface, so that the
-contract suite (tests/test_contract.py) holds both front doors to the same promises.
+contract suite (tests/provider/test_contract.py) holds both front doors to the same promises.
 
 `PluginDoor` takes what a test hands a `RecordProvider` (dicts, `ownerTag` among the inputs) and
 sends what the engine would send the plugin: the same properties, marshalled to the wire and

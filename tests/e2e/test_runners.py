@@ -79,7 +79,7 @@ def test_three_runners_sharing_only_a_redis_never_meet_a_409(
     said = sum(o.partition("\nDiagnostics:\n")[2].count("throttled on ") for o in outputs.values())
     assert said == refusals.total()  # every 409 was reported by the run
     # No runner overran the account's minute. A request counted by a busy server a few ms
-    # later than its neighbour can still meet the 100 ms spacing (issue 27, item 4).
+    # later than its neighbour must still meet the 100 ms spacing.
     assert refusals["writes per window"] == refusals["requests per window"] == 0, refusals
     # The time is a figure, not a behaviour (a busy CI machine stretches it): printed here,
     # measured by `make bench`.

@@ -2,7 +2,7 @@
 CLI: the sandbox throttles writes to one per 6 s, and a person (or another integration) acts
 while a write waits out the 409 (or 429) it was answered. Each walk once wiped a member or
 deleted a room another integration had taken (the provider-level cases, over every reading, are
-in tests/test_write_after_wait.py)."""
+in tests/provider/test_reread_after_wait.py)."""
 
 from __future__ import annotations
 

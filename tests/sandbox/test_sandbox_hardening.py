@@ -1,4 +1,4 @@
-"""The sandbox refuses what could abuse it (issue 19, item 14), over a raw socket: a foreign `Host`
+"""The sandbox refuses what could abuse it, over a raw socket: a foreign `Host`
 (DNS rebinding: the demo credentials are public), a body it would have to read before knowing who
 sends it, a body too large, a Content-Length it cannot trust. Every refusal is answered at once,
 without waiting for a body, and holds no thread."""

@@ -1,4 +1,4 @@
-"""The data-safety scenarios of issue 17, at the provider, under every reading of what the Nexudus
+"""Nothing lost, duplicated or taken, at the provider, under every reading of what the Nexudus
 sources leave open (`Fidelity.variants()`: the default, each switch flipped alone, and every switch
 at its hardest and at its easiest for a client).
 

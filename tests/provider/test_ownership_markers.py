@@ -1,6 +1,6 @@
 """One room, one owner: the marker scheme at the provider, over real HTTP against the sandbox.
 
-Each test is a situation that used to lose data or make a duplicate (issue 9): a renamed stack, a
+Each test is a situation that used to lose data or make a duplicate: a renamed stack, a
 new stack under an old name, `importId` of a room another resource manages, a POST that commits
 late, a killed run followed by a rename or a business change, `importId` left in the config.
 """

@@ -1,7 +1,7 @@
 """CommunityGroup's own rules: its fields' checks and diffs, the access level's API codes, its
 read-only fields, and the API's refusals of its user ids, against the sandbox (whose group
 validation is written from the API notes, apart from the provider's model). What every record
-type promises is tests/test_contract.py's."""
+type promises is tests/provider/test_contract.py's."""
 
 from __future__ import annotations
 

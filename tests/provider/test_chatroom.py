@@ -1,5 +1,5 @@
 """ChatRoom's own rules: its fields' checks and diffs, what a create sends, and what the provider
-leaves in the state. What every record type promises is tests/test_contract.py's."""
+leaves in the state. What every record type promises is tests/provider/test_contract.py's."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from nexudus_pulumi import cli, docgen
 from nexudus_pulumi.kinds import KINDS
 from nexudus_pulumi.recordkind import RecordKind
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 

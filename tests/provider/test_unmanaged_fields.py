@@ -1,4 +1,4 @@
-"""Manage what is declared, leave the rest alone (issue 10), field by field, against the sandbox.
+"""Manage what is declared, leave the rest alone, field by field, against the sandbox.
 
 A declared field is managed: a hand edit shows as drift and the next update puts the declared
 value back. A field left out is Nexudus's: a hand edit survives refresh and update, and an update

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 RECIPES = REPO / "examples" / "pipelines"
 GITHUB = RECIPES / "github-actions.yml"
 GITLAB = RECIPES / "gitlab-ci.yml"

@@ -1,7 +1,7 @@
 """The CommunityThread record type: what only a thread has. Its subject and message rules, the
 sandbox's reading of the reference (a group named must exist), a message edited in place with
 the fields left to Nexudus kept, a thread naming its group by key in the stack file, and export.
-What every record type promises is tests/test_contract.py's, run for every kind."""
+What every record type promises is tests/provider/test_contract.py's, run for every kind."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ a lost create answer and a killed run's leftover are adopted, never duplicated; 
 adopts, refuses another owner's record unless `takeOver`; and the request budget: N creates cost
 N POSTs and one listing, a refresh a GET by id per record and one listing, an update a GET and a
 PUT, a delete a GET and a DELETE. A type's own rules (its field types, its API codes) are in its
-module's tests (tests/test_chatroom.py, tests/test_communitygroup.py...).
+module's tests (tests/provider/test_chatroom.py, tests/provider/test_communitygroup.py...).
 """
 
 from __future__ import annotations
