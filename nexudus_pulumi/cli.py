@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic.alias_generators import to_snake
@@ -118,8 +119,6 @@ def _on_request() -> list[tuple[RecordKind[Any], str]]:
 def _export(args: argparse.Namespace) -> int:
     """Write the records of a business into a stack's config, each with the importId
     adopting it."""
-    from pathlib import Path
-
     from .errors import NexudusError
     from .export import ExportOptions, run_export
 
@@ -152,8 +151,6 @@ def _export(args: argparse.Namespace) -> int:
 
 def _clone(args: argparse.Namespace) -> int:
     """Make a new stack with another stack's records, in another business."""
-    from pathlib import Path
-
     from .clone import CloneOptions, parse_business_map, run_clone
     from .errors import NexudusError
 
