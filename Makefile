@@ -65,13 +65,14 @@ engine:
 	bash scripts/install-engine.sh
 	bash scripts/install-sdk-tools.sh
 
-# The plugin's TypeScript and Go SDKs, generated from its schema into sdk/ (not committed).
+# The plugin's TypeScript, Go and C# SDKs, generated from its schema into sdk/ (not committed).
 sdk: venv engine
 	rm -rf sdk
 	$(BIN)/python -c 'from nexudus_pulumi.schema import schema_text; print(schema_text())' >.tools/schema.json
 	.tools/bin/nexudus-gensdk .tools/schema.json nodejs sdk/nodejs
 	.tools/bin/nexudus-gensdk .tools/schema.json go sdk/go
 	cp scripts/sdk/go/go.mod scripts/sdk/go/go.sum sdk/go/
+	.tools/bin/nexudus-gensdk-dotnet .tools/schema.json sdk/dotnet
 
 # actionlint, pinned by scripts/lint/go.mod and built from the Go module proxy (as the engine is):
 # tests/tools/test_pipeline_recipes.py checks the GitHub workflow with it (and skips without it, but

@@ -36,14 +36,14 @@ class Adoption:
 
     def adopt(self, inputs: RecordInputs, record: dict[str, Any] | None, label: str) -> Outcome:
         """Adopt `importId` (`record`, as just read by id) after the checks preview made."""
-        refusal = self.refusal(inputs, record)
-        if refusal is not None:
-            raise OperationError(f"{label}: {refusal}")
+        obstacle = self.obstacle(inputs, record)
+        if obstacle is not None:
+            raise OperationError(f"{label}: {obstacle}")
         assert record is not None
         before = self.custody.model.live_view(record)
 
         def vet(current: dict[str, Any]) -> None:  # the record as read in the write's turn
-            refused = self.refusal(inputs, current)
+            refused = self.obstacle(inputs, current)
             if refused is not None:
                 raise OperationError(f"{label}: {refused}")
 
@@ -81,9 +81,9 @@ class Adoption:
             return [CheckFailure("importId", f"cannot look up id {import_id}: {exc}")]
         if record is not None and inputs.marker is not None and inputs.marker.marks(record):
             return []  # already this resource's: nothing to adopt
-        refusal = self.refusal(inputs, record)
-        if refusal is not None:
-            return [CheckFailure("importId", refusal)]
+        obstacle = self.obstacle(inputs, record)
+        if obstacle is not None:
+            return [CheckFailure("importId", obstacle)]
         assert record is not None
         plan = changes(self.custody.model.live_view(record), inputs.declared())
         log.info(
@@ -94,8 +94,8 @@ class Adoption:
         )
         return []
 
-    def refusal(self, inputs: RecordInputs, record: dict[str, Any] | None) -> str | None:
-        """Why `importId` may not take this record, or None when it may."""
+    def obstacle(self, inputs: RecordInputs, record: dict[str, Any] | None) -> str | None:
+        """What keeps `importId` from taking this record, or None when it may."""
         import_id, noun = inputs.import_id, self.custody.noun
         if record is None:
             return (

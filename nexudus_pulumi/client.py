@@ -68,13 +68,15 @@ from .errors import (
     NexudusError,
     NotFoundError,
     OutcomeUnknownError,
+    PaceFileError,
+    PaceLedgerError,
     RedirectRefusedError,
     ThrottledError,
     TransientError,
+    TurnTooFar,
 )
 from .models import MAX_ID
-from .paceledger import PaceLedgerError
-from .pacing import LONGEST_WAIT_SECONDS, PaceFileError, Pacer, TurnTooFar
+from .pacing import LONGEST_WAIT_SECONDS, Pacer
 from .settings import DEFAULT_BASE_URL, KEY_OF, Settings, is_header_safe
 
 log = logging.getLogger(__name__)

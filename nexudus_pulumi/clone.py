@@ -22,12 +22,12 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from .errors import NexudusError
-from .export import TAKE_OVER_KEY, TAKE_OVER_NOTES
+from .errors import CloneError
 from .kinds import KINDS, tally_all
 from .recordkind import BUSINESS, RecordKind
 from .stackconfig import (
     SECRETS_KEYS,
+    SECURE,
     Project,
     StackFile,
     put_after,
@@ -35,16 +35,18 @@ from .stackconfig import (
     remove_notes_above,
     set_value,
 )
+from .stackkeys import (
+    IMPORT_KEY,
+    PROTECT_KEY,
+    RETAIN_KEY,
+    TAKE_OVER_KEY,
+    is_take_over_note,
+)
 
-TIES = ("importId", "takeOver")
+TIES = (IMPORT_KEY, TAKE_OVER_KEY)
 """Settings that point at the source's own records: never cloned."""
-PROTECTION = ("protect", "retainOnDelete")
+PROTECTION = (PROTECT_KEY, RETAIN_KEY)
 """Settings dropped unless --keep-protect: a clone is usually a place to experiment."""
-SECURE = "secure"
-
-
-class CloneError(NexudusError):
-    """The clone cannot be made; the message says what to change. Nothing was created."""
 
 
 @dataclass(frozen=True)
@@ -84,9 +86,16 @@ def parse_business_map(items: Sequence[str]) -> dict[int, int]:
         except ValueError:
             pair = None
         if not sep or pair is None:
-            raise CloneError(f"--map-business wants OLD=NEW business ids, got {item!r}")
+            raise CloneError(
+                f"--map-business wants OLD=NEW business ids, got {item!r}",
+                reason="bad-business-map",
+            )
         if mapping.get(pair[0], pair[1]) != pair[1]:
-            raise CloneError(f"--map-business maps business {pair[0]} twice")
+            raise CloneError(
+                f"--map-business maps business {pair[0]} twice",
+                reason="bad-business-map",
+                businesses=(pair[0],),
+            )
         mapping[pair[0]] = pair[1]
     return mapping
 
@@ -95,7 +104,9 @@ def _business(value: Any, where: str) -> int:
     try:
         number = int(str(value))
     except ValueError:
-        raise CloneError(f"{where} must be a business id, got {value!r}") from None
+        raise CloneError(
+            f"{where} must be a business id, got {value!r}", reason="bad-business", key=where
+        ) from None
     return number
 
 
@@ -121,7 +132,12 @@ def rewrite_config(stack_file: StackFile, project: Project, options: CloneOption
         for key, entry in records.items():
             where = f"{project.key(kind.map_name)}.{key}"
             if not isinstance(entry, CommentedMap):
-                raise CloneError(f"{stack_file.path}: {where} must be a mapping of settings")
+                raise CloneError(
+                    f"{stack_file.path}: {where} must be a mapping of settings",
+                    reason="not-a-mapping",
+                    path=stack_file.path,
+                    key=where,
+                )
             if entry.get(BUSINESS) is not None:
                 own = _business(entry[BUSINESS], f"{where}.{BUSINESS}")
                 if own not in mapping:
@@ -134,7 +150,10 @@ def rewrite_config(stack_file: StackFile, project: Project, options: CloneOption
         raise CloneError(
             f"records of {options.source} set their own businessId ({which}); say where they go "
             f"in {options.target}: --map-business {first}=NEW, or {first}={first} to keep that "
-            "business (the clone would then create records there)"
+            "business (the clone would then create records there)",
+            reason="unmapped-business",
+            path=stack_file.path,
+            businesses=tuple(sorted(unmapped)),
         )
 
     report = CloneReport()
@@ -160,7 +179,7 @@ def _untie(
         if not options.keep_protect and any(name in entry for name in PROTECTION):
             report.unprotected += 1
         if TAKE_OVER_KEY in entry:
-            remove_notes_above(records, key, _is_take_over_note)
+            remove_notes_above(records, key, is_take_over_note)
         for name in dropped:
             put_after(records, key, remove_key(entry, name))
         if entry.get(BUSINESS) is not None:
@@ -183,11 +202,6 @@ def _untie(
         ]
 
 
-def _is_take_over_note(comment: str) -> bool:
-    """A comment export wrote above a record it wrote with `takeOver`."""
-    return comment.startswith("#") and comment.endswith(TAKE_OVER_NOTES)
-
-
 def carry_secrets(document: CommentedMap, copied: CommentedMap) -> int:
     """Put the clone's ciphertexts (from Pulumi's copy) and secrets settings into `document`.
 
@@ -201,7 +215,11 @@ def carry_secrets(document: CommentedMap, copied: CommentedMap) -> int:
         if isinstance(node, CommentedMap):
             if set(node) == {SECURE}:
                 if not (isinstance(other, Mapping) and isinstance(other.get(SECURE), str)):
-                    raise CloneError(f"Pulumi's copy of the config has no secret at {path}")
+                    raise CloneError(
+                        f"Pulumi's copy of the config has no secret at {path}",
+                        reason="no-secret",
+                        key=path,
+                    )
                 node[SECURE] = other[SECURE]
                 count += 1
                 return
@@ -228,23 +246,36 @@ def run_clone(root: Path, options: CloneOptions) -> CloneReport:
     source_path = project.stack_file(options.source.rsplit("/", 1)[-1])
     target_path = project.stack_file(options.target.rsplit("/", 1)[-1])
     if not source_path.exists():
-        raise CloneError(f"{source_path} does not exist: is {options.source} a stack here?")
+        raise CloneError(
+            f"{source_path} does not exist: is {options.source} a stack here?",
+            reason="no-source",
+            path=source_path,
+            stack=options.source,
+        )
     if target_path.exists():
         raise CloneError(
             f"{target_path} already exists: clone makes a new stack; choose another name, or "
-            f"remove that stack first (pulumi stack rm {options.target})"
+            f"remove that stack first (pulumi stack rm {options.target})",
+            reason="target-exists",
+            path=target_path,
+            stack=options.target,
         )
     source = StackFile.load(source_path)
     report = rewrite_config(source, project, options)
     pulumi = shutil.which("pulumi")
     if pulumi is None:
-        raise CloneError("the pulumi CLI is not on PATH (`make engine` puts it in .tools/bin)")
+        raise CloneError(
+            "the pulumi CLI is not on PATH (`make engine` puts it in .tools/bin)",
+            reason="no-pulumi",
+        )
     existing, selected = _stacks(pulumi, root)
     if _short(options.target) in existing:
         raise CloneError(
             f"the stack {options.target} already exists (without {target_path.name}): clone "
             f"makes a new stack; choose another name, or remove that stack first (pulumi stack "
-            f"rm {options.target})"
+            f"rm {options.target})",
+            reason="target-exists",
+            stack=options.target,
         )
     command = [pulumi, "stack", "init", options.target, "--copy-config-from", options.source]
     if options.secrets_provider:
@@ -267,7 +298,7 @@ def run_clone(root: Path, options: CloneOptions) -> CloneReport:
                 f"removed, its file too, and {selected or 'no stack'} is selected as before; "
                 "the same command can be run again"
             )
-            raise CloneError(f"{exc}\n{undone}") from exc
+            raise exc.after_undo(undone) from exc
         raise
     report.lines = _summary(report, options, target_path, root)
     return report
@@ -280,7 +311,10 @@ def _stack_init_failure(exc: CloneError, options: CloneOptions) -> CloneError:
     if "incorrect passphrase" in str(exc):
         return CloneError(
             f"PULUMI_CONFIG_PASSPHRASE does not open the secrets of {options.source}: set "
-            f"{options.source}'s passphrase (pulumi said: incorrect passphrase)"
+            f"{options.source}'s passphrase (pulumi said: incorrect passphrase)",
+            reason="wrong-passphrase",
+            stack=options.source,
+            command=exc.command,
         )
     return exc
 
@@ -323,7 +357,11 @@ def _pulumi(command: list[str], root: Path, purpose: str) -> str:
     )
     if done.returncode != 0:
         output = (done.stdout + done.stderr).strip()
-        raise CloneError(f"`pulumi {' '.join(command[1:])}` could not {purpose}:\n{output}")
+        raise CloneError(
+            f"`pulumi {' '.join(command[1:])}` could not {purpose}:\n{output}",
+            reason="pulumi-failed",
+            command=tuple(command[1:]),
+        )
     return done.stdout
 
 

@@ -1,12 +1,47 @@
-"""Errors raised by the Nexudus client and provider.
+"""Every error this package raises on purpose, in one place.
 
 Each error carries what a user needs to act on it, and never a credential: messages are built
 from API field messages and our own text only, so they can reach Pulumi's output and logs as is.
+Its attributes say what it is about (the record, the file, the status, `reason`), so a caller
+or a test tells cases apart without reading the message, which is for people.
+
+    Exception
+    +-- NexudusError
+    |   +-- ConfigurationError
+    |   |   +-- MissingCredentialsError       a command found no credentials to run with
+    |   +-- AuthenticationError
+    |   +-- AuthorizationError                method, path, verb, status
+    |   +-- RedirectRefusedError
+    |   +-- InvalidAnswerError
+    |   +-- NotFoundError
+    |   +-- RecordOperationError
+    |   |   +-- NotOursError
+    |   +-- ApiRejectedError                  status, summary, field_errors
+    |   +-- QuotaError
+    |   +-- ThrottledError
+    |   +-- TransientError
+    |   |   +-- OutcomeUnknownError           answered
+    |   +-- StackFileError                    reason, path, key, line
+    |   +-- ExportError                       reason, path, map, key, record_id, business, ...
+    |   +-- CloneError                        reason, path, stack, key, business, ...
+    |   +-- ProbeError                        reason, noun, marker, business
+    +-- OSError
+    |   +-- PaceFileError                     reason, path
+    |   +-- PaceLedgerError                   url (without its password)
+    +-- TurnTooFar                            wait, limit (an outcome the client acts on)
+    +-- KeyboardInterrupt
+        +-- Interrupted                       signum
+
+`reason` is a short fixed word per case (`already-declared`, `symlink`...), listed with each
+class as a `Literal`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
 
 class NexudusError(Exception):
@@ -15,6 +50,10 @@ class NexudusError(Exception):
 
 class ConfigurationError(NexudusError):
     """The provider's configuration (stack config or environment) is unusable."""
+
+
+class MissingCredentialsError(ConfigurationError):
+    """A command run from the environment (export, probe) found no credentials in it."""
 
 
 class AuthenticationError(NexudusError):
@@ -32,7 +71,10 @@ class AuthorizationError(NexudusError):
     """
 
     def __init__(self, method: str, path: str, verb: str, status: int = 403) -> None:
+        self.method = method
+        self.path = path
         self.verb = verb
+        self.status = status
         super().__init__(
             f"Nexudus refused {method} {path} (HTTP {status}) although it accepts the credentials"
         )
@@ -132,8 +174,200 @@ def message_first(exc: NexudusError) -> NexudusError:
     return exc
 
 
+StackFileProblem = Literal[
+    "no-project",
+    "no-name",
+    "missing",
+    "not-a-mapping",
+    "too-many-values",
+    "too-deep",
+    "invalid-yaml",
+    "duplicate-key",
+]
+
+
+class StackFileError(NexudusError):
+    """A project or stack file is missing, is not YAML, or is not shaped as Pulumi expects."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: StackFileProblem,
+        path: Path,
+        key: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason: StackFileProblem = reason
+        self.path = path
+        self.key = key
+        """The config key whose value is wrong (`config`, `nexudus-rooms:rooms`)."""
+        self.line = line
+        """Where the YAML stops being readable (1-based), when the parser says."""
+
+
+ExportProblem = Literal[
+    "already-declared",
+    "encrypted-map",
+    "other-business",
+    "no-records",
+    "bad-import-id",
+    "adopted-twice",
+    "refused",
+    "no-role",
+    "no-pulumi",
+    "encryption-failed",
+]
+
+
+class ExportError(NexudusError):
+    """Export cannot go on; the message says what to change. Nothing was written."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: ExportProblem,
+        path: Path | None = None,
+        map_name: str | None = None,
+        keys: tuple[str, ...] = (),
+        record_id: int | None = None,
+        business: int | None = None,
+        declared: Mapping[str, int] | None = None,
+        stack: str | None = None,
+        role: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason: ExportProblem = reason
+        self.path = path
+        """The stack file."""
+        self.map_name = map_name
+        """The record type's map (`rooms`)."""
+        self.keys = keys
+        """The keys of that map the error is about."""
+        self.record_id = record_id
+        self.business = business
+        self.declared = dict(declared or {})
+        """Config key -> how many records the file declares there already."""
+        self.stack = stack
+        self.role = role
+        """The Nexudus role the credentials lack (`ChatRoom-List`)."""
+
+
+CloneProblem = Literal[
+    "bad-business-map",
+    "bad-business",
+    "not-a-mapping",
+    "unmapped-business",
+    "no-secret",
+    "no-source",
+    "target-exists",
+    "no-pulumi",
+    "pulumi-failed",
+    "wrong-passphrase",
+]
+
+
+class CloneError(NexudusError):
+    """The clone cannot be made; the message says what to change. Nothing was created (what
+    could not be undone is said in the message, and in `undone`)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: CloneProblem,
+        path: Path | None = None,
+        stack: str | None = None,
+        key: str | None = None,
+        businesses: tuple[int, ...] = (),
+        command: tuple[str, ...] = (),
+        undone: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason: CloneProblem = reason
+        self.path = path
+        """The stack file (the source's, or the target's that is in the way)."""
+        self.stack = stack
+        self.key = key
+        """Where in the file: `nexudus-rooms:rooms.events`, `nexudus:password`."""
+        self.businesses = businesses
+        """The business ids the error is about (unmapped, or named twice)."""
+        self.command = command
+        """The Pulumi command that failed, without the path of the CLI."""
+        self.undone = undone
+        """After a failure once the stack was made: how the clone was undone, or what is left."""
+
+    def after_undo(self, undone: str) -> CloneError:
+        """This error, told how the failed clone was undone (`undone`, a line for the user)."""
+        return CloneError(
+            f"{self}\n{undone}",
+            reason=self.reason,
+            path=self.path,
+            stack=self.stack,
+            key=self.key,
+            businesses=self.businesses,
+            command=self.command,
+            undone=undone,
+        )
+
+
+ProbeProblem = Literal["no-administrator", "no-record-id"]
+
+
 class ProbeError(NexudusError):
     """`nexudus-pulumi probe` cannot go on; the message says what to change."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: ProbeProblem,
+        business: int | None = None,
+        noun: str | None = None,
+        marker: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason: ProbeProblem = reason
+        self.business = business
+        self.noun = noun
+        """The record type the error is about (`room`)."""
+        self.marker = marker
+        """The `SystemId` of a record the probe may have left behind."""
+
+
+PaceFileProblem = Literal[
+    "cannot-open", "symlink", "folder", "not-a-file", "foreign", "writable", "locked", "not-pace"
+]
+
+
+class PaceFileError(OSError):
+    """The pace file cannot be opened or locked, or holds something that is not pace data."""
+
+    def __init__(self, message: str, *, reason: PaceFileProblem, path: Path) -> None:
+        super().__init__(message)
+        self.reason: PaceFileProblem = reason
+        self.path = path
+
+
+class PaceLedgerError(OSError):
+    """The Redis pace ledger cannot be reached when the provider starts, or refuses it."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+        """The ledger's URL as messages show it: without its password."""
+
+
+class TurnTooFar(Exception):  # noqa: N818 - an outcome, not a failure of the pacer
+    """The next turn comes later than the caller may wait: `wait` seconds, set by `limit`."""
+
+    def __init__(self, wait: float, limit: str) -> None:
+        super().__init__(f"the next turn is {wait:.0f} s away ({limit})")
+        self.wait = wait
+        self.limit = limit
+        """`pause`, `interval`, or the `Limits` field that sets the turn."""
 
 
 class Interrupted(KeyboardInterrupt):

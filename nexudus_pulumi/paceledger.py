@@ -31,6 +31,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from .errors import PaceLedgerError
 from .pacing import (
     DAY,
     HOUR,
@@ -199,10 +200,6 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. fmt(now - tonumber(ARGV[1]) - tonumb
 )
 
 
-class PaceLedgerError(OSError):
-    """The Redis pace ledger cannot be reached when the provider starts, or refuses it."""
-
-
 def shown_url(url: str) -> str:
     """The URL without its password (or user): what a message may print."""
     parts = urlsplit(url)
@@ -242,7 +239,7 @@ class RedisLedger:
             self._redis.ping()
         except (redis.RedisError, ValueError) as exc:
             raise PaceLedgerError(
-                f"cannot reach the pace ledger at {self.shown}: {_reason(exc)}"
+                f"cannot reach the pace ledger at {self.shown}: {_reason(exc)}", url=self.shown
             ) from None
         base = KEY_PREFIX + "{" + account + "}:"  # one hash slot per account (Redis Cluster)
         self._keys = (base + "requests", base + "writes", base + "pause")

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .errors import PaceFileError, TurnTooFar
+
 if TYPE_CHECKING:
     from .paceledger import RedisLedger
 
@@ -85,16 +87,6 @@ class Limits:
             count(self.requests_per_hour),
             count(self.writes_per_day),
         )
-
-
-class TurnTooFar(Exception):  # noqa: N818 - an outcome, not a failure of the pacer
-    """The next turn comes later than the caller may wait: `wait` seconds, set by `limit`."""
-
-    def __init__(self, wait: float, limit: str) -> None:
-        super().__init__(f"the next turn is {wait:.0f} s away ({limit})")
-        self.wait = wait
-        self.limit = limit
-        """`pause`, `interval`, or the `Limits` field that sets the turn."""
 
 
 @dataclass
@@ -269,10 +261,6 @@ class _HistoryBook:
             return len(history.writes)
 
 
-class PaceFileError(OSError):
-    """The pace file cannot be opened or locked, or holds something that is not pace data."""
-
-
 class _FileLedger:
     """The history of every process naming this file, kept in it under an exclusive lock
     (`flock`), so a check and the record of the send that follows are one step for all of
@@ -316,7 +304,7 @@ class _FileLedger:
         try:
             fd = os.open(self.path, flags, 0o600)
         except OSError as exc:
-            raise PaceFileError(_open_failure(self.path, exc)) from None
+            raise _open_failure(self.path, exc) from None
         try:
             _check_owner_and_mode(self.path, os.fstat(fd))
             self._lock(fd, lock_wait if math.isfinite(lock_wait) else DEFAULT_LOCK_WAIT_SECONDS)
@@ -337,7 +325,9 @@ class _FileLedger:
                         f"the pace file {self.path} stayed locked by another process for "
                         f"{max(lock_wait, LOCK_RETRY_SECONDS):g} s, longer than the request "
                         "may wait; find the process holding it (`fuser` names it), or name "
-                        "a file of your own"
+                        "a file of your own",
+                        reason="locked",
+                        path=self.path,
                     ) from None
                 time.sleep(LOCK_RETRY_SECONDS)
 
@@ -346,29 +336,43 @@ def _check_owner_and_mode(path: Path, info: os.stat_result) -> None:
     """Refuse a pace file that is no regular file, that another user owns, or that the group
     or others may write: each message names the file and the fix."""
     if not stat.S_ISREG(info.st_mode):
-        raise PaceFileError(f"the pace file {path} is not a regular file")
+        raise PaceFileError(
+            f"the pace file {path} is not a regular file", reason="not-a-file", path=path
+        )
     if info.st_uid != os.geteuid():
         raise PaceFileError(
             f"the pace file {path} belongs to another user (uid {info.st_uid}), who could "
             "hold back or stall every request through it; name a file of your own (e.g. in "
-            "$RUNNER_TEMP or $XDG_RUNTIME_DIR), or delete that one"
+            "$RUNNER_TEMP or $XDG_RUNTIME_DIR), or delete that one",
+            reason="foreign",
+            path=path,
         )
     if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         raise PaceFileError(
             f"the pace file {path} may be written by the group or others (mode "
             f"{stat.S_IMODE(info.st_mode):04o}), who could plant a pause in it; make it "
-            f"yours alone: chmod 600 {path}"
+            f"yours alone: chmod 600 {path}",
+            reason="writable",
+            path=path,
         )
 
 
-def _open_failure(path: Path, exc: OSError) -> str:
+def _open_failure(path: Path, exc: OSError) -> PaceFileError:
     if exc.errno == errno.ELOOP:
-        return (
-            f"the pace file {path} is a symbolic link, which is not followed; name the file itself"
+        return PaceFileError(
+            f"the pace file {path} is a symbolic link, which is not followed; name the file itself",
+            reason="symlink",
+            path=path,
         )
     if exc.errno == errno.EISDIR:
-        return f"the pace file {path} is a folder; name a file in it, e.g. {path / 'nexudus.pace'}"
-    return f"cannot open the pace file {path}: {exc.strerror}"
+        return PaceFileError(
+            f"the pace file {path} is a folder; name a file in it, e.g. {path / 'nexudus.pace'}",
+            reason="folder",
+            path=path,
+        )
+    return PaceFileError(
+        f"cannot open the pace file {path}: {exc.strerror}", reason="cannot-open", path=path
+    )
 
 
 def _accounts(text: str, path: Path) -> dict[str, Any]:
@@ -388,7 +392,9 @@ def _accounts(text: str, path: Path) -> dict[str, Any]:
         return {}  # the single-account file of an earlier version
     raise PaceFileError(
         f"the pace file {path} holds something else than pace data, and is left as it is; "
-        "name another file (or delete this one if it is an old pace file)"
+        "name another file (or delete this one if it is an old pace file)",
+        reason="not-pace",
+        path=path,
     )
 
 

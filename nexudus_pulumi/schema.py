@@ -154,6 +154,7 @@ def package_schema() -> dict[str, Any]:
             **{token(kind): _resource(kind) for kind in KINDS},
         },
         "language": {
+            "csharp": {"respectSchemaVersion": True},
             "go": {
                 "importBasePath": GO_IMPORT_PATH,
                 "generateResourceContainerTypes": False,

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, MissingCredentialsError
 
 DEFAULT_BASE_URL = "https://spaces.nexudus.com"
 
@@ -315,6 +315,18 @@ class Settings(BaseModel):
                 f"invalid Nexudus settings: the {have} is set ({settings.origin(have)}) but not "
                 f"the {missing}: set {settings.name_of(missing)} too"
                 + (" (as a secret)" if missing == "password" and settings.stack_config else "")
+            )
+        return settings
+
+    @classmethod
+    def for_command(cls, environ: Mapping[str, str]) -> Settings:
+        """The settings of a command run without a stack (export, probe): the NEXUDUS_*
+        variables alone, which must hold credentials."""
+        settings = cls.load(lambda _key: None, environ)
+        if not settings.has_credentials:
+            raise MissingCredentialsError(
+                "no Nexudus credentials: set NEXUDUS_USERNAME and NEXUDUS_PASSWORD, or "
+                "NEXUDUS_TOKEN (and NEXUDUS_BASE_URL for anything but https://spaces.nexudus.com)"
             )
         return settings
 

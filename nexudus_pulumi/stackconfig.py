@@ -13,7 +13,7 @@ import itertools
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,15 +23,34 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark, MarkedYAMLError, YAMLError
 from ruamel.yaml.tokens import CommentToken
 
-from .errors import NexudusError
+from .errors import StackFileError, StackFileProblem
 
 PROJECT_FILE = "Pulumi.yaml"
 SECRETS_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt")
 """Top-level keys of a stack file that belong to its secrets provider, not to its config."""
+SECURE = "secure"
+"""A value Pulumi encrypted is `{secure: v1:...}`: the tools never decrypt, compare or rewrite
+one (clone has Pulumi re-encrypt it)."""
 
 
-class StackFileError(NexudusError):
-    """A project or stack file is missing, is not YAML, or is not shaped as Pulumi expects."""
+def is_encrypted(value: Any) -> bool:
+    """A value Pulumi encrypted (`{secure: v1:...}`)."""
+    return isinstance(value, Mapping) and set(value) == {SECURE}
+
+
+def holds_encrypted(value: Any) -> bool:
+    """`value` is, or holds anywhere within its lists and mappings, an encrypted value
+    (`users: [11, {secure: v1:...}]`): export leaves such a field as it stands."""
+    todo = [value]
+    while todo:
+        current = todo.pop()
+        if is_encrypted(current):
+            return True
+        if isinstance(current, Mapping):
+            todo += current.values()
+        elif isinstance(current, list):
+            todo += current
+    return False
 
 
 @dataclass(frozen=True)
@@ -47,12 +66,14 @@ class Project:
         path = root / PROJECT_FILE
         if not path.is_file():
             raise StackFileError(
-                f"no {PROJECT_FILE} in {root}: run this command in the Pulumi project's root"
+                f"no {PROJECT_FILE} in {root}: run this command in the Pulumi project's root",
+                reason="no-project",
+                path=path,
             )
         document = _parse(path.read_text(encoding="utf-8"), path)
         name = document.get("name") if isinstance(document, dict) else None
         if not isinstance(name, str) or not name:
-            raise StackFileError(f"{path} has no project `name`")
+            raise StackFileError(f"{path} has no project `name`", reason="no-name", path=path)
         config_dir = document.get("stackConfigDir") or "."
         return cls(root=root, name=name, stack_config_dir=root / str(config_dir))
 
@@ -78,7 +99,7 @@ class StackFile:
     def load(cls, path: Path, *, missing_ok: bool = False) -> StackFile:
         if not path.exists():
             if not missing_ok:
-                raise StackFileError(f"{path} does not exist")
+                raise StackFileError(f"{path} does not exist", reason="missing", path=path)
             return cls.parse("", path)
         return cls.parse(path.read_text(encoding="utf-8"), path)
 
@@ -94,10 +115,19 @@ class StackFile:
         if document is None:
             document = CommentedMap()
         if not isinstance(document, CommentedMap):
-            raise StackFileError(f"{path} must be a YAML mapping (config: ...), not a list or text")
+            raise StackFileError(
+                f"{path} must be a YAML mapping (config: ...), not a list or text",
+                reason="not-a-mapping",
+                path=path,
+            )
         config = document.get("config")
         if config is not None and not isinstance(config, CommentedMap):
-            raise StackFileError(f"{path}: `config` must be a mapping of config keys")
+            raise StackFileError(
+                f"{path}: `config` must be a mapping of config keys",
+                reason="not-a-mapping",
+                path=path,
+                key="config",
+            )
         return cls(path, document, yaml, mapping)
 
     @property
@@ -115,7 +145,12 @@ class StackFile:
         if value is None:
             return None
         if not isinstance(value, CommentedMap):
-            raise StackFileError(f"{self.path}: {key} must be a mapping, not {value!r}")
+            raise StackFileError(
+                f"{self.path}: {key} must be a mapping, not {value!r}",
+                reason="not-a-mapping",
+                path=self.path,
+                key=key,
+            )
         return value
 
     def dump(self) -> str:
@@ -190,7 +225,9 @@ def _check_expanded_size(document: Any, path: Path) -> None:
             raise StackFileError(
                 f"{path} holds more than {MAX_YAML_VALUES:,} values once its YAML aliases "
                 "(*name) are expanded, far more than any stack declares (an alias bomb?): "
-                "write the values out instead of aliasing them"
+                "write the values out instead of aliasing them",
+                reason="too-many-values",
+                path=path,
             )
 
 
@@ -205,17 +242,28 @@ def _parse(text: str, path: Path, yaml: YAML | None = None) -> Any:
         return (yaml or YAML()).load(text)
     except RecursionError:
         raise StackFileError(
-            f"{path} nests its YAML deeper than Python can read; no stack declares that"
+            f"{path} nests its YAML deeper than Python can read; no stack declares that",
+            reason="too-deep",
+            path=path,
         ) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = exc.problem or exc.context or "unreadable"
+        reason: StackFileProblem = "invalid-yaml"
         if "duplicate key" in str(exc):
             problem = f"a key appears twice ({exc.problem}): two entries cannot share a key"
-        raise StackFileError(f"{path} is not valid YAML{where}: {problem}") from None
+            reason = "duplicate-key"
+        raise StackFileError(
+            f"{path} is not valid YAML{where}: {problem}",
+            reason=reason,
+            path=path,
+            line=mark.line + 1 if mark else None,
+        ) from None
     except YAMLError as exc:
-        raise StackFileError(f"{path} is not valid YAML: {exc}") from None
+        raise StackFileError(
+            f"{path} is not valid YAML: {exc}", reason="invalid-yaml", path=path
+        ) from None
 
 
 # ----- comments that belong to the next entry ---------------------------------------------------

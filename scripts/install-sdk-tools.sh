@@ -16,6 +16,7 @@ ROOT="$(cd "$SCRIPTS_DIR/.." && pwd)"
 BIN="$ROOT/.tools/bin"
 NODE="$ROOT/.tools/node"
 GENSDK_MOD="$SCRIPTS_DIR/engine/gensdk"
+GENSDK_DOTNET_MOD="$SCRIPTS_DIR/engine/gensdk-dotnet"
 NODE_SPEC="$SCRIPTS_DIR/sdk/nodejs"
 GO_SPEC="$SCRIPTS_DIR/sdk/go"
 mkdir -p "$BIN"
@@ -27,11 +28,16 @@ newer_than() { # <file> <sources...>: the file exists and is newer than every so
     for source in "$@"; do [ "$file" -nt "$source" ] || return 1; done
 }
 
-if ! newer_than "$BIN/nexudus-gensdk" "$GENSDK_MOD/main.go" "$GENSDK_MOD/go.mod" "$GENSDK_MOD/go.sum"; then
-    echo "install-sdk-tools: building nexudus-gensdk ..."
-    (cd "$GENSDK_MOD" && go build -mod=readonly -trimpath -o "$BIN/nexudus-gensdk.tmp" .)
-    mv -f "$BIN/nexudus-gensdk.tmp" "$BIN/nexudus-gensdk"
-fi
+build_generator() { # <name> <module folder>: builds .tools/bin/<name> unless it is up to date
+    local name="$1" module="$2"
+    if ! newer_than "$BIN/$name" "$module/main.go" "$module/go.mod" "$module/go.sum"; then
+        echo "install-sdk-tools: building $name ..."
+        (cd "$module" && go build -mod=readonly -trimpath -o "$BIN/$name.tmp" .)
+        mv -f "$BIN/$name.tmp" "$BIN/$name"
+    fi
+}
+build_generator nexudus-gensdk "$GENSDK_MOD"
+build_generator nexudus-gensdk-dotnet "$GENSDK_DOTNET_MOD"
 
 if ! newer_than "$ROOT/.tools/.go-sdk-deps" "$GO_SPEC/go.mod" "$GO_SPEC/go.sum"; then
     echo "install-sdk-tools: downloading the Go SDK's modules ..."
@@ -49,4 +55,4 @@ elif ! newer_than "$NODE/node_modules/.installed" "$NODE_SPEC/package.json" "$NO
     (cd "$NODE" && npm ci --no-audit --no-fund --silent)
     touch "$NODE/node_modules/.installed"
 fi
-echo "sdk tools ready: $BIN/nexudus-gensdk, $NODE/node_modules"
+echo "sdk tools ready: $BIN/nexudus-gensdk, $BIN/nexudus-gensdk-dotnet, $NODE/node_modules"

@@ -667,8 +667,10 @@ def test_the_probe_refuses_a_create_answering_an_id_that_is_no_record_id(
     said: list[str] = []
     with pytest.raises(ProbeError) as caught:
         run_probe(client_for(api.url, token="t0ken"), ProbeOptions(1001, user_id=12), said.append)
+    assert (caught.value.reason, caught.value.noun) == ("no-record-id", "room")
+    marker = caught.value.marker
+    assert marker is not None and marker.startswith("nexudus-pulumi-probe:")
     message = str(caught.value)
-    assert "creating the room answered no record id" in message
-    assert f"but {bad_id!r}" in message and "nexudus-pulumi-probe:" in message
+    assert f"but {bad_id!r}" in message and repr(marker) in message  # what to delete by hand
     assert not [m for m, _ in api.seen() if m == "DELETE"]
     assert said == []

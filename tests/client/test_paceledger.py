@@ -17,8 +17,8 @@ import pytest
 
 from nexudus_pulumi import pacing
 from nexudus_pulumi.client import NexudusClient
-from nexudus_pulumi.errors import ConfigurationError
-from nexudus_pulumi.pacing import INTERVAL_MARGIN_SECONDS, Pacer, TurnTooFar
+from nexudus_pulumi.errors import ConfigurationError, TurnTooFar
+from nexudus_pulumi.pacing import INTERVAL_MARGIN_SECONDS, Pacer
 from nexudus_pulumi.sandbox import Sandbox
 from nexudus_pulumi.settings import Settings
 from tests.helpers import RELAXED, sandbox_config

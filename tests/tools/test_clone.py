@@ -13,13 +13,13 @@ import pytest
 import yaml
 
 from nexudus_pulumi.clone import (
-    CloneError,
     CloneOptions,
     carry_secrets,
     parse_business_map,
     rewrite_config,
     run_clone,
 )
+from nexudus_pulumi.errors import CloneError
 from nexudus_pulumi.stackconfig import Project, StackFile
 
 SOURCE = """\
@@ -90,9 +90,13 @@ def options(**overrides: object) -> CloneOptions:
 
 def test_map_business_is_parsed_and_checked() -> None:
     assert parse_business_map(["1003=1004", "1005=1005"]) == {1003: 1004, 1005: 1005}
-    for bad in (["1003"], ["a=b"], ["1003=1004", "1003=1005"]):
-        with pytest.raises(CloneError, match="--map-business"):
+    for bad in (["1003"], ["a=b"]):
+        with pytest.raises(CloneError, match="--map-business wants OLD=NEW") as refused:
             parse_business_map(bad)
+        assert refused.value.reason == "bad-business-map"
+    with pytest.raises(CloneError) as refused:
+        parse_business_map(["1003=1004", "1003=1005"])
+    assert (refused.value.reason, refused.value.businesses) == ("bad-business-map", (1003,))
 
 
 def test_a_room_with_its_own_business_is_not_cloned_silently(project: Project) -> None:
@@ -100,8 +104,9 @@ def test_a_room_with_its_own_business_is_not_cloned_silently(project: Project) -
     before = stack_file.dump()
     with pytest.raises(
         CloneError, match=r"business 1003: rooms.events, groups.readers.*--map-business 1003=NEW"
-    ):
+    ) as refused:
         rewrite_config(stack_file, project, options())
+    assert (refused.value.reason, refused.value.businesses) == ("unmapped-business", (1003,))
     assert stack_file.dump() == before  # refused before any edit
 
 
@@ -173,21 +178,30 @@ def test_secrets_and_salt_come_from_pulumis_copy(project: Project) -> None:
 
 def test_a_secret_missing_from_pulumis_copy_is_an_error(project: Project) -> None:
     copied = StackFile.parse("config: {}\n", project.stack_file("staging"))
-    with pytest.raises(CloneError, match=r"no secret at nexudus:password"):
+    with pytest.raises(CloneError) as refused:
         carry_secrets(source(project).document, copied.document)
+    assert (refused.value.reason, refused.value.key) == ("no-secret", "nexudus:password")
 
 
 def test_refusals_come_before_pulumi_is_run(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", "")  # were pulumi needed, the error would say it is missing
-    with pytest.raises(CloneError, match="set their own businessId"):
+    stacks = project.root / "stacks"
+    with pytest.raises(CloneError) as refused:
         run_clone(project.root, options())
-    with pytest.raises(CloneError, match=r"Pulumi.nowhere.yaml does not exist"):
+    assert refused.value.reason == "unmapped-business"
+    with pytest.raises(CloneError) as refused:
         run_clone(project.root, options(source="nowhere"))
-    (project.root / "stacks" / "Pulumi.staging.yaml").write_text("config: {}\n")
-    with pytest.raises(CloneError, match="already exists: clone makes a new stack"):
+    assert (refused.value.reason, refused.value.path) == (
+        "no-source",
+        stacks / "Pulumi.nowhere.yaml",
+    )
+    (stacks / "Pulumi.staging.yaml").write_text("config: {}\n")
+    with pytest.raises(CloneError, match="choose another name") as refused:
         run_clone(project.root, options(business_map={1003: 1004}))
+    assert refused.value.reason == "target-exists"
+    assert (refused.value.path, refused.value.stack) == (stacks / "Pulumi.staging.yaml", "staging")
     assert sorted(p.name for p in (project.root / "stacks").iterdir()) == [
         "Pulumi.prod.yaml",
         "Pulumi.staging.yaml",

@@ -20,9 +20,9 @@ from nexudus_pulumi.chatroom import KIND as ROOMS
 from nexudus_pulumi.chatroom import ChatRoomProvider
 from nexudus_pulumi.communitygroup import KIND as GROUPS
 from nexudus_pulumi.communitythread import KIND as THREADS
+from nexudus_pulumi.errors import ExportError, MissingCredentialsError, StackFileError
 from nexudus_pulumi.export import (
     ExistingRecord,
-    ExportError,
     ExportOptions,
     apply_plan,
     derive_keys,
@@ -34,7 +34,7 @@ from nexudus_pulumi.export import (
 from nexudus_pulumi.kinds import tally_all
 from nexudus_pulumi.recordkind import RecordKind
 from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Sandbox
-from nexudus_pulumi.stackconfig import Project, StackFile, StackFileError
+from nexudus_pulumi.stackconfig import Project, StackFile
 
 PROJECT = "name: nexudus-rooms\nruntime: python\nstackConfigDir: stacks\n"
 
@@ -300,8 +300,10 @@ def test_a_room_map_is_not_overwritten_without_force(
     front = seed(sandbox, Name="Front desk")
     stack_file.write_text(HAND_WRITTEN.format(front=front))
     before = stack_file.read_text()
-    with pytest.raises(ExportError, match=r"already declares 2 room\(s\).*--force"):
+    with pytest.raises(ExportError, match=r"--force merges") as refused:
         export()
+    assert refused.value.reason == "already-declared"
+    assert (refused.value.path, refused.value.declared) == (stack_file, {"rooms": 2})
     assert stack_file.read_text() == before
     assert sandbox.requests == []  # refused before anything was sent
 
@@ -374,7 +376,9 @@ def test_force_refuses_to_move_a_stack_to_another_business(
     before = stack_file.read_text()
     with pytest.raises(ExportError) as refused:
         export(force=True, business=1002)
-    assert "declares its records in business 1001 (nexudus-rooms:businessId)" in str(refused.value)
+    assert (refused.value.reason, refused.value.business) == ("other-business", 1001)
+    assert refused.value.path == stack_file
+    assert "(nexudus-rooms:businessId)" in str(refused.value)  # the setting to look at
     assert "--business 1001" in str(refused.value)
     assert stack_file.read_text() == before
     assert sandbox.requests == []  # refused before anything was sent
@@ -545,8 +549,11 @@ def test_force_merges_groups_keeping_keys_and_comments(
     readers = seed_group(sandbox, Name="Readers", GroupAccess=2)
     lobby = seed(sandbox, Name="Lobby")
     stack_file.write_text(GROUPS_BY_HAND.format(makers=makers))
-    with pytest.raises(ExportError, match=r"already declares 2 group\(s\) in nexudus-rooms:groups"):
+    with pytest.raises(ExportError) as refused:
         export()
+    assert refused.value.reason == "already-declared"
+    assert refused.value.declared == {"groups": 2}
+    assert "in nexudus-rooms:groups" in str(refused.value)  # the config key, as the file has it
     report = export(force=True)
     text = stack_file.read_text()
     for kept in (
@@ -641,8 +648,11 @@ def test_two_keys_adopting_one_group_are_refused(
         f"config:\n  nexudus-rooms:groups:\n    a: {{importId: {group}}}\n"
         f"    b: {{importId: {group}}}\n"
     )
-    with pytest.raises(ExportError, match=f"groups 'a' and 'b' both adopt group {group}"):
+    with pytest.raises(ExportError) as refused:
         export(force=True)
+    assert refused.value.reason == "adopted-twice"
+    assert (refused.value.map_name, refused.value.keys) == ("groups", ("a", "b"))
+    assert refused.value.record_id == group
 
 
 # ----- errors a user can act on -------------------------------------------------------------
@@ -652,10 +662,9 @@ def test_an_unknown_business_is_named_and_nothing_is_written(
     export: Export, sandbox: Sandbox, stack_file: Path
 ) -> None:
     seed(sandbox, Name="Lobby")
-    with pytest.raises(
-        ExportError, match=r"business 4242 has no rooms or groups.*check --business"
-    ):
+    with pytest.raises(ExportError, match=r"check --business") as refused:
         export(business=4242)
+    assert (refused.value.reason, refused.value.business) == ("no-records", 4242)
     assert not stack_file.exists()
 
 
@@ -663,23 +672,29 @@ def test_no_credentials_stops_before_any_request(
     project_root: Path, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
     env = {"NEXUDUS_BASE_URL": sandbox.url}
-    with pytest.raises(ExportError, match="no Nexudus credentials: set NEXUDUS_USERNAME"):
+    with pytest.raises(
+        MissingCredentialsError, match="no Nexudus credentials: set NEXUDUS_USERNAME"
+    ):
         run_export(project_root, "prod", ExportOptions(1001), environ=env)
     assert sandbox.requests == []
 
 
 def test_a_stack_file_that_is_not_yaml_is_named(export: Export, stack_file: Path) -> None:
     stack_file.write_text("config:\n  rooms: [unclosed\n")
-    with pytest.raises(StackFileError, match=r"Pulumi.prod.yaml is not valid YAML at line \d"):
+    with pytest.raises(StackFileError) as refused:
         export()
+    assert (refused.value.reason, refused.value.path) == ("invalid-yaml", stack_file)
+    assert refused.value.line == 3
+    assert f"at line {refused.value.line}" in str(refused.value)
 
 
 def test_a_key_written_twice_in_the_file_is_named(export: Export, stack_file: Path) -> None:
     stack_file.write_text(
         "config:\n  nexudus-rooms:rooms:\n    lobby: {name: A}\n    lobby: {name: B}\n"
     )
-    with pytest.raises(StackFileError, match=r"a key appears twice.*lobby"):
+    with pytest.raises(StackFileError, match=r"a key appears twice.*lobby") as refused:
         export(force=True)
+    assert (refused.value.reason, refused.value.path) == ("duplicate-key", stack_file)
 
 
 def test_two_keys_adopting_one_room_are_refused(
@@ -690,13 +705,17 @@ def test_two_keys_adopting_one_room_are_refused(
         f"config:\n  nexudus-rooms:rooms:\n    lobby: {{importId: {room}}}\n"
         f"    lobby-twin: {{importId: {room}}}\n"
     )
-    with pytest.raises(ExportError, match=f"'lobby' and 'lobby-twin' both adopt room {room}"):
+    with pytest.raises(ExportError, match="keep one of them") as refused:
         export(force=True)
+    assert refused.value.reason == "adopted-twice"
+    assert (refused.value.map_name, refused.value.keys) == ("rooms", ("lobby", "lobby-twin"))
+    assert refused.value.record_id == room
 
 
 def test_run_outside_a_project_says_where_to_run(tmp_path: Path) -> None:
-    with pytest.raises(StackFileError, match=r"no Pulumi.yaml.*project's root"):
+    with pytest.raises(StackFileError, match=r"run this command in the Pulumi project's root") as e:
         run_export(tmp_path, "prod", ExportOptions(1001), environ={})
+    assert (e.value.reason, e.value.path) == ("no-project", tmp_path / "Pulumi.yaml")
 
 
 # ----- protect and retainOnDelete in the program ---------------------------------------------
@@ -946,8 +965,13 @@ def test_a_map_encrypted_whole_is_refused(
     seed(sandbox, Name="Lobby")
     stack_file.write_text("config:\n  nexudus-rooms:rooms:\n    secure: v1:cipher\n")
     before = stack_file.read_text()
-    with pytest.raises(ExportError, match="nexudus-rooms:rooms is encrypted as a whole"):
+    with pytest.raises(ExportError, match="nexudus-rooms:rooms is encrypted as a whole") as e:
         export(force=True)
+    assert (e.value.reason, e.value.map_name, e.value.path) == (
+        "encrypted-map",
+        "rooms",
+        stack_file,
+    )
     assert stack_file.read_text() == before
 
 
@@ -1010,8 +1034,9 @@ def test_aliases_within_the_bound_are_read_and_kept(
 
 def test_a_stack_file_nested_too_deep_for_python_is_refused(stack_file: Path) -> None:
     stack_file.write_text("config:\n  a: " + "[" * 50_000 + "]" * 50_000 + "\n")
-    with pytest.raises(StackFileError, match="nests its YAML deeper than Python can read"):
+    with pytest.raises(StackFileError) as refused:
         StackFile.load(stack_file)
+    assert (refused.value.reason, refused.value.path) == ("too-deep", stack_file)
 
 
 def test_a_zoom_event_data_that_cannot_be_encrypted_is_not_written_and_is_named(

@@ -1,132 +1,39 @@
-"""`nexudus-pulumi probe`: settle on a real account what the API reference leaves open.
-
-The sources disagree or are silent on a few behaviours (see docs/nexudus-api.md): whether a
-listing carries `SystemId`, whether a `SystemId` search filter is honoured, whether a PUT clears
-what it is not sent, whether a membership change moves `UpdatedOn`, how the throttle answers,
-and what a create answers. The probe asks each of them of the live API, by observation only,
-on one temporary room and one temporary group that it makes, and deletes them again, also when
-interrupted (SIGINT, SIGTERM). Each record carries a marker (`SystemId` starting
-`nexudus-pulumi-probe:`) and a name starting `nexudus-pulumi probe`: a later probe finds what an
-earlier one could not delete by that name, and deletes it only once a read by id shows the
-marker.
-"""
+"""One probe run: make the temporary records, ask each question of the live API, delete what
+was made (and what an earlier probe left), whatever happens meanwhile."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import secrets
-import signal
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from types import FrameType
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from .client import NexudusClient
-from .display import cut, visible
-from .errors import Interrupted, NexudusError, NotFoundError, ProbeError
-from .export import client_from_environment
-from .models import MAX_ID
-from .settings import Settings
-from .stackconfig import Project, StackFile, set_value
-
-PROBE_PREFIX = "nexudus-pulumi-probe:"
-"""Every probe record's `SystemId` starts so."""
-PROBE_NAME = "nexudus-pulumi probe"
-"""Every probe record's name starts so: the clue a later probe lists leftovers by."""
-BURST_SIZE = 5
-"""Unpaced GETs sent at most to meet the 1-per-100 ms limit."""
-REQUESTS = 25
-"""At most the requests of one probe without `--user-id` or leftovers, the burst included."""
-BURST_NOTICE = "asking: 409 or 429"
-"""The progress line said just before the deliberate burst."""
-MEMBERSHIP_SETTING = "nexudus:membershipBumpsUpdatedOn"
-GROUP_PRIVATE = 3
-"""`GroupAccess` Private: only members see the temporary group."""
-
-Say = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Collection:
-    """One probed record type: where it lives and the names of its filters and members."""
-
-    noun: str
-    path: str
-    record: str
-    """`ChatRoom`: the prefix of its search filters (`ChatRoom_Name`)."""
-    members: str
-
-    def filter(self, name: str) -> str:
-        return f"{self.record}_{name}"
-
-
-ROOMS = Collection("room", "/api/support/chatrooms", "ChatRoom", "Users")
-GROUPS = Collection("group", "/api/community/communitygroups", "CommunityGroup", "Members")
-COLLECTIONS = (ROOMS, GROUPS)
-
-
-@dataclass(frozen=True)
-class ProbeOptions:
-    business: int
-    user_id: int | None = None
-    """The temporary group's administrator, also made a member of the room and the group."""
-
-
-@dataclass
-class Findings:
-    """What the account answered, one field per open question; None where it could not tell
-    (the answer's text says why). The names are those of the sandbox's switches."""
-
-    listing_system_id: bool | None = None
-    listing_system_id_null: bool | None = None
-    """Whether listings that carry the `SystemId` key leave it null where GET shows a marker
-    (None too where listings leave the key out: then there is nothing to tell)."""
-    system_id_filter: bool | None = None
-    put_clears_omitted: bool | None = None
-    membership_bumps_updated_on: bool | None = None
-    throttle_status: int | None = None
-    create_answers_record: bool | None = None
-    listing_collections: bool | None = None
-    """Whether listings carry `Users` / `Members` (the reference says they do not)."""
-
-
-@dataclass(frozen=True)
-class Answer:
-    question: str
-    observed: str
-    implies: str
-
-
-@dataclass
-class ProbeReport:
-    findings: Findings = field(default_factory=Findings)
-    answers: list[Answer] = field(default_factory=list)
-    settings: dict[str, Any] = field(default_factory=dict)
-    """Stack config keys the answers set (`--write-config` writes them)."""
-    left_behind: list[str] = field(default_factory=list)
-    """Records the cleanup could not delete, named for the user to delete by hand."""
-
-    @property
-    def lines(self) -> list[str]:
-        lines: list[str] = []
-        for answer in self.answers:
-            lines += [f"{answer.question} {answer.observed}", f"  -> {answer.implies}"]
-        return lines
-
-
-def _yes_no(value: bool | None, yes: str, no: str, neither: str) -> str:
-    return neither if value is None else (yes if value else no)
-
-
-def _agreed(values: Sequence[bool | None]) -> bool | None:
-    """The one answer every record type gave, or None where they differ or one is unknown."""
-    return values[0] if len(set(values)) == 1 else None
+from ..client import NexudusClient
+from ..display import cut, visible
+from ..errors import NexudusError, NotFoundError, ProbeError
+from ..models import MAX_ID
+from .report import (
+    BURST_NOTICE,
+    BURST_SIZE,
+    COLLECTIONS,
+    GROUP_PRIVATE,
+    GROUPS,
+    MEMBERSHIP_SETTING,
+    PROBE_NAME,
+    PROBE_PREFIX,
+    ROOMS,
+    Answer,
+    Collection,
+    ProbeOptions,
+    ProbeReport,
+    Say,
+    agreed,
+    yes_no,
+)
+from .signals import Signals
 
 
 @dataclass
@@ -260,7 +167,9 @@ class Probe:
         raise ProbeError(
             f"business {self.options.business} has no community group to take an administrator "
             "from, and the temporary group needs one: pass --user-id with the id of a user of "
-            "the account"
+            "the account",
+            reason="no-administrator",
+            business=self.options.business,
         )
 
     def create(self, collection: Collection, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -276,7 +185,11 @@ class Probe:
             raise ProbeError(
                 f"creating the {collection.noun} answered no record id (a whole number from 1 "
                 f"to {MAX_ID}) as Value.Id, but {shown}: the probe stops; look for a record "
-                f"whose SystemId is {made.marker!r} and delete it by hand"
+                f"whose SystemId is {made.marker!r} and delete it by hand",
+                reason="no-record-id",
+                business=self.options.business,
+                noun=collection.noun,
+                marker=made.marker,
             )
         made.id = int(value["Id"])
         self.say(f"created {collection.noun} {made.id} ({self.name!r})")
@@ -296,11 +209,11 @@ class Probe:
                 "Members": [user],
             },
         )
-        whole = _agreed([set(v) > {"Id"} for v in (room_value, group_value)])
+        whole = agreed([set(v) > {"Id"} for v in (room_value, group_value)])
         self.report.findings.create_answers_record = whole
         self.answer(
             "What does a create answer?",
-            _yes_no(whole, "the whole record", "{Id} only", "rooms and groups differ"),
+            yes_no(whole, "the whole record", "{Id} only", "rooms and groups differ"),
             "no setting needed: the provider reads the new id from Value.Id, which either answer "
             "carries",
         )
@@ -319,7 +232,7 @@ class Probe:
         after = self.client.get(ROOMS.path, room)
         moved = None if not stamp else after.get("UpdatedOn") != stamp
         self.report.findings.membership_bumps_updated_on = moved
-        observed = _yes_no(moved, "yes", "no", "cannot tell: GET shows no UpdatedOn")
+        observed = yes_no(moved, "yes", "no", "cannot tell: GET shows no UpdatedOn")
         if stamp:
             observed += f" (UpdatedOn {stamp!r} -> {after.get('UpdatedOn')!r}, "
             observed += f"resolution {_shown_resolution(resolution)})"
@@ -370,21 +283,21 @@ class Probe:
                 collection.members in listed
                 and listed[collection.members] == full.get(collection.members)
             )
-        marker = _agreed(carries_marker)
-        members = _agreed(carries_members)
+        marker = agreed(carries_marker)
+        members = agreed(carries_members)
         findings = self.report.findings
         findings.listing_system_id, findings.listing_collections = marker, members
-        findings.listing_system_id_null = null = _agreed(nulls_marker) if marker else None
+        findings.listing_system_id_null = null = agreed(nulls_marker) if marker else None
         carried = "yes, but always null" if marker and null else "yes"
         self.answer(
             "Does a listing carry SystemId?",
-            _yes_no(marker, carried, "no", "rooms and groups differ, or the record was not listed"),
+            yes_no(marker, carried, "no", "rooms and groups differ, or the record was not listed"),
             "no setting needed: the provider is right under either reading (without it, telling "
             "its records apart costs a read by id each)",
         )
         self.answer(
             "Does a listing carry Users / Members?",
-            _yes_no(members, "yes", "no", "rooms and groups differ, or the record was not listed"),
+            yes_no(members, "yes", "no", "rooms and groups differ, or the record was not listed"),
             "no setting needed: the provider is right under either reading (members are read by "
             "id)",
         )
@@ -403,13 +316,11 @@ class Probe:
             }
             page = self.client.request("GET", collection.path, params=params)
             honoured.append(not page.get("Records"))
-        value = _agreed(honoured)
+        value = agreed(honoured)
         self.report.findings.system_id_filter = value
         self.answer(
             "Is a SystemId search filter honoured?",
-            _yes_no(
-                value, "yes", "no: ignored, every record comes back", "rooms and groups differ"
-            ),
+            yes_no(value, "yes", "no: ignored, every record comes back", "rooms and groups differ"),
             "no setting needed: the provider does not depend on that filter",
         )
 
@@ -421,11 +332,11 @@ class Probe:
         self.client.request("PUT", GROUPS.path, json=body)
         after = self.client.get(GROUPS.path, before["Id"])
         cleared = [not after.get("Description"), not after.get(GROUPS.members)]
-        value = _agreed(cleared)
+        value = agreed(cleared)
         self.report.findings.put_clears_omitted = value
         self.answer(
             "Does a PUT clear an optional field or collection it is not sent?",
-            _yes_no(
+            yes_no(
                 value,
                 "yes: cleared",
                 "no: kept",
@@ -479,102 +390,3 @@ def _shown_resolution(seconds: float) -> str:
     if seconds >= 1:
         return f"{seconds:g} s"
     return f"{seconds * 1000:g} ms" if seconds >= 0.001 else f"{seconds * 1e6:g} µs"
-
-
-class Signals:
-    """SIGINT and SIGTERM during a probe: the first raises `Interrupted` where the probe stands,
-    so that its `finally` deletes what it made; once the cleanup has begun (`deferring`), a
-    signal is only noted, and raised when the cleanup is done, so it never cuts the cleanup
-    short."""
-
-    def __init__(self, say: Say) -> None:
-        self.say = say
-        self.deferring = False
-        self.arrived: list[int] = []
-
-    def __call__(self, signum: int, _frame: FrameType | None) -> None:
-        self.arrived.append(signum)
-        if not self.deferring:
-            raise Interrupted(signum)
-        self.say("deleting the temporary records first; a moment")
-
-    def raise_deferred(self) -> None:
-        """Raise for a signal that arrived while the cleanup ran."""
-        self.deferring = False
-        if self.arrived:
-            raise Interrupted(self.arrived[0])
-
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        """Handle the signals meanwhile (only the main thread receives them); the handlers
-        before are back afterwards."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = {s: signal.signal(s, self) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-
-
-def run_probe(client: NexudusClient, options: ProbeOptions, say: Say) -> ProbeReport:
-    """Probe the account; `say` hears progress (records made and deleted, each question)."""
-    signals = Signals(say)
-    with signals.installed():
-        return Probe(client, options, say, signals).run()
-
-
-def write_settings(root: Path, stack: str, settings: dict[str, Any]) -> Path:
-    """Set the keys in the stack's config file, keeping everything else in it."""
-    project = Project.find(root)
-    stack_file = StackFile.load(project.stack_file(stack.rsplit("/", 1)[-1]), missing_ok=True)
-    for key, value in settings.items():
-        set_value(stack_file.config, key, value)
-    stack_file.save()
-    return stack_file.path
-
-
-def probe_command(
-    options: ProbeOptions,
-    stack: str | None,
-    *,
-    write_config: bool,
-    config: Callable[[str], Callable[[str], Any]],
-) -> int:
-    """`nexudus-pulumi probe`: credentials from the NEXUDUS_* variables or, with a stack, from
-    its config first (`config(stack)` reads it, as for `rooms`); the exit code."""
-    if write_config and not stack:
-        print(
-            "error: --write-config needs --stack, the stack whose file it writes", file=sys.stderr
-        )
-        return 2
-    try:
-        if stack:
-            client = NexudusClient(Settings.load(config(stack), os.environ))
-        else:
-            client = client_from_environment(os.environ)
-        report = run_probe(client, options, _progress)
-    except Interrupted as exc:
-        print("interrupted: stopped once the cleanup above was done", file=sys.stderr)
-        return 128 + exc.signum
-    except NexudusError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print("\n" + "\n".join(report.lines))  # the answers, apart from the progress above
-    if report.left_behind:
-        print(f"warning: delete by hand: {', '.join(report.left_behind)}", file=sys.stderr)
-    if write_config and stack and report.settings:
-        try:
-            path = write_settings(Path.cwd(), stack, report.settings)
-        except NexudusError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        keys = ", ".join(f"{k}: {str(v).lower()}" for k, v in report.settings.items())
-        print(f"wrote {keys} to {path}")
-    return 1 if report.left_behind else 0
-
-
-def _progress(line: str) -> None:
-    print(line, flush=True)
