@@ -45,8 +45,12 @@ SOAK_EXAMPLES ?= 300
 soak: venv
 	NEXUDUS_SOAK_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q tests/provider/test_stateful.py
 
-bench: venv engine
-	$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+# BENCH_ARGS=--startup: only `nexudus-pulumi --help` against `python -c "import requests, pydantic"`
+# (bench/startup.py; --startup-runs N), which needs neither the engine nor the plot's matplotlib.
+BENCH_STARTUP = $(findstring --startup,$(BENCH_ARGS))
+BENCH_PLOT = $(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+bench: venv $(if $(BENCH_STARTUP),,engine)
+	$(if $(BENCH_STARTUP),,$(BENCH_PLOT))
 	$(BIN)/python -m bench $(if $(BENCH_QUICK),--quick) $(if $(BENCH_N),--limited $(BENCH_N)) \
 		$(if $(BENCH_N_UNLIMITED),--unlimited $(BENCH_N_UNLIMITED)) \
 		$(if $(BENCH_WINDOW),--window-seconds $(BENCH_WINDOW)) \

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import report
+from . import report, startup
 from .project import NAIVE, OURS, PLUGIN, REPO, TOOLS, Program
 from .runners import WAYS, RunnersResult, run_runners
 from .scenario import Mode, Result, limits_mode, no_limits_mode, run_scenario
@@ -84,6 +84,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--engine-memory-cap-gib", type=float, default=6.0,
         help="stop a command whose `pulumi` process grows past this resident size (default 6)",
     )  # fmt: skip
+    parser.add_argument(
+        "--startup", action="store_true",
+        help="run nothing else: time `nexudus-pulumi --help` against `python -c \"import "
+        "requests, pydantic\"`, --startup-runs runs each, side by side (bench/startup.py)",
+    )  # fmt: skip
+    parser.add_argument("--startup-runs", type=int, default=10, help="for --startup (default 10)")
     return parser.parse_args(argv)
 
 
@@ -135,6 +141,8 @@ def notes(args: argparse.Namespace, mode: Mode) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    if args.startup:
+        return startup.main(args.startup_runs)
     engine = TOOLS / "pulumi"
     if not engine.exists():
         print("bench: no engine in .tools/bin; run `make engine`", file=sys.stderr)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from nexudus_pulumi.sandbox import Limits
+from nexudus_pulumi.sandbox import PublishedLimits
 
 
-def floor(requests: Sequence[bool], limits: Limits) -> float:
+def floor(requests: Sequence[bool], limits: PublishedLimits) -> float:
     """Seconds from the first request to the last when each is sent as early as the sandbox
     admits it (`True` marks a write).
 
@@ -36,7 +36,7 @@ def floor(requests: Sequence[bool], limits: Limits) -> float:
     return sent[-1] if sent else 0.0
 
 
-def step_floors(rooms: int, limits: Limits) -> dict[str, float]:
+def step_floors(rooms: int, limits: PublishedLimits) -> dict[str, float]:
     """The floor of each step that the limits bind, for N rooms."""
     return {
         "up": floor([True] * rooms, limits),

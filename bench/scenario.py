@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nexudus_pulumi.sandbox import Faults, Limits, Sandbox
+from nexudus_pulumi.sandbox import Faults, PublishedLimits, Sandbox
 from nexudus_pulumi.sandbox.collections import CHAT_ROOMS
 from nexudus_pulumi.sandbox.limits import Throttle
 from nexudus_pulumi.sandbox.server import TOKEN_PATH
@@ -18,10 +18,10 @@ from nexudus_pulumi.sandbox.server import TOKEN_PATH
 from .floor import step_floors
 from .project import Program, Project
 
-PUBLISHED = Limits()
+PUBLISHED = PublishedLimits()
 """Nexudus's published per-account limits, the sandbox's defaults."""
 
-NO_LIMITS = Limits(
+NO_LIMITS = PublishedLimits(
     min_interval=0,
     requests_per_window=10**9,
     writes_per_window=10**9,
@@ -64,7 +64,7 @@ class Mode:
     """The sandbox's limits, and what the client is told about them."""
 
     name: str
-    limits: Limits
+    limits: PublishedLimits
     latency_ms: float
     client: dict[str, str]
 
@@ -76,7 +76,7 @@ class Mode:
 def limits_mode(window_seconds: float, latency_ms: float) -> Mode:
     """The published limits; with a window shorter than a minute, the same counts per window
     and the client told the per-minute rates that scaling gives."""
-    limits = Limits(window_seconds=window_seconds)
+    limits = PublishedLimits(window_seconds=window_seconds)
     client: dict[str, str] = {}
     if window_seconds != PUBLISHED.window_seconds:
         scale = 60.0 / window_seconds

@@ -4,102 +4,37 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic.alias_generators import to_snake
 
-from .client import NexudusClient
-from .clone import CloneOptions, parse_business_map, run_clone
+from . import sandboxcommand
 from .display import cut, visible
-from .errors import ConfigurationError, NexudusError
-from .export import ExportOptions, run_export
 from .kinds import KINDS
 from .ownership import Marker
-from .probe import BURST_SIZE, REQUESTS, ProbeOptions, probe_command
-from .recordkind import RecordKind, said
-from .sandbox import (
-    DEMO_PASSWORD,
-    DEMO_USER,
-    READER_PASSWORD,
-    READER_USER,
-    Faults,
-    Fidelity,
-    Limits,
-    Sandbox,
-)
-from .sandbox.fidelity import CLI_FLAGS
-from .settings import Settings, is_loopback
+from .recordkind import said
 
+if TYPE_CHECKING:
+    from .recordkind import RecordKind
 
-def _sandbox(args: argparse.Namespace) -> int:
-    if not (is_loopback(args.host) or args.allow_remote):
-        print(
-            f"error: --host {args.host} is not a loopback address: the sandbox's demo accounts "
-            "are printed at start and well known, so anyone who reaches the port gets "
-            "administrator access. Pass --allow-remote to serve there anyway.",
-            file=sys.stderr,
-        )
-        return 2
-    limits = Limits(
-        min_interval=args.min_interval_ms / 1000,
-        requests_per_window=args.requests_per_minute,
-        writes_per_window=args.writes_per_minute,
-        window_seconds=args.window_seconds,
-        writes_per_day=args.writes_per_day,
-    )
-    faults = Faults(
-        latency_ms=args.latency_ms,
-        error_rate=args.error_rate,
-        transient_500_rate=args.transient_500_rate,
-        error_burst=args.error_burst,
-        drop_after_commit_rate=args.drop_rate,
-        commit_delay_ms=args.commit_delay_ms,
-        seed=args.seed,
-    )
-    fidelity = Fidelity(**{name: getattr(args, name) for name in CLI_FLAGS})
-    try:
-        sandbox = Sandbox(
-            host=args.host,
-            port=args.port,
-            db=args.db,
-            limits=limits,
-            faults=faults,
-            businesses=tuple(args.business or (1001, 1002, 1003)),
-            fidelity=fidelity,
-            allowed_hosts=args.allow_host or (),
-        )
-    except OSError as exc:
-        print(
-            f"error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}; "
-            "is another sandbox running? Choose another port with --port",
-            file=sys.stderr,
-        )
-        return 1
-    print(
-        f"Nexudus sandbox on {sandbox.url}  (businesses: {sorted(sandbox.businesses)}, "
-        f"users: {min(sandbox.users)}-{max(sandbox.users)})"
-    )
-    print(f"  full access: {DEMO_USER} / {DEMO_PASSWORD}")
-    print(f"  read only:   {READER_USER} / {READER_PASSWORD}")
-    print(f"  faults: {faults}  limits: {limits}")
-    print(f"  fidelity: {fidelity}", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        sandbox.serve_forever()
-    return 0
+# Each command imports what it runs with when it runs: `--help`, and any one command, need not
+# load the client, the tools or Pulumi (tests/package/test_startup.py checks which is loaded).
 
 
 def _list(args: argparse.Namespace) -> int:
     """Print the records of one kind Nexudus holds, with the credentials from the NEXUDUS_*
     variables or, with --stack, from that stack's config first (as `pulumi up` would)."""
+    from .client import NexudusClient
+    from .errors import NexudusError
+    from .settings import Settings
+
     kind: RecordKind[Any] = args.kind
     try:
         config_get = _stack_config(args.stack) if args.stack else None
@@ -134,6 +69,7 @@ NAME = 60
 def _shown_fields(kind: RecordKind[Any], records: list[dict[str, Any]]) -> list[str]:
     """The fields a column each: those the listing carries (it leaves out `Users`, `Members`:
     an empty column would read as "none"), or every one when it lists nothing."""
+
     listed = {key for record in records for key in record}
     return [
         f
@@ -182,6 +118,9 @@ def _on_request() -> list[tuple[RecordKind[Any], str]]:
 def _export(args: argparse.Namespace) -> int:
     """Write the records of a business into a stack's config, each with the importId
     adopting it."""
+    from .errors import NexudusError
+    from .export import ExportOptions, run_export
+
     only = set(args.only or [kind.map_name for kind in KINDS])
     options = ExportOptions(
         business=args.business,
@@ -211,6 +150,9 @@ def _export(args: argparse.Namespace) -> int:
 
 def _clone(args: argparse.Namespace) -> int:
     """Make a new stack with another stack's records, in another business."""
+    from .clone import CloneOptions, parse_business_map, run_clone
+    from .errors import NexudusError
+
     try:
         options = CloneOptions(
             source=args.source,
@@ -230,6 +172,8 @@ def _clone(args: argparse.Namespace) -> int:
 
 def _probe(args: argparse.Namespace) -> int:
     """Ask the open questions of the live API; print the answers and what each implies."""
+    from .probe import ProbeOptions, probe_command
+
     options = ProbeOptions(args.business, args.user_id)
     return probe_command(options, args.stack, write_config=args.write_config, config=_stack_config)
 
@@ -237,6 +181,8 @@ def _probe(args: argparse.Namespace) -> int:
 def _stack_config(stack: str) -> Callable[[str], Any]:
     """The stack's config, secrets decrypted, as `pulumi config --show-secrets` gives it (run
     in the current folder, the project's): the same values `pulumi up` would use."""
+    from .errors import ConfigurationError
+
     pulumi = shutil.which("pulumi")
     if pulumi is None:
         raise ConfigurationError(
@@ -251,132 +197,54 @@ def _stack_config(stack: str) -> Callable[[str], Any]:
     return values.get
 
 
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
+class _Parser(argparse.ArgumentParser):
+    """A parser whose description may be written when its help is shown (`describe`): the
+    probe's quotes figures of `probe.py`, which every other command need not import."""
+
+    def __init__(self, *args: Any, describe: Callable[[], str] | None = None, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._describe = describe
+
+    def format_help(self) -> str:
+        if self._describe is not None:
+            self.description = self._describe()
+        return super().format_help()
 
 
-def _not_negative(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
+class _Version(argparse.Action):
+    """`--version`, the installed distribution's read only when asked for."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib.metadata import version
+
+        print(version("nexudus-pulumi"))
+        parser.exit()
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
-    return value
+def _probe_description() -> str:
+    from .probe import BURST_SIZE, REQUESTS
 
-
-_READING_HELP = {
-    "listing_system_id": (
-        "listings leave SystemId out (default: listings carry it; GET by id always does)"
-    ),
-    "system_id_filter": (
-        "honour a ChatRoom_SystemId / CommunityGroup_SystemId search filter, exact match "
-        "(default: ignored like any unknown parameter, so it lists every record)"
-    ),
-    "put_clears_omitted": (
-        "a PUT keeps an optional field or list it is not sent (default: it is reset to its default)"
-    ),
-    "membership_bumps_updated_on": (
-        "a change of Users/Members alone moves the record's UpdatedOn "
-        "(default: UpdatedOn stays as it was)"
-    ),
-    "listing_system_id_null": (
-        "listings carry the SystemId key but always null (default: the value GET shows)"
-    ),
-    "throttle_status": (
-        "throttle with 429 and a text body 'Wait N seconds.', no Retry-After "
-        "(default: 409 with Retry-After: N and an empty body)"
-    ),
-    "create_answers_record": (
-        "a create's answer carries the whole record in Value (default: Value is {Id})"
-    ),
-}
-"""`Fidelity` switch -> the help of its `sandbox` flag. The flags themselves are
-`fidelity.CLI_FLAGS`, the table `Fidelity.flags()` reads too, so that a reading a test selects
-by its flags is the one the command line makes."""
+    return (
+        "Makes one temporary room and one temporary group in the business, asks the "
+        "live API each open question (does a listing carry SystemId? is a SystemId filter "
+        "honoured? does a PUT clear what it is not sent? does a membership change move "
+        "UpdatedOn? do listings carry Users/Members? 409 or 429? what does a create answer?), "
+        "deletes what it made (also on Ctrl-C or SIGTERM, and leftovers of an earlier probe "
+        "first), and prints each answer with the setting it implies. "
+        f"About {REQUESTS} requests, paced as the provider paces them, but for a burst of at "
+        f"most {BURST_SIZE} unpaced GETs at the end that meets the 1-per-100 ms limit on "
+        "purpose; more only to delete leftovers. Credentials as for `rooms`."
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nexudus-pulumi")
-    parser.add_argument("--version", action="version", version=version("nexudus-pulumi"))
+    parser = _Parser(prog="nexudus-pulumi")
+    parser.add_argument(
+        "--version", action=_Version, nargs=0, help="show program's version number and exit"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    sandbox = commands.add_parser("sandbox", help="serve a local Nexudus on loopback")
-    sandbox.add_argument("--host", default="127.0.0.1", help="a loopback address")
-    sandbox.add_argument(
-        "--allow-remote",
-        action="store_true",
-        help="serve on a non-loopback --host although the demo credentials are public",
-    )
-    sandbox.add_argument("--port", type=int, default=8787)
-    sandbox.add_argument("--db", default=":memory:", help="SQLite file (default: memory only)")
-    sandbox.add_argument("--business", type=int, action="append", help="a known business id")
-    sandbox.add_argument("--latency-ms", type=_not_negative, default=0.0)
-    sandbox.add_argument(
-        "--error-rate", type=_fraction, default=0.0, help="share of 503 answers, 0 to 1"
-    )
-    sandbox.add_argument(
-        "--drop-rate", type=_fraction, default=0.0, help="share of POSTs committed then dropped"
-    )
-    sandbox.add_argument(
-        "--commit-delay-ms",
-        type=float,
-        default=0.0,
-        help="POSTs wait this long before committing, then answer",
-    )
-    sandbox.add_argument(
-        "--transient-500-rate",
-        type=_fraction,
-        default=0.0,
-        help="share of requests that start a burst of Nexudus's 500 'Ooops!' answers, 0 to 1",
-    )
-    sandbox.add_argument(
-        "--error-burst",
-        type=_positive,
-        default=1,
-        help="consecutive requests each 503 or 500 fault hits once drawn (default 1)",
-    )
-    sandbox.add_argument("--seed", type=int, default=0, help="seed of the fault dice")
-    sandbox.add_argument(
-        "--allow-host",
-        action="append",
-        metavar="NAME",
-        help="also serve requests whose Host header names NAME (besides the --host address, "
-        "localhost and 127.0.0.1); any other Host is refused, against DNS rebinding",
-    )
-    readings = sandbox.add_argument_group(
-        "readings of what the Nexudus sources leave open (docs/nexudus-api.md)"
-    )
-    default, flipped = Fidelity(), Fidelity.variants()
-    for name, flag in CLI_FLAGS.items():
-        readings.add_argument(
-            flag,
-            dest=name,
-            action="store_const",
-            const=getattr(flipped[name], name),
-            default=getattr(default, name),
-            help=_READING_HELP[name],
-        )
-    sandbox.add_argument("--writes-per-minute", type=_positive, default=60)
-    sandbox.add_argument(
-        "--writes-per-day",
-        type=_positive,
-        default=5000,
-        help="the daily write quota: 5000 on the newer limits page, 2500 on older accounts",
-    )
-    sandbox.add_argument("--requests-per-minute", type=_positive, default=120)
-    sandbox.add_argument("--min-interval-ms", type=_not_negative, default=100.0)
-    sandbox.add_argument(
-        "--window-seconds", type=float, default=60.0, help="length of the 'minute' windows"
-    )
-    sandbox.set_defaults(run=_sandbox)
+    sandboxcommand.add_command(commands)
 
     for kind in KINDS:
         lister = commands.add_parser(
@@ -469,15 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     probe = commands.add_parser(
         "probe",
         help="settle on a real account what the API reference leaves open",
-        description="Makes one temporary room and one temporary group in the business, asks the "
-        "live API each open question (does a listing carry SystemId? is a SystemId filter "
-        "honoured? does a PUT clear what it is not sent? does a membership change move "
-        "UpdatedOn? do listings carry Users/Members? 409 or 429? what does a create answer?), "
-        "deletes what it made (also on Ctrl-C or SIGTERM, and leftovers of an earlier probe "
-        "first), and prints each answer with the setting it implies. "
-        f"About {REQUESTS} requests, paced as the provider paces them, but for a burst of at "
-        f"most {BURST_SIZE} unpaced GETs at the end that meets the 1-per-100 ms limit on "
-        "purpose; more only to delete leftovers. Credentials as for `rooms`.",
+        describe=_probe_description,
     )
     probe.add_argument("--business", type=int, required=True, help="the Nexudus business id")
     probe.add_argument(

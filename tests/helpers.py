@@ -29,7 +29,7 @@ from nexudus_pulumi.sandbox import (
     DEMO_USER,
     READER_PASSWORD,
     READER_USER,
-    Limits,
+    PublishedLimits,
     Sandbox,
 )
 from nexudus_pulumi.sandbox.store import RecordStore
@@ -40,7 +40,7 @@ AUTH = (DEMO_USER, DEMO_PASSWORD)
 READER_AUTH = (READER_USER, READER_PASSWORD)
 """The sandbox's read-only demo account."""
 
-RELAXED = Limits(min_interval=0, requests_per_window=100_000, writes_per_window=100_000)
+RELAXED = PublishedLimits(min_interval=0, requests_per_window=100_000, writes_per_window=100_000)
 """Sandbox limits for tests that are not about throttling."""
 
 FAST_CLIENT = {

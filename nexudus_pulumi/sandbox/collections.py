@@ -1,9 +1,10 @@
 """The REST collections the sandbox serves, each described once, from the Nexudus reference.
 
-A `Collection` is everything the generic store and handlers need to serve one REST
+A `SandboxCollection` is everything the generic store and handlers need to serve one REST
 collection: where it lives, what its records are called (roles, messages, filter names), how a
 body is validated, which fields are stored and with what defaults, which read-only fields the API
-adds, and the search filters. Serving another record type is one more `Collection` here.
+adds, and the search filters. Serving another record type is one more `SandboxCollection` here,
+written from the reference, never from the provider's models.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ class Field:
 
 
 @dataclass(frozen=True)
-class Collection:
+class SandboxCollection:
+    """One REST collection as the sandbox serves it (the provider and the probe have their own
+    views of the same collections, which the sandbox must not share: tests compare them)."""
+
     path: str
     """`/api/support/chatrooms`: POST/PUT/GET here, GET/DELETE at `{path}/{id}`."""
     record: str
@@ -104,7 +108,7 @@ def date_range(record: str, name: str) -> dict[str, Filter]:
     }
 
 
-CHAT_ROOMS = Collection(
+CHAT_ROOMS = SandboxCollection(
     path="/api/support/chatrooms",
     record="ChatRoom",
     table="chatrooms",
@@ -143,7 +147,7 @@ def _business_name(record: dict[str, Any], known: Known) -> str | None:
     return known.businesses.get(record["BusinessId"])
 
 
-COMMUNITY_GROUPS = Collection(
+COMMUNITY_GROUPS = SandboxCollection(
     path="/api/community/communitygroups",
     record="CommunityGroup",
     table="communitygroups",
@@ -183,7 +187,7 @@ COMMUNITY_GROUPS = Collection(
     derived={"BusinessName": _business_name},
 )
 
-COMMUNITY_THREADS = Collection(
+COMMUNITY_THREADS = SandboxCollection(
     path="/api/community/communitythreads",
     record="CommunityThread",
     table="communitythreads",

@@ -1,34 +1,21 @@
-"""What a request to one collection does once the sandbox has authenticated and admitted it:
+"""What a request to one collection does once the server has authenticated and admitted it:
 create, update (a whole-record PUT), delete, read by id, search. Each answers as Nexudus does,
-through the request's handler (`Responder`); which fields are kept, shown or cleared is the
-collection's and the sandbox's `fidelity`'s to say.
+through the request's `Responder`; which fields are kept, shown or cleared is the collection's
+and the state's `fidelity`'s to say.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from .collections import Filter
+from .responder import Responder
+from .state import SandboxState
 from .store import RecordStore, now
 
-if TYPE_CHECKING:
-    from .server import Sandbox
-
 MAX_PAGE_SIZE = 1000
-
-
-class Responder(Protocol):
-    """How an endpoint answers: the request's handler."""
-
-    def _send(
-        self, status: int, payload: Any = None, headers: dict[str, str] | None = None
-    ) -> int: ...
-
-    def _send_text(self, status: int, text: str) -> int: ...
-
-    def _drop(self) -> int: ...
 
 
 def parse_json(body: bytes) -> Any:
@@ -42,13 +29,13 @@ def parse_json(body: bytes) -> Any:
 class Endpoint:
     """One collection's endpoints, for one request."""
 
-    def __init__(self, responder: Responder, sandbox: Sandbox, store: RecordStore) -> None:
+    def __init__(self, responder: Responder, state: SandboxState, store: RecordStore) -> None:
         self.responder = responder
-        self.sandbox = sandbox
+        self.state = state
         self.store = store
 
     def _rejected(self, errors: list[tuple[str, Any, str]]) -> int:
-        return self.responder._send(
+        return self.responder.send(
             400,
             {
                 "Message": "\n".join(f"{p}: {m}" if p else m for p, _, m in errors),
@@ -65,7 +52,7 @@ class Endpoint:
     ) -> int:
         """The write envelope, HTTP 200 whether the write happened or a business rule refused
         it (`ok` False: `WasSuccessful: false`, as Nexudus answers a refused DELETE)."""
-        return self.responder._send(
+        return self.responder.send(
             200,
             {
                 "Status": 200,
@@ -87,42 +74,41 @@ class Endpoint:
         record = self.store.get(record_id)
         updated_on = record["UpdatedOn"] if record is not None else now()
         value: Any = {"Id": record_id}
-        if verb == "created" and self.sandbox.fidelity.create_answers_record:
+        if verb == "created" and self.state.fidelity.create_answers_record:
             value = record
         return self._envelope(
             f"{self.store.collection.record} was successfully {verb}.", value, updated_on, user
         )
 
     def _not_found(self) -> int:
-        return self.responder._send_text(404, "Not found")
+        return self.responder.send_text(404, "Not found")
 
     def create(self, user: str, body: bytes) -> int:
-        sandbox, collection = self.sandbox, self.store.collection
-        fields, errors = collection.rules.validate(parse_json(body), sandbox, for_update=False)
+        state, collection = self.state, self.store.collection
+        fields, errors = collection.rules.validate(parse_json(body), state, for_update=False)
         if errors:
             return self._rejected(errors)
-        if sandbox.faults.commit_delay_ms:
-            time.sleep(sandbox.faults.commit_delay_ms / 1000)
+        if state.faults.commit_delay_ms:
+            time.sleep(state.faults.commit_delay_ms / 1000)
         record_id = self.store.insert(fields, user)
-        with sandbox._lock:
-            sandbox.posts_by_record[collection.record] += 1
-        if sandbox.faults.roll(sandbox.faults.drop_after_commit_rate, "drop after commit"):
-            return self.responder._drop()
-        if sandbox.faults.answer_delay_ms:
-            time.sleep(sandbox.faults.answer_delay_ms / 1000)
+        state.count_post(collection.record)
+        if state.faults.roll(state.faults.drop_after_commit_rate, "drop after commit"):
+            return self.responder.drop()
+        if state.faults.answer_delay_ms:
+            time.sleep(state.faults.answer_delay_ms / 1000)
         return self._written("created", record_id, user)
 
     def update(self, user: str, body: bytes) -> int:
         collection = self.store.collection
         payload = parse_json(body)
-        fields, errors = collection.rules.validate(payload, self.sandbox, for_update=True)
+        fields, errors = collection.rules.validate(payload, self.state, for_update=True)
         if errors:
             return self._rejected(errors)
         record_id = payload["Id"]
         current = self.store.get(record_id)
         if current is None:
             return self._not_found()
-        self.sandbox.apply(self.store, record_id, self._put_fields(fields, current), user)
+        self.state.apply(self.store, record_id, self._put_fields(fields, current), user)
         return self._written("updated", record_id, user)
 
     def _put_fields(self, fields: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
@@ -131,7 +117,7 @@ class Endpoint:
         else keeps its stored value. `Added*` / `Removed*` apply to the list sent, or to the
         stored list when none is sent."""
         collection = self.store.collection
-        clears = self.sandbox.fidelity.put_clears_omitted
+        clears = self.state.fidelity.put_clears_omitted
         written = dict(fields)
         for name in (*(f.name for f in collection.fields), "SystemId"):
             if name not in written and name not in collection.list_deltas:
@@ -150,7 +136,7 @@ class Endpoint:
     def delete(self, record_id: int) -> int:
         if self.store.get(record_id) is None:
             return self._not_found()
-        reason = self.sandbox.undeletable.get(record_id)
+        reason = self.state.undeletable.get(record_id)
         if reason is not None:
             return self._envelope(reason, None, None, "", ok=False)
         if not self.store.delete(record_id):
@@ -161,14 +147,14 @@ class Endpoint:
         record = self.store.get(record_id)
         if record is None:
             return self._not_found()
-        return self.responder._send(200, record)
+        return self.responder.send(200, record)
 
     def _listed(self, record: dict[str, Any]) -> dict[str, Any]:
         """A record as a listing shows it: without the collection properties, and without
         `SystemId` unless `fidelity.listing_system_id`."""
         collection = self.store.collection
         hidden = set(collection.collections)
-        fidelity = self.sandbox.fidelity
+        fidelity = self.state.fidelity
         if not fidelity.listing_system_id:
             hidden.add("SystemId")
         listed = {k: v for k, v in record.items() if k not in hidden}
@@ -180,7 +166,7 @@ class Endpoint:
         """The query parameters search honours; any other is ignored (every record kept)."""
         collection = self.store.collection
         filters = dict(collection.filters)
-        if self.sandbox.fidelity.system_id_filter:
+        if self.state.fidelity.system_id_filter:
             filters[f"{collection.record}_SystemId"] = lambda record, value: (
                 record["SystemId"] == value
             )
@@ -204,7 +190,7 @@ class Endpoint:
         start = (page - 1) * size
         chunk = [self._listed(r) for r in records[start : start + size]]
         pages = max(1, -(-total // size))
-        return self.responder._send(
+        return self.responder.send(
             200,
             {
                 "Records": chunk,

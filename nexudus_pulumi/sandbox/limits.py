@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 
 @dataclass
-class Limits:
-    """Per account. Defaults are the published ones; `window_seconds` lets tests shrink the
-    per-minute windows (e.g. 5 writes per 2 s) without waiting for real minutes."""
+class PublishedLimits:
+    """Nexudus's published limits per account, as the sandbox enforces them (not the client's
+    view of them, which its pacer keeps). Defaults are the published ones; `window_seconds`
+    lets tests shrink the per-minute windows (e.g. 5 writes per 2 s) without waiting for real
+    minutes."""
 
     min_interval: float = 0.1
     requests_per_window: int = 120
@@ -27,7 +29,7 @@ class Limits:
 class Throttle:
     """Sliding windows per account; `admit` answers the seconds to wait, or 0 to go ahead."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: PublishedLimits) -> None:
         self.limits = limits
         self.refusals: Counter[str] = Counter()
         """Refusals by the limit that bound ("min interval", "writes per window"...). Nexudus's

@@ -1,6 +1,6 @@
 """The sandbox's records in SQLite, one table per collection, shaped as Nexudus shows them.
 
-One generic store serves every `Collection`: scalar fields are columns, lists are JSON,
+One generic store serves every `SandboxCollection`: scalar fields are columns, lists are JSON,
 read-only GUIDs are drawn at insert and derived fields (a business's name) computed on read.
 """
 
@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from .collections import Collection, Field
+from .collections import Field, SandboxCollection
 from .rules import Known
 
 _SQL_TYPES = {"int": "INTEGER", "text": "TEXT", "bool": "INTEGER", "ids": "TEXT"}
@@ -36,7 +36,7 @@ class Database:
 class RecordStore:
     """The records of one collection. Thread-safe."""
 
-    def __init__(self, database: Database, collection: Collection, known: Known) -> None:
+    def __init__(self, database: Database, collection: SandboxCollection, known: Known) -> None:
         self.collection = collection
         self._known = known
         self._lock = database.lock

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from nexudus_pulumi.client import NexudusClient, Write
-from nexudus_pulumi.sandbox import DEMO_USER, Faults, Limits, Sandbox
+from nexudus_pulumi.sandbox import DEMO_USER, Faults, PublishedLimits, Sandbox
 from nexudus_pulumi.settings import Settings
 from tests.helpers import ROOMS_PATH, sandbox_config
 
@@ -46,7 +46,7 @@ def delete(record: dict[str, Any] | None) -> Write:
 
 
 def test_a_busy_machine_meets_no_409_under_the_published_limits(busy_machine: None) -> None:
-    with Sandbox(limits=Limits(), faults=Faults(latency_ms=20)) as sandbox:
+    with Sandbox(limits=PublishedLimits(), faults=Faults(latency_ms=20)) as sandbox:
         doomed = [
             sandbox.store.insert({"BusinessId": 1001, "Name": f"doomed {n}"}, DEMO_USER)
             for n in range(THREADS * ROUNDS)

@@ -19,7 +19,7 @@ from nexudus_pulumi.errors import (
     ThrottledError,
     TransientError,
 )
-from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Limits, Sandbox
+from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, PublishedLimits, Sandbox
 from nexudus_pulumi.settings import Settings
 from tests.helpers import FAST_CLIENT, configured, create, room, sandbox_config, settled_requests
 
@@ -248,7 +248,7 @@ def test_a_server_error_without_a_reason_is_retried_and_the_last_answer_quoted(
 
 
 def test_an_exhausted_daily_quota_shows_the_wait_and_that_pacing_cannot_help() -> None:
-    with Sandbox(limits=Limits(min_interval=0, writes_per_day=1)) as sandbox:
+    with Sandbox(limits=PublishedLimits(min_interval=0, writes_per_day=1)) as sandbox:
         client = client_for(sandbox.url, deadlineSeconds=5)
         client.create(COLLECTION, {"BusinessId": 1001})
         with pytest.raises(ThrottledError) as caught:
@@ -261,7 +261,7 @@ def test_an_exhausted_daily_quota_shows_the_wait_and_that_pacing_cannot_help() -
 
 
 def test_an_exhausted_hourly_quota_is_named_with_the_wait() -> None:
-    with Sandbox(limits=Limits(min_interval=0, requests_per_hour=1)) as sandbox:
+    with Sandbox(limits=PublishedLimits(min_interval=0, requests_per_hour=1)) as sandbox:
         client = client_for(sandbox.url, deadlineSeconds=5)
         client.create(COLLECTION, {"BusinessId": 1001})
         with pytest.raises(ThrottledError) as caught:
@@ -273,7 +273,7 @@ def test_an_exhausted_hourly_quota_is_named_with_the_wait() -> None:
 
 
 def test_per_minute_throttling_past_the_deadline_names_the_knob_to_turn() -> None:
-    limits = Limits(min_interval=0, writes_per_window=1, window_seconds=30)
+    limits = PublishedLimits(min_interval=0, writes_per_window=1, window_seconds=30)
     with Sandbox(limits=limits) as sandbox:
         client = client_for(sandbox.url, deadlineSeconds=2)
         client.create(COLLECTION, {"BusinessId": 1001})

@@ -9,7 +9,7 @@ import pytest
 
 from nexudus_pulumi.client import NexudusClient
 from nexudus_pulumi.errors import AuthenticationError, ConfigurationError, ThrottledError
-from nexudus_pulumi.sandbox import DEMO_PASSWORD, Faults, Limits, Sandbox
+from nexudus_pulumi.sandbox import DEMO_PASSWORD, Faults, PublishedLimits, Sandbox
 from nexudus_pulumi.settings import Settings
 from tests.helpers import RELAXED, configured, create, room, sandbox_config, settled_requests
 
@@ -20,7 +20,7 @@ def markers(sandbox: Sandbox) -> list[str]:
 
 def test_409_storm_is_absorbed_and_every_create_lands_once() -> None:
     # The client believes it may write freely; the server allows 3 writes a second.
-    limits = Limits(min_interval=0, writes_per_window=3, window_seconds=1)
+    limits = PublishedLimits(min_interval=0, writes_per_window=3, window_seconds=1)
     with Sandbox(limits=limits) as sandbox:
         provider = configured(sandbox_config(sandbox))
         for n in range(10):
@@ -31,7 +31,7 @@ def test_409_storm_is_absorbed_and_every_create_lands_once() -> None:
 
 
 def test_twelve_creates_from_four_threads_under_a_tight_write_limit() -> None:
-    limits = Limits(min_interval=0.05, writes_per_window=4, window_seconds=1)
+    limits = PublishedLimits(min_interval=0.05, writes_per_window=4, window_seconds=1)
     with Sandbox(limits=limits) as sandbox:
         # Pacing set to the account's real quota: throttling should be rare, not the rule.
         provider = configured(
@@ -119,7 +119,7 @@ def test_a_pre_issued_token_is_used_as_is(sandbox: Sandbox) -> None:
 
 
 def test_throttling_past_the_deadline_says_it_was_throttling() -> None:
-    limits = Limits(min_interval=0, writes_per_window=1, window_seconds=30)
+    limits = PublishedLimits(min_interval=0, writes_per_window=1, window_seconds=30)
     with Sandbox(limits=limits) as sandbox:
         client = NexudusClient(
             Settings.load(sandbox_config(sandbox, deadlineSeconds=2).get, environ={})

@@ -12,7 +12,7 @@ import time
 from collections import Counter
 
 from nexudus_pulumi.ownership import Marker
-from nexudus_pulumi.sandbox import Faults, Limits, Sandbox
+from nexudus_pulumi.sandbox import Faults, PublishedLimits, Sandbox
 from tests.e2e.harness import REPO, PulumiProject, marked_processes
 
 ROOM_COUNT = 30
@@ -41,7 +41,7 @@ def test_thirty_rooms_converge_through_errors_drops_and_throttling(
     # The server allows 10 writes per second (its "minute" shrunk to 1 s: this test is about
     # converging, not about the window); the client is told 600 a minute, which it may spend
     # faster than that at first: 409s will happen.
-    sandbox.throttle.limits = Limits(
+    sandbox.throttle.limits = PublishedLimits(
         min_interval=0.05, requests_per_window=150, writes_per_window=10, window_seconds=1
     )
     project.init_stack(

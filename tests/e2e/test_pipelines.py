@@ -19,7 +19,7 @@ from nexudus_pulumi.sandbox import (
     DEMO_USER,
     READER_PASSWORD,
     READER_USER,
-    Limits,
+    PublishedLimits,
     Sandbox,
 )
 from nexudus_pulumi.sandbox.limits import Throttle
@@ -94,7 +94,7 @@ def test_two_pipelines_at_once_on_one_account(
     renamed = {key: {"name": f"{room['name']} v2"} for key, room in rooms.items()}
     figures: dict[str, Counter[str]] = {}
     for phase, stacks in [("separate", ["east", "west"]), ("shared", ["north", "south"])]:
-        sandbox.throttle = Throttle(Limits())  # the published limits, a fresh minute
+        sandbox.throttle = Throttle(PublishedLimits())  # the published limits, a fresh minute
         if phase == "shared":
             project.env["NEXUDUS_PACE_FILE"] = str(tmp_path / "nexudus.pace")
         for stack in stacks:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from nexudus_pulumi.ownership import Marker
-from nexudus_pulumi.sandbox import Limits, Sandbox
+from nexudus_pulumi.sandbox import PublishedLimits, Sandbox
 from nexudus_pulumi.sandbox.limits import Throttle
 from tests.e2e.harness import PulumiProject
 from tests.redisserver import RedisServer, redis_server
@@ -68,7 +68,7 @@ def assert_each_room_created_once(sandbox: Sandbox, stacks: tuple[str, ...]) -> 
 def test_three_runners_sharing_only_a_redis_never_meet_a_409(
     project: PulumiProject, sandbox: Sandbox, server: RedisServer
 ) -> None:
-    sandbox.throttle = Throttle(Limits())
+    sandbox.throttle = Throttle(PublishedLimits())
     project.env["NEXUDUS_PACE_URL"] = server.url
     for stack in RUNNERS:
         project.init_stack(stack, business=1001, rooms=rooms_of(stack))
@@ -93,7 +93,7 @@ def test_three_runners_sharing_only_a_redis_never_meet_a_409(
 def test_redis_killed_mid_run_each_runner_goes_on_alone_and_says_so(
     project: PulumiProject, sandbox: Sandbox, server: RedisServer
 ) -> None:
-    sandbox.throttle = Throttle(Limits())
+    sandbox.throttle = Throttle(PublishedLimits())
     project.env["NEXUDUS_PACE_URL"] = server.url
     for stack in RUNNERS:
         project.init_stack(stack, business=1001, rooms=rooms_of(stack))
@@ -119,8 +119,8 @@ def test_two_accounts_on_one_redis_keep_their_own_budgets(
     creates, which their own minute allows at once: sharing a budget would make it 100 creates
     against one minute's 60, and the second minute would cost a whole minute more."""
     project.env["NEXUDUS_PACE_URL"] = server.url
-    with Sandbox(limits=Limits()) as other:
-        sandbox.throttle = Throttle(Limits())
+    with Sandbox(limits=PublishedLimits()) as other:
+        sandbox.throttle = Throttle(PublishedLimits())
         rooms = {f"room-{n:02d}": {"name": f"Room {n}"} for n in range(50)}
         project.init_stack("one", business=1001, rooms=rooms)
         project.init_stack("two", business=1001, rooms=rooms)

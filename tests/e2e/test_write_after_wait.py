@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from nexudus_pulumi.sandbox import DEMO_USER, Fidelity, Limits, Sandbox
+from nexudus_pulumi.sandbox import DEMO_USER, Fidelity, PublishedLimits, Sandbox
 from nexudus_pulumi.sandbox.collections import CHAT_ROOMS
 from tests.e2e.harness import PulumiProject
 from tests.helpers import act_once
 
-ONE_WRITE_PER_6_S = Limits(
+ONE_WRITE_PER_6_S = PublishedLimits(
     min_interval=0, requests_per_window=100_000, writes_per_window=1, window_seconds=6.0
 )
-ONE_WRITE_PER_30_S = Limits(
+ONE_WRITE_PER_30_S = PublishedLimits(
     min_interval=0, requests_per_window=100_000, writes_per_window=1, window_seconds=30.0
 )
 CRM = "crm-sync:room-42"

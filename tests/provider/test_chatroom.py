@@ -11,7 +11,7 @@ import pytest
 from nexudus_pulumi import ChatRoomProvider
 from nexudus_pulumi.errors import AuthenticationError
 from nexudus_pulumi.provider import UNKNOWN
-from nexudus_pulumi.sandbox import Limits, Sandbox
+from nexudus_pulumi.sandbox import PublishedLimits, Sandbox
 from tests.helpers import (
     MakeProvider,
     configured,
@@ -150,7 +150,7 @@ def test_wrong_password_fails_once_without_echoing_it(
 
 
 def test_throttled_create_waits_and_succeeds() -> None:
-    limits = Limits(min_interval=0, writes_per_window=1, window_seconds=1.5)
+    limits = PublishedLimits(min_interval=0, writes_per_window=1, window_seconds=1.5)
     with Sandbox(limits=limits) as sandbox:
         provider = configured(sandbox_config(sandbox))
         create(provider, room("one"))

@@ -12,12 +12,12 @@ import pytest
 from nexudus_pulumi.kinds import KINDS
 from nexudus_pulumi.models import Api, RecordInputs
 from nexudus_pulumi.recordkind import RecordKind
-from nexudus_pulumi.sandbox.collections import COLLECTIONS, Collection
+from nexudus_pulumi.sandbox.collections import COLLECTIONS, SandboxCollection
 
 every_kind = pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.map_name)
 
 
-def reference(kind: RecordKind[Any]) -> Collection:
+def reference(kind: RecordKind[Any]) -> SandboxCollection:
     return next(c for c in COLLECTIONS if c.path == kind.spec.collection)
 
 

@@ -23,7 +23,7 @@ from nexudus_pulumi import ChatRoomProvider
 from nexudus_pulumi.export import ExportOptions, run_export
 from nexudus_pulumi.ownership import Marker
 from nexudus_pulumi.provider import RecordOperationError, RecordProvider
-from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Fidelity, Limits, Sandbox
+from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Fidelity, PublishedLimits, Sandbox
 from tests.helpers import (
     MakeProvider,
     configure,
@@ -311,7 +311,7 @@ def test_a_burst_of_writes_past_the_limit_is_waited_out(
     sandbox: Sandbox, make_provider: MakeProvider
 ) -> None:
     provider = make_provider()  # paces for 100,000 writes a minute: the sandbox disagrees
-    sandbox.throttle.limits = Limits(
+    sandbox.throttle.limits = PublishedLimits(
         min_interval=0, requests_per_window=100_000, writes_per_window=2, window_seconds=1
     )
     created = [create(provider, checked(provider, room(f"r{n}"))) for n in range(4)]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from nexudus_pulumi.provider import RecordOperationError
-from nexudus_pulumi.sandbox import Faults, Fidelity, Limits, Sandbox
+from nexudus_pulumi.sandbox import Faults, Fidelity, PublishedLimits, Sandbox
 from tests.helpers import (
     ROOMS_PATH,
     MakeProvider,
@@ -32,7 +32,7 @@ CRM = "crm-sync:room-42"
 """The marker another integration writes when it takes a room over."""
 CRM_OWNER = f"another integration (its SystemId holds {CRM!r})"
 
-ONE_WRITE_PER_SECOND = Limits(
+ONE_WRITE_PER_SECOND = PublishedLimits(
     min_interval=0, requests_per_window=100_000, writes_per_window=1, window_seconds=1.0
 )
 """The sandbox throttles every second write within a second: a write that follows another waits

@@ -37,7 +37,7 @@ from nexudus_pulumi import client as client_module
 from nexudus_pulumi.errors import NexudusError
 from nexudus_pulumi.ownership import Marker
 from nexudus_pulumi.provider import RecordOperationError
-from nexudus_pulumi.sandbox import Faults, Fidelity, Limits, Sandbox
+from nexudus_pulumi.sandbox import Faults, Fidelity, PublishedLimits, Sandbox
 from tests.helpers import RELAXED, ROOMS_PATH, configure, sandbox_config
 
 SA = "aaaaaaaaaaaaaaaa"
@@ -176,7 +176,7 @@ class AccountUnderLoad(RuleBasedStateMachine):
             self.sandbox.throttle.limits = RELAXED
             self.sandbox.observers.clear()
             return
-        self.sandbox.throttle.limits = Limits(
+        self.sandbox.throttle.limits = PublishedLimits(
             min_interval=0,
             requests_per_window=100_000,
             writes_per_window=1,

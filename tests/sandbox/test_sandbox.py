@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Faults, Limits, Sandbox
+from nexudus_pulumi.sandbox import DEMO_PASSWORD, DEMO_USER, Faults, PublishedLimits, Sandbox
 from tests.helpers import AUTH
 
 ROOMS = "/api/support/chatrooms"
@@ -74,7 +74,7 @@ def test_token_endpoint_wants_a_form_not_json(sandbox: Sandbox) -> None:
 
 
 def test_throttling_is_409_with_retry_after() -> None:
-    with Sandbox(limits=Limits(min_interval=0.5)) as sandbox:
+    with Sandbox(limits=PublishedLimits(min_interval=0.5)) as sandbox:
         first = requests.get(sandbox.url + ROOMS, auth=AUTH, timeout=5)
         second = requests.get(sandbox.url + ROOMS, auth=AUTH, timeout=5)
     assert first.status_code == 200

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from nexudus_pulumi.cli import main
-from nexudus_pulumi.sandbox import ACCESS_DENIED, OOOPS, Faults, Fidelity, Limits, Sandbox
+from nexudus_pulumi.sandbox import ACCESS_DENIED, OOOPS, Faults, Fidelity, PublishedLimits, Sandbox
 from tests.helpers import AUTH, READER_AUTH, RELAXED
 
 ROOMS = "/api/support/chatrooms"
@@ -293,7 +293,9 @@ def test_bursts_fall_on_the_same_ordinals_whatever_the_interleaving() -> None:
 
 @pytest.mark.parametrize("status", [409, 429])
 def test_throttling_reads_as_the_switch_says(status: int) -> None:
-    with Sandbox(limits=Limits(min_interval=0.5), fidelity=Fidelity(throttle_status=status)) as box:
+    with Sandbox(
+        limits=PublishedLimits(min_interval=0.5), fidelity=Fidelity(throttle_status=status)
+    ) as box:
         assert get(box, ROOMS).status_code == 200
         throttled = get(box, ROOMS)
     assert throttled.status_code == status
