@@ -53,15 +53,17 @@ from pulumi.provider.experimental.provider import (
     UpdateRequest,
     UpdateResponse,
 )
+from pulumi.provider.experimental.server import ProviderServicer
 from pulumi.provider.experimental.server import main as serve
 
-from .errors import RecordOperationError
+from .errors import NexudusError, RecordOperationError
 from .identity import StackIdentityProvider
 from .kinds import KINDS
 from .models import STEERING, refusal
 from .ownership import Marker, describe_owner
 from .provider import UNKNOWN, RecordProvider
 from .schema import PACKAGE, STACK_ID, STACK_IDENTITY, kind_of, schema_text
+from .sdk_workarounds import report_errors_plainly
 
 WORKERS = 4
 """Provider calls at once, as in the dynamic providers' host (its gRPC pool)."""
@@ -323,4 +325,5 @@ def _with(outputs: Mapping[str, Plain], stack_id: Plain) -> dict[str, Plain]:
 
 def main() -> None:
     """The executable `pulumi-resource-nexudus`: the engine starts it with its address."""
+    report_errors_plainly(ProviderServicer, NexudusError)
     serve(sys.argv[1:], version("nexudus-pulumi"), NexudusProvider())

@@ -6,9 +6,12 @@ removed once Pulumi fixes the defect (tests/package/test_sdk_workarounds.py says
 
 from __future__ import annotations
 
+import functools
 import pickle
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import grpc  # type: ignore[import-untyped]  # grpcio ships no types
 import pulumi.dynamic
 
 _STOCK_PICKLER = pickle._Pickler
@@ -52,3 +55,38 @@ class DynamicResource(pulumi.dynamic.Resource):
     def __new__(cls, *_args: Any, **_kwargs: Any) -> DynamicResource:
         undo_pickler_patches()
         return super().__new__(cls)
+
+
+_Method = Callable[[Any, Any, Any], Awaitable[Any]]
+"""A gRPC method of the SDK's servicer: (self, request, `grpc.aio.ServicerContext`)."""
+
+
+def report_errors_plainly(servicer: type, plain: type[Exception]) -> None:
+    """Make the plugin's failures of type `plain` reach the user as their message alone.
+
+    The SDK's provider server wraps every gRPC method in `_raise_with_traceback`
+    (pulumi/provider/experimental/server.py, lines 74-84 in pulumi 3.260.0), which turns any
+    exception into `Exception(f"{e}:\n{stack}")`; gRPC then sends "Unexpected <class
+    'Exception'>: <message>:" and the Python stack, which the engine prints under the resource.
+    For a message written for the user (a refusal that names the record and quotes the API) the
+    stack is noise. Each wrapped method is wrapped once more: when the exception it raises was
+    caused by a `plain` one, the call is aborted with that message, which gRPC sends as it is.
+    Any other failure keeps the SDK's report, stack included, as a defect should.
+    """
+    for name, method in list(vars(servicer).items()):
+        if name[:1].isupper() and callable(method):
+            setattr(servicer, name, _aborting_plainly(method, plain))
+
+
+def _aborting_plainly(method: _Method, plain: type[Exception]) -> _Method:
+    @functools.wraps(method)
+    async def call(self: Any, request: Any, context: Any) -> Any:
+        try:
+            return await method(self, request, context)
+        except Exception as error:
+            cause = error if isinstance(error, plain) else error.__context__
+            if isinstance(cause, plain):
+                await context.abort(grpc.StatusCode.UNKNOWN, str(cause))
+            raise
+
+    return call
