@@ -52,6 +52,7 @@ from pulumi.provider.experimental.provider import (
     UpdateRequest,
     UpdateResponse,
 )
+from pulumi.provider.experimental.server import ProviderServicer
 from pulumi.provider.experimental.server import main as serve
 
 from .errors import RecordOperationError
@@ -61,6 +62,7 @@ from .lifecycle import UNKNOWN, RecordLifecycle
 from .models import STEERING, refusal
 from .ownership import Marker, describe_owner
 from .schema import PACKAGE, STACK_ID, STACK_IDENTITY, kind_of, schema_text
+from .sdk_workarounds import plain_errors_in_plugin
 
 WORKERS = 4
 """Provider calls at once, as in the dynamic providers' host (its gRPC pool)."""
@@ -322,4 +324,5 @@ def _with(outputs: Mapping[str, Plain], stack_id: Plain) -> dict[str, Plain]:
 
 def main() -> None:
     """The executable `pulumi-resource-nexudus`: the engine starts it with its address."""
+    plain_errors_in_plugin(ProviderServicer)
     serve(sys.argv[1:], version("nexudus-pulumi"), NexudusProvider())

@@ -6,11 +6,14 @@ removed once Pulumi fixes the defect (tests/package/test_sdk_workarounds.py says
 
 from __future__ import annotations
 
+import functools
 import pickle
 import sys
 import traceback
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import grpc  # type: ignore[import-untyped]  # grpcio ships no types
 import pulumi.dynamic
 
 from .errors import NexudusError
@@ -92,3 +95,39 @@ def plain_errors_in_dynamic_host() -> None:
         return
     if getattr(host, "traceback", None) is traceback:
         host.traceback = _OurErrorsAsTheirMessage()  # type: ignore[union-attr]
+
+
+_Method = Callable[[Any, Any, Any], Awaitable[Any]]
+"""A gRPC method of the SDK's servicer: (self, request, `grpc.aio.ServicerContext`)."""
+
+
+def plain_errors_in_plugin(servicer: type) -> None:
+    """In the plugin (`pulumi-resource-nexudus`), report this package's errors as their
+    messages, as `plain_errors_in_dynamic_host` does in the dynamic providers' host.
+
+    The SDK's provider server wraps every gRPC method in `_raise_with_traceback`
+    (pulumi/provider/experimental/server.py, lines 74-84 in pulumi 3.260.0), which turns any
+    exception into `Exception(f"{e}:\n{stack}")`; gRPC then sends "Unexpected <class
+    'Exception'>: <message>:" and the Python stack, which the engine prints under the resource.
+    For a message written for the user (a refusal that names the record and quotes the API) the
+    stack is noise. Each wrapped method is wrapped once more: when the exception it raises was
+    caused by one of ours, the call is aborted with that message, which gRPC sends as it is.
+    Any other failure keeps the SDK's report, stack included, as a defect should.
+    """
+    for name, method in list(vars(servicer).items()):
+        if name[:1].isupper() and callable(method):
+            setattr(servicer, name, _aborting_plainly(method))
+
+
+def _aborting_plainly(method: _Method) -> _Method:
+    @functools.wraps(method)
+    async def call(self: Any, request: Any, context: Any) -> Any:
+        try:
+            return await method(self, request, context)
+        except Exception as error:
+            cause = error if isinstance(error, NexudusError) else error.__context__
+            if isinstance(cause, NexudusError):
+                await context.abort(grpc.StatusCode.UNKNOWN, str(cause))
+            raise
+
+    return call

@@ -130,6 +130,7 @@ def test_yaml_program_up_update_refresh_import_destroy(project: PulumiProject) -
     assert f"is managed by the Pulumi resource nexudus-yaml/dev/lobby (stack id {stack_id})" in (
         taken.output
     ), taken.output
+    assert "Unexpected <class" not in taken.output and 'File "' not in taken.output  # no stack
 
     # The `import` resource option adopts from the program, as declared: no write either.
     # The imported room, now declared (renamed), gets its marker at this first update.

@@ -1,9 +1,11 @@
 """The SDK's defects of nexudus_pulumi/sdk_workarounds.py: its pickler leak (thousands of rooms
 in one program, under Pulumi's mocks, with a provider blob that still unpickles to the right
-provider), and the traceback its dynamic-provider host puts after every error."""
+provider), and the traceback its dynamic-provider host and its provider server put after every
+error."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -21,13 +23,14 @@ import pulumi.dynamic
 import pytest
 from google.protobuf import struct_pb2  # type: ignore[import-untyped]
 from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.provider.experimental import server
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from nexudus_pulumi import ChatRoomProvider
 from nexudus_pulumi.chatroom import CHAT_ROOM, KIND
 from nexudus_pulumi.errors import ConfigurationError
 from nexudus_pulumi.program import declare_stack
-from nexudus_pulumi.sdk_workarounds import undo_pickler_patches
+from nexudus_pulumi.sdk_workarounds import plain_errors_in_plugin, undo_pickler_patches
 from nexudus_pulumi.settings import Settings
 from tests.helpers import RecordingMocks
 
@@ -162,3 +165,69 @@ def test_the_sdk_host_still_sends_a_traceback_for_every_error() -> None:
     the message alone."""
     host = Path(pulumi.dynamic.__file__).with_name("__main__.py").read_text()
     assert "context.abort(grpc.StatusCode.UNKNOWN, traceback.format_exc())" in host
+
+
+@pytest.fixture
+def plugin() -> Iterator[Any]:
+    """The provider plugin `pulumi-resource-nexudus` as `make venv` installs it, started as the
+    engine starts it (with the engine's address; nothing here dials it), and a stub to it."""
+    process = subprocess.Popen(
+        [str(Path(sys.prefix) / "bin" / "pulumi-resource-nexudus"), "127.0.0.1:1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield provider_pb2_grpc.ResourceProviderStub(channel)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_the_plugin_reports_an_error_of_ours_as_its_message_alone(plugin: Any) -> None:
+    """The SDK's server turned every exception into "Unexpected <class 'Exception'>: ..." and
+    the Python stack, which the engine printed under the resource."""
+    config = {"baseUrl": "ftp://127.0.0.1:1"}
+    with pytest.raises(ConfigurationError) as expected:
+        Settings.load({f"nexudus:{k}": v for k, v in config.items()}.get)
+    args = struct_pb2.Struct()
+    args.update(config)
+    with pytest.raises(grpc.RpcError) as caught:
+        plugin.Configure(provider_pb2.ConfigureRequest(args=args), timeout=60)
+    assert caught.value.details() == str(expected.value)
+
+
+class _Context:
+    """What a servicer method sees of gRPC's context: `abort` ends the call with a status."""
+
+    aborted: tuple[Any, str] | None = None
+
+    async def abort(self, code: Any, details: str) -> None:
+        self.aborted = (code, details)
+        raise grpc.aio.AbortError()
+
+
+def test_the_plugin_keeps_the_stack_of_any_other_exception() -> None:
+    """A bug is reported as the SDK reports it, stack included, for whoever fixes it."""
+
+    class Servicer:
+        @server._raise_with_traceback  # type: ignore[untyped-decorator]  # the SDK's own
+        async def Check(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC's name
+            known: dict[str, Any] = {}
+            return known["missing"]
+
+    plain_errors_in_plugin(Servicer)
+    context = _Context()
+    with pytest.raises(Exception, match="'missing':\n") as caught:
+        asyncio.run(Servicer().Check(None, context))
+    assert "File " in str(caught.value) and context.aborted is None
+
+
+def test_the_sdk_server_still_appends_the_stack_to_every_error() -> None:
+    """The reason for `plain_errors_in_plugin`. When this fails, Pulumi's provider server
+    reports errors some other way: check what `pulumi up` shows under a plugin resource, and
+    remove the workaround if it is the message alone."""
+    source = Path(server.__file__).read_text()
+    assert 'raise Exception(f"{str(e)}:\\n{pretty_stack}")' in source
