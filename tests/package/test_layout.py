@@ -2,7 +2,8 @@
 reader finds a behaviour's tests by what it is about; one name per module across the tree, so a
 name says which behaviour it holds and `pytest tests/x/test_y.py` is never ambiguous; and helpers
 at tests/ root (helpers.py, front_doors.py, hostile.py, redisserver.py, and tests/e2e/harness.py),
-so no test module imports another and moving a test breaks nothing else."""
+so no test module imports another and moving a test breaks nothing else. And the package's own
+modules stay small enough to hold one job each."""
 
 from __future__ import annotations
 
@@ -70,3 +71,17 @@ def test_every_folder_is_a_package(folder: Path) -> None:
     """Without `__init__.py`, pytest imports a module by its basename alone and mypy sees two
     top-level modules where it should see `tests.provider.test_x`."""
     assert (folder / "__init__.py").is_file()
+
+
+PACKAGE = TESTS.parent / "nexudus_pulumi"
+LONGEST_MODULE_LINES = 500
+"""Past this a module holds more than one job: split it (CONTRIBUTING.md, Layout)."""
+
+
+def test_no_module_of_the_package_is_longer_than_500_lines() -> None:
+    lengths = {
+        str(path.relative_to(PACKAGE)): len(path.read_text().splitlines())
+        for path in PACKAGE.rglob("*.py")
+    }
+    assert {name: n for name, n in lengths.items() if n > LONGEST_MODULE_LINES} == {}
+    assert len(lengths) > 20  # the package was found
