@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from pydantic import BeforeValidator, Field
 
 from .descriptor import RecordSpec
-from .models import Api, IdSet, Name, RecordId, RecordInputs
+from .models import Api, IdSet, Name, ReadOnly, RecordId, RecordInputs
 from .recordkind import RecordKind, lazy_resource
 
 if TYPE_CHECKING:
@@ -59,9 +59,9 @@ class CommunityGroupInputs(RecordInputs):
     course_guid: str | None = None
     """The Course the group belongs to, by its GUID, as `teamGuid` for a Course."""
 
-    READ_ONLY_FIELDS: ClassVar[tuple[str, ...]] = (
+    READ_ONLY_FIELDS: ClassVar[tuple[ReadOnly, ...]] = (
         *RecordInputs.READ_ONLY_FIELDS,
-        "BusinessName",
+        ReadOnly("BusinessName", "the business's name (known after the first refresh)"),
     )
     RECORD_NAME: ClassVar[str] = "CommunityGroup"
     COLLECTION: ClassVar[str] = "/api/community/communitygroups"

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from pydantic import AfterValidator, Field
 
 from .descriptor import RecordSpec
-from .models import Api, IdSet, Name, RecordId, RecordInputs, not_blank
+from .models import Api, IdSet, Name, ReadOnly, RecordId, RecordInputs, not_blank
 from .recordkind import RecordKind, Reference, lazy_resource
 
 if TYPE_CHECKING:
@@ -69,9 +69,11 @@ class CommunityThreadInputs(RecordInputs):
     zoom_event_data: Annotated[str | None, Api(secret=True)] = None
     """The Zoom meeting's details, as the JSON text Nexudus holds."""
 
-    READ_ONLY_FIELDS: ClassVar[tuple[str, ...]] = (
+    READ_ONLY_FIELDS: ClassVar[tuple[ReadOnly, ...]] = (
         *RecordInputs.READ_ONLY_FIELDS,
-        "LastMessageDate",
+        ReadOnly(
+            "LastMessageDate", "when the thread's last message was posted, as Nexudus reports it"
+        ),
     )
     RECORD_NAME: ClassVar[str] = "CommunityThread"
     COLLECTION: ClassVar[str] = "/api/community/communitythreads"

@@ -24,7 +24,7 @@ from pydantic.alias_generators import to_snake
 from pydantic_core import PydanticUndefined
 
 from .kinds import KINDS
-from .models import refusal
+from .models import why_refused
 from .recordkind import BUSINESS, RESOURCE_OPTIONS, RecordKind
 from .settings import KEYS, Settings
 
@@ -82,21 +82,12 @@ OPTION_DESCRIPTIONS = {
 
 OPTION_VALUES = {"protect": "True", "retainOnDelete": "True", "aliases": "[Alias(name=...)]"}
 
-OUTPUT_DESCRIPTIONS = {
-    "ownerTag": "`<project>/<stack>/<key>#<stack id>`: the resource that owns the record; a "
-    "stack or project rename changes it, as an update",
-    "systemId": "Nexudus's API-only `SystemId`: `pulumi:<ownerTag>`, the owner marker",
-    "uniqueId": "Nexudus's UUID of the record (known after the first refresh)",
-    "createdOn": "when Nexudus created the record (known after the first refresh)",
-    "updatedOn": "last change, by anyone",
-    "updatedBy": "who made the last change (the API user for Pulumi's)",
-    "isNew": "the API's `IsNew` flag, as Nexudus reports it",
-    "businessName": "the business's name (known after the first refresh)",
-    "teamGuid": "Nexudus's GUID of the group's team (known after the first refresh)",
-    "courseGuid": "Nexudus's GUID of the group's course (known after the first refresh)",
-    "lastMessageDate": "when the thread's last message was posted, as Nexudus reports it",
-}
-"""Read-only fields (`READ_ONLY_FIELDS` of a model), as outputs. A new one needs a line here."""
+OWNER_TAG_DESCRIPTION = (
+    "`<project>/<stack>/<key>#<stack id>`: the resource that owns the record; a stack or project "
+    "rename changes it, as an update"
+)
+"""The one output every record type has that is no field of Nexudus's (the read-only fields
+describe themselves: `RecordInputs.READ_ONLY_FIELDS`)."""
 
 BLOCK = re.compile(r"(<!-- docgen:(?P<name>[a-z]+) -->\n)(?P<body>.*?)(<!-- /docgen -->)", re.S)
 
@@ -183,8 +174,11 @@ def _reference_row(kind: RecordKind[Any], setting: str) -> str:
 
 def outputs_table(kind: RecordKind[Any]) -> str:
     rows = ["| state / `--diff` | Python | description |", "|---|---|---|"]
-    for name in ("ownerTag", *kind.model.output_names()):
-        rows.append(f"| `{name}` | `{to_snake(name)}` | {OUTPUT_DESCRIPTIONS[name]} |")
+    described = [("ownerTag", OWNER_TAG_DESCRIPTION)] + [
+        (field.output, field.description) for field in kind.model.READ_ONLY_FIELDS
+    ]
+    for name, description in described:
+        rows.append(f"| `{name}` | `{to_snake(name)}` | {description} |")
     return "\n".join(rows) + "\n\nEvery input is an output too, as Nexudus holds it.\n"
 
 
@@ -246,7 +240,7 @@ def _type(kind: RecordKind[Any], field: str) -> str:
     options = [o for o in schema.get("anyOf", [schema]) if o.get("type") != "null"]
     names = [_type_name(option) for option in options]
     names = [f"{n} (a digit string is accepted)" if n == "integer id" else n for n in names]
-    if names == ["string"] and "ISO 8601" in (refusal(kind.model, field, "x") or ""):
+    if names == ["string"] and "ISO 8601" in (why_refused(kind.model, field, "x") or ""):
         return "ISO 8601 date-time"
     return " or ".join(names)
 

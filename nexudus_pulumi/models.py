@@ -130,6 +130,22 @@ def _lower_first(pascal: str) -> str:
     return pascal[:1].lower() + pascal[1:]
 
 
+@dataclass(frozen=True)
+class ReadOnly:
+    """A field Nexudus sets and no write sends: one entry gives the resource's output, its row
+    of the type's outputs table (docs/resources/) and its type in the plugin's schema."""
+
+    api_name: str
+    """As the API spells it: `UniqueId`."""
+    description: str
+    schema_type: str = "string"
+
+    @property
+    def output(self) -> str:
+        """As the state and the schema spell it: `uniqueId`."""
+        return _lower_first(self.api_name)
+
+
 _GO_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?) ([+-]\d{2})(\d{2}) \S+$")
 """How an unquoted YAML timestamp in stack config reaches the program: the engine parses it
 and hands over Go's spelling, `2025-01-15 10:30:00 +0000 UTC`. The last word is the zone's
@@ -262,15 +278,17 @@ class RecordInputs(BaseModel):
     take_over: bool = False
     """Let `importId` take a record whose marker names another owner. Never implied."""
 
-    READ_ONLY_FIELDS: ClassVar[tuple[str, ...]] = (
-        "Id",
-        "UniqueId",
-        "CreatedOn",
-        "UpdatedOn",
-        "UpdatedBy",
-        "IsNew",
-        "SystemId",
+    READ_ONLY_FIELDS: ClassVar[tuple[ReadOnly, ...]] = (
+        ReadOnly("UniqueId", "Nexudus's UUID of the record (known after the first refresh)"),
+        ReadOnly("CreatedOn", "when Nexudus created the record (known after the first refresh)"),
+        ReadOnly("UpdatedOn", "last change, by anyone"),
+        ReadOnly("UpdatedBy", "who made the last change (the API user for Pulumi's)"),
+        ReadOnly("IsNew", "the API's `IsNew` flag, as Nexudus reports it", "boolean"),
+        ReadOnly(
+            "SystemId", "Nexudus's API-only `SystemId`: `pulumi:<ownerTag>`, the owner marker"
+        ),
     )
+    """The fields Nexudus sets (the id aside, which is the resource's id): outputs only."""
     RECORD_NAME: ClassVar[str]
     """The API's name of the record type (`ChatRoom`): its role names, and its search filters
     (`ChatRoom_Business`, `ChatRoom_Name`)."""
@@ -310,7 +328,7 @@ class RecordInputs(BaseModel):
 
     @classmethod
     def output_names(cls) -> tuple[str, ...]:
-        return tuple(_lower_first(name) for name in cls.READ_ONLY_FIELDS if name != "Id")
+        return tuple(field.output for field in cls.READ_ONLY_FIELDS)
 
     @property
     def marker(self) -> Marker | None:
@@ -374,7 +392,9 @@ class RecordInputs(BaseModel):
     def outputs_from_record(cls, record: dict[str, Any]) -> dict[str, Any]:
         """The read-only fields, as outputs; those a write's answer lacks are left out."""
         return {
-            _lower_first(k): record[k] for k in cls.READ_ONLY_FIELDS if k != "Id" and k in record
+            field.output: record[field.api_name]
+            for field in cls.READ_ONLY_FIELDS
+            if field.api_name in record
         }
 
     def lookup_filters(self) -> dict[str, Any]:
@@ -397,7 +417,7 @@ def normalise(model: type[RecordInputs], field: str, value: Any) -> Any:
         return value
 
 
-def refusal(model: type[RecordInputs], field: str, value: Any) -> str | None:
+def why_refused(model: type[RecordInputs], field: str, value: Any) -> str | None:
     """Why a declaration would refuse `value` for `field`, in `check`'s words; None if it takes
     it. For values read from Nexudus, which a declaration must not repeat when it is refused."""
     try:

@@ -59,7 +59,7 @@ from .errors import RecordOperationError
 from .identity import StackIdentityProvider
 from .kinds import KINDS
 from .lifecycle import UNKNOWN, RecordLifecycle
-from .models import STEERING, refusal
+from .models import STEERING, why_refused
 from .ownership import Marker, describe_owner
 from .schema import PACKAGE, STACK_ID, STACK_IDENTITY, kind_of, schema_text
 from .sdk_workarounds import plain_errors_in_plugin
@@ -278,7 +278,7 @@ class NexudusProvider(Provider):
             for field, value in outputs.items()
             if field in record.model.record_fields()
             and value is not None
-            and refusal(record.model, field, value) is None
+            and why_refused(record.model, field, value) is None
         }
         if props and marker is not None and marker.stack_id:
             inputs[STACK_ID] = marker.stack_id

@@ -47,7 +47,7 @@ from pydantic import TypeAdapter, ValidationError
 from .errors import ConfigurationError
 from .identity import StackIdentity
 from .kinds import KINDS
-from .models import RecordId, refusal
+from .models import RecordId, why_refused
 from .recordkind import FLAG_OPTIONS, RESOURCE_OPTIONS, R, RecordKind
 from .resource import RecordResource
 from .settings import KEYS, Settings
@@ -323,8 +323,8 @@ def _yaml_read_as_text(kind: RecordKind[Any], field: str, value: Any) -> bool:
     """A text field given a YAML number or boolean (`name: 1234`, `name: yes`): YAML typed it,
     and the field wants the text as written."""
     scalar = isinstance(value, bool | int | float)
-    takes_text = refusal(kind.model, field, "x") is None
-    return scalar and takes_text and refusal(kind.model, field, value) is not None
+    takes_text = why_refused(kind.model, field, "x") is None
+    return scalar and takes_text and why_refused(kind.model, field, value) is not None
 
 
 def _unquoted(where: str, field: str, value: Any) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic.alias_generators import to_camel
 
-from .docgen import OUTPUT_DESCRIPTIONS
+from .docgen import OWNER_TAG_DESCRIPTION
 from .kinds import KINDS
 from .models import STEERING
 from .recordkind import RecordKind
@@ -37,8 +37,6 @@ STACK_ID_DESCRIPTION = (
 )
 GO_IMPORT_PATH = "github.com/nexudus-pulumi/nexudus-pulumi/sdk/go/nexudus"
 """Where the generated Go SDK's package would live (its module: `sdk/go`)."""
-READ_ONLY_TYPES: dict[str, str] = {"isNew": "boolean"}
-"""Read-only fields that are not strings (every other one is)."""
 
 
 def token(kind: RecordKind[Any]) -> str:
@@ -91,12 +89,9 @@ def _resource(kind: RecordKind[Any]) -> dict[str, Any]:
             "oneOf": REFERENCE_ID["oneOf"],
             "description": f"{described} Takes {REFERENCE_ID['description']}".strip(),
         }
-    read_only = {
-        name: {
-            "type": READ_ONLY_TYPES.get(name, "string"),
-            "description": OUTPUT_DESCRIPTIONS[name],
-        }
-        for name in ("ownerTag", *model.output_names())
+    read_only = {"ownerTag": {"type": "string", "description": OWNER_TAG_DESCRIPTION}} | {
+        field.output: {"type": field.schema_type, "description": field.description}
+        for field in model.READ_ONLY_FIELDS
     }
     required = [name for name in fields.get("required", []) if name not in STEERING]
     summary = " ".join((model.__doc__ or kind.spec.record_name).split())

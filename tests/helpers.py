@@ -20,7 +20,7 @@ from pulumi.dynamic.config import Config
 
 from nexudus_pulumi import ChatRoomProvider, CommunityGroupProvider
 from nexudus_pulumi.kinds import KINDS
-from nexudus_pulumi.models import refusal
+from nexudus_pulumi.models import why_refused
 from nexudus_pulumi.pacing import Pacer
 from nexudus_pulumi.provider import RecordProvider
 from nexudus_pulumi.recordkind import RecordKind
@@ -255,7 +255,7 @@ def other_value(kind: RecordKind[Any], field: str) -> Any:
     sets by hand in a field the stack does not declare."""
     default = kind.default(field)
     for candidate in _candidates(kind.model.model_json_schema(by_alias=True)["properties"][field]):
-        if candidate != default and refusal(kind.model, field, candidate) is None:
+        if candidate != default and why_refused(kind.model, field, candidate) is None:
             return candidate
     raise AssertionError(f"no value to try for {kind.map_name}.{field}")
 

@@ -89,10 +89,10 @@ class Credentials:
             # The credentials were accepted (a fresh token, an earlier answer): Nexudus
             # answers 401 "Access Denied." for a missing role or an account limit too.
             raise AuthorizationError(method, path, verb(method, path), 401)
-        self.refused = self.refusal(f"{method} {path} answered HTTP 401")
+        self.refused = self.refused_credentials(f"{method} {path} answered HTTP 401")
         raise self.refused
 
-    def refusal(self, what: str) -> AuthenticationError:
+    def refused_credentials(self, what: str) -> AuthenticationError:
         """Nexudus said no to our credentials: name which ones and where they came from."""
         settings = self.settings
         advice = "check them"
@@ -129,7 +129,7 @@ class Credentials:
             if answer.status_code == 200:
                 return _token_from(answer)
         assert answer is not None
-        self.refused = self.refusal(
+        self.refused = self.refused_credentials(
             f"POST {TOKEN_PATH} answered HTTP {answer.status_code}{_token_error(answer)}"
         )
         raise self.refused

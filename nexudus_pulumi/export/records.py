@@ -10,7 +10,7 @@ from ..client import NexudusClient
 from ..display import cut, quoted, visible
 from ..errors import ApiRejectedError, AuthorizationError, ExportError, NotFoundError
 from ..kinds import KINDS
-from ..models import refusal
+from ..models import why_refused
 from ..ownership import Marker
 from ..recordkind import BUSINESS, RecordKind
 
@@ -77,7 +77,7 @@ class ExistingRecord:
         """Why a declaration would refuse the value Nexudus holds in field `name`, if it would
         (a name that is a number, or holds an ESC): such a value is not written."""
         value = self.declared(name)
-        return None if value is None else refusal(self.kind.model, name, value)
+        return None if value is None else why_refused(self.kind.model, name, value)
 
     def declared(self, name: str) -> Any:
         """A field's value as a declaration writes it: a set of ids sorted, without repeats; a
