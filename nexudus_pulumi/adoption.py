@@ -56,12 +56,13 @@ class Adoption:
         write's own turn (custody's), so what changed while the write waited is caught."""
         obstacle = self.obstacle(inputs, record)
         if obstacle is not None:
-            raise OperationError(f"{label}: {obstacle}")
+            record_id = None if record is None else int(record["Id"])
+            raise OperationError(f"{label}: {obstacle}", record_id=record_id)
 
         def vet(current: dict[str, Any]) -> None:
             refused = self.obstacle(inputs, current)
             if refused is not None:
-                raise OperationError(f"{label}: {refused}")
+                raise OperationError(f"{label}: {refused}", record_id=int(current["Id"]))
 
         return vet
 

@@ -201,14 +201,18 @@ class Custody:
                 "so it is left untouched. This resource took it over once (takeOver), and "
                 "takeOver is spent: it is not taken back silently. Agree with the other owner "
                 "which of you keeps it; to take it again, run `pulumi up --replace` on this "
-                "resource, or remove it from the stack to let it go"
+                "resource, or remove it from the stack to let it go",
+                record_id=int(record["Id"]),
+                owner=owner,
             )
         if owner is not None:
             raise NotOursError(
                 f"{label}: id {record['Id']} is now managed by {owner}, not by this resource, "
                 "so it is left untouched. `pulumi refresh` drops it from this stack (the next "
                 f"`up` then creates a {self.noun} of its own); to take it back instead, declare "
-                f"importId: {record['Id']} and takeOver: true"
+                f"importId: {record['Id']} and takeOver: true",
+                record_id=int(record["Id"]),
+                owner=owner,
             )
 
     def write_declared(self, inputs: RecordInputs, record_id: int, vet: Vet) -> Outcome:
@@ -255,7 +259,8 @@ class Custody:
         if missing:  # a projection: writing it back would clear what it leaves out
             raise OperationError(
                 f"refusing to write id {record.get('Id')}: Nexudus's answer for it lacks "
-                f"{', '.join(missing)}, and a PUT without them would clear them"
+                f"{', '.join(missing)}, and a PUT without them would clear them",
+                record_id=int(record["Id"]) if "Id" in record else None,
             )
 
     def delete(self, record_id: int, label: str, marker: Marker | None) -> None:
@@ -352,7 +357,9 @@ class Custody:
                 raise NotOursError(
                     f"id {record['Id']}, left by an interrupted run of this resource, is now "
                     f"managed by {owner}; it is left untouched. Run `pulumi up` again: a "
-                    f"{self.noun} of this resource's own is then created"
+                    f"{self.noun} of this resource's own is then created",
+                    record_id=int(record["Id"]),
+                    owner=owner,
                 )
 
         return vet

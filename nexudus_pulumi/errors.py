@@ -14,8 +14,8 @@ or a test tells cases apart without reading the message, which is for people.
     |   +-- RedirectRefusedError
     |   +-- InvalidAnswerError
     |   +-- NotFoundError
-    |   +-- RecordOperationError
-    |   |   +-- NotOursError
+    |   +-- RecordOperationError              record_id, failure (the client's error)
+    |   |   +-- NotOursError                  owner
     |   +-- ApiRejectedError                  status, summary, field_errors
     |   +-- QuotaError
     |   +-- ThrottledError
@@ -101,10 +101,26 @@ class RecordOperationError(NexudusError):
     """A lifecycle operation on one record failed or was refused; the message starts with the
     record it was about (`ChatRoom 'lobby': ...`)."""
 
+    def __init__(
+        self, message: str, *, record_id: int | None = None, failure: NexudusError | None = None
+    ) -> None:
+        super().__init__(message)
+        self.record_id = record_id
+        """The Nexudus id of the record, when there is one."""
+        self.failure = failure
+        """The client's error this one reports (an `ApiRejectedError` with the API's status and
+        field errors, an `AuthorizationError`...), when the API refused or failed."""
+
 
 class NotOursError(RecordOperationError):
     """The record now carries another owner's marker (a stack or integration took it over):
     this resource may no longer write it."""
+
+    def __init__(self, message: str, *, record_id: int, owner: str) -> None:
+        super().__init__(message, record_id=record_id)
+        self.owner = owner
+        """Who holds it, in words: `the Pulumi resource nexudus-rooms/sa/lobby (stack id ...)`,
+        `another integration (its SystemId is 'crm:42')`."""
 
 
 @dataclass(frozen=True)

@@ -272,7 +272,7 @@ class RecordLifecycle:
             inputs = self._parse(props)
             outcome = self.custody.create(inputs, label)
         except NexudusError as exc:
-            raise message_first(self._failure(label, "create", exc))  # noqa: B904
+            raise message_first(self._failure(label, "create", exc, None))  # noqa: B904
         return Result(str(outcome.id), self._outputs(inputs, outcome))
 
     def read(self, id_: str, props: dict[str, Any]) -> Result:
@@ -307,13 +307,14 @@ class RecordLifecycle:
                 )
             twins = self.custody.duplicates(marker, record) if marker and not taken_back else []
         except NexudusError as exc:
-            raise message_first(self._failure(label, f"read of id {id_}", exc))  # noqa: B904
+            raise message_first(self._failure(label, f"read of id {id_}", exc, id_))  # noqa: B904
         if twins:
             ids = ", ".join(str(t) for t in twins)
             twice = RecordOperationError(
                 f"{label}: ids {id_} and {ids} both carry this resource's marker; the stack "
                 f"holds {id_}. The other was most likely created by a run that was killed and "
-                f"landed late: delete id {ids} in Nexudus if it is not wanted"
+                f"landed late: delete id {ids} in Nexudus if it is not wanted",
+                record_id=int(id_),
             )
             raise message_first(twice)
         steering = {k: props[k] for k in STEERING - {"ownerTag"} if props.get(k) is not None}
@@ -352,13 +353,14 @@ class RecordLifecycle:
         except NotFoundError:
             gone = RecordOperationError(
                 f"{label}: update of id {id_} failed: it no longer exists in Nexudus; run "
-                "`pulumi refresh` so Pulumi forgets it, then `pulumi up` creates it again"
+                "`pulumi refresh` so Pulumi forgets it, then `pulumi up` creates it again",
+                record_id=int(id_),
             )
             raise message_first(gone)  # noqa: B904
         except NotOursError as exc:
             raise message_first(exc)  # noqa: B904
         except NexudusError as exc:
-            raise message_first(self._failure(label, f"update of id {id_}", exc))  # noqa: B904
+            raise message_first(self._failure(label, f"update of id {id_}", exc, id_))  # noqa: B904
         return Result(id_, self._outputs(inputs, outcome))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -376,7 +378,7 @@ class RecordLifecycle:
         try:
             self.custody.delete(int(id_), label, _marker_of(props))
         except NexudusError as exc:
-            raise message_first(self._failure(label, f"delete of id {id_}", exc))  # noqa: B904
+            raise message_first(self._failure(label, f"delete of id {id_}", exc, id_))  # noqa: B904
 
     # ----- outputs and messages ---------------------------------------------------------------
 
@@ -385,7 +387,9 @@ class RecordLifecycle:
         steering = {k: v for k, v in declared.items() if k in STEERING}
         return {**steering, **outcome.fields, **_audit_outputs(outcome.read_only)}
 
-    def _failure(self, label: str, action: str, exc: NexudusError) -> RecordOperationError:
+    def _failure(
+        self, label: str, action: str, exc: NexudusError, id_: str | None
+    ) -> RecordOperationError:
         if isinstance(exc, RecordOperationError) and str(exc).startswith(label):
             return exc
         message = f"{label}: {action} failed: {exc}"
@@ -395,7 +399,8 @@ class RecordLifecycle:
                 f"; the Nexudus user lacks the role {role} (or full administrator rights), or "
                 "the account has reached one of its limits"
             )
-        return RecordOperationError(message)
+        record_id = int(id_) if id_ is not None and id_.isdigit() else None
+        return RecordOperationError(message, record_id=record_id, failure=exc)
 
 
 def _took_over(props: dict[str, Any], id_: str) -> bool:

@@ -260,7 +260,8 @@ class NexudusProvider(Provider):
         if found is None:
             raise RecordOperationError(
                 f"{name} id {request.resource_id} was not found in Nexudus ({where}): "
-                "nothing to import"
+                "nothing to import",
+                record_id=int(request.resource_id),
             )
         marker = Marker.parse(found.get("SystemId"))
         _, _, key = urn_parts(request.urn)
@@ -270,7 +271,8 @@ class NexudusProvider(Provider):
             raise RecordOperationError(
                 f"{name} id {request.resource_id} ({where}) is managed by "
                 f"{describe_owner(found.get('SystemId'))}, not by a resource {key!r}: it is not "
-                "imported. Import it under the key its marker names, or let its owner release it"
+                "imported. Import it under the key its marker names, or let its owner release it",
+                record_id=int(request.resource_id),
             )
         outputs: dict[str, Plain] = result.outputs
         inputs = {

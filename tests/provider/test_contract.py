@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from pydantic.alias_generators import to_snake
 
+from nexudus_pulumi.errors import ApiRejectedError, AuthorizationError
 from nexudus_pulumi.kinds import KINDS
 from nexudus_pulumi.models import normalise
 from nexudus_pulumi.provider import UNKNOWN, RecordOperationError
@@ -234,6 +235,11 @@ def test_create_rejected_by_the_api_names_the_record_and_quotes_the_api(
     label = f"{kind.spec.record_name} 'first'" + (f" ({named_by} {named!r})" if named else "")
     assert message.startswith(f"{label}: create failed")
     assert "BusinessId: business 4242 does not exist" in message
+    rejected = caught.value.failure  # the API's own words, as data
+    assert isinstance(rejected, ApiRejectedError)
+    assert [(e.property_name, e.message) for e in rejected.field_errors] == [
+        ("BusinessId", "business 4242 does not exist")
+    ]
     assert records(sandbox, kind).all() == []
 
 
@@ -243,6 +249,9 @@ def test_missing_role_names_the_role(kind: Kind, sandbox: Sandbox) -> None:
     with pytest.raises(RecordOperationError) as caught:
         reader.create(declaration(kind, "first"))
     assert f"lacks the role {kind.spec.record_name}-Create" in str(caught.value)
+    denied = caught.value.failure
+    assert isinstance(denied, AuthorizationError)
+    assert (denied.method, denied.path, denied.verb) == ("POST", kind.spec.collection, "Create")
     assert READER_PASSWORD not in str(caught.value)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from nexudus_pulumi.errors import NotOursError
 from nexudus_pulumi.provider import RecordOperationError
 from nexudus_pulumi.sandbox import Sandbox
 from tests.helpers import MakeProvider, create
@@ -43,6 +44,9 @@ def test_a_stack_that_lost_a_room_to_take_over_no_longer_writes_or_deletes_it(
     # sa's update is refused, naming the new owner and the way back
     with pytest.raises(RecordOperationError) as refused:
         sa.update(lobby.id, lobby.outs, declared("lobby", name="Mine again"))
+    assert isinstance(refused.value, NotOursError)
+    assert refused.value.record_id == int(lobby.id)
+    assert refused.value.owner.startswith("the Pulumi resource nexudus-rooms/sb/lobby")
     assert "now managed by the Pulumi resource nexudus-rooms/sb/lobby" in str(refused.value)
     assert f"importId: {lobby.id} and takeOver: true" in str(refused.value)
     # sa's refresh drops it from sa's stack; sa's destroy leaves it to sb

@@ -95,8 +95,9 @@ def test_import_id_of_another_stacks_room_is_refused_naming_the_owner(
     [refused] = provider.check({}, taking).failures
     assert "managed by the Pulumi resource nexudus-rooms/sa/lobby" in refused.reason
     assert "takeOver: true" in refused.reason
-    with pytest.raises(RecordOperationError, match="managed by the Pulumi resource"):
+    with pytest.raises(RecordOperationError, match="managed by the Pulumi resource") as caught:
         provider.create(taking)
+    assert caught.value.record_id == int(lobby.id)
     assert marker_of(sandbox, lobby.id) == f"pulumi:nexudus-rooms/sa/lobby#{NEW_DEV}"
 
 

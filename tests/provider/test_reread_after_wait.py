@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from nexudus_pulumi.errors import NotOursError
 from nexudus_pulumi.provider import RecordOperationError
 from nexudus_pulumi.sandbox import Faults, Fidelity, PublishedLimits, Sandbox
 from tests.helpers import (
@@ -162,6 +163,7 @@ def test_a_room_taken_over_while_its_put_waits_is_not_written(
     with pytest.raises(RecordOperationError) as refused:
         provider.update(lobby.id, lobby.outs, room("lobby", name="Great lobby"))
     assert acted, "the PUT was never throttled"
+    assert isinstance(refused.value, NotOursError) and refused.value.owner == CRM_OWNER
     assert f"is now managed by {CRM_OWNER}" in str(refused.value)
     record = sandbox.store.get(int(lobby.id))
     assert record is not None
