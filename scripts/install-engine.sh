@@ -73,13 +73,10 @@ front_current() { # our front, built from the source as it is now
     [ -x "$BIN/pulumi-language-python" ] && [ ! -L "$BIN/pulumi-language-python" ] &&
         [ "$BIN/pulumi-language-python" -nt "$FRONT_SRC" ]
 }
-yaml_built() { # an official install's YAML host (linked), or ours at the pinned version (stamped)
-    [ -x "$BIN/pulumi-language-yaml" ] && { [ -L "$BIN/pulumi-language-yaml" ] ||
-        [ "$(cat "$BIN/.pulumi-language-yaml.version" 2>/dev/null)" = "$YAML_VERSION" ]; }
-}
-node_built() { # an official install's Node.js host (linked), or ours at the pinned version (stamped)
-    [ -x "$BIN/pulumi-language-nodejs" ] && { [ -L "$BIN/pulumi-language-nodejs" ] ||
-        [ "$(cat "$BIN/.pulumi-language-nodejs.version" 2>/dev/null)" = "$NODEHOST_VERSION" ]; }
+other_host_built() { # <language>: an official install's host (linked), or ours at the pinned
+    # version (stamped)
+    local host="$BIN/pulumi-language-$1"
+    [ -x "$host" ] && { [ -L "$host" ] || [ "$(cat "$BIN/.pulumi-language-$1.version" 2>/dev/null)" = "$2" ]; }
 }
 linked_official() { # an official host, linked by the branch below: it reads Pulumi.yaml itself
     [ -L "$BIN/pulumi-language-python" ] && [ -x "$BIN/pulumi-language-python" ]
@@ -102,39 +99,30 @@ build() { # <module dir> <-X flag: variable=version> <main package> <output>
 }
 SDK_VERSION_VAR=github.com/pulumi/pulumi/sdk/v3/go/common/version.Version
 
-# The YAML host stands apart from the Python one: an official install's own (beside its pulumi)
-# is linked, else the pinned one is built; either way the Python side is left as it is.
-ensure_yaml() {
-    if [ "$REBUILD" = 0 ] && yaml_built; then return 0; fi
-    local sibling
-    sibling="$(dirname "$(readlink -f "$BIN/pulumi")")/pulumi-language-yaml"
+# The YAML and Node.js hosts stand apart from the Python one: an official install's own (beside
+# its pulumi) is linked, else the pinned one is built; either way the Python side is left as it is.
+ensure_host() { # <language> <module dir> <version> <-X flag: variable=version> <main package>
+    if [ "$REBUILD" = 0 ] && other_host_built "$1" "$3"; then return 0; fi
+    local host="$BIN/pulumi-language-$1" sibling
+    sibling="$(dirname "$(readlink -f "$BIN/pulumi")")/pulumi-language-$1"
     if [ "$REBUILD" = 0 ] && [ -L "$BIN/pulumi" ] && [ -x "$sibling" ]; then
-        ln -sfn "$sibling" "$BIN/pulumi-language-yaml"
+        ln -sfn "$sibling" "$host"
         echo "install-engine: linked $sibling into $BIN"
         return 0
     fi
     need_go
-    rm -f "$BIN/pulumi-language-yaml" "$BIN/.pulumi-language-yaml.version"
-    build "$YAMLHOST_MOD" "github.com/pulumi/pulumi-yaml/pkg/version.Version=$YAML_VERSION" \
-        github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml "$BIN/pulumi-language-yaml"
-    echo "$YAML_VERSION" >"$BIN/.pulumi-language-yaml.version"
+    rm -f "$host" "$BIN/.pulumi-language-$1.version"
+    build "$2" "$4" "$5" "$host"
+    echo "$3" >"$BIN/.pulumi-language-$1.version"
 }
-
-# The Node.js host likewise: an official install's own, else the pinned one built.
+ensure_yaml() {
+    ensure_host yaml "$YAMLHOST_MOD" "$YAML_VERSION" \
+        "github.com/pulumi/pulumi-yaml/pkg/version.Version=$YAML_VERSION" \
+        github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
+}
 ensure_node() {
-    if [ "$REBUILD" = 0 ] && node_built; then return 0; fi
-    local sibling
-    sibling="$(dirname "$(readlink -f "$BIN/pulumi")")/pulumi-language-nodejs"
-    if [ "$REBUILD" = 0 ] && [ -L "$BIN/pulumi" ] && [ -x "$sibling" ]; then
-        ln -sfn "$sibling" "$BIN/pulumi-language-nodejs"
-        echo "install-engine: linked $sibling into $BIN"
-        return 0
-    fi
-    need_go
-    rm -f "$BIN/pulumi-language-nodejs" "$BIN/.pulumi-language-nodejs.version"
-    build "$NODEHOST_MOD" "$SDK_VERSION_VAR=$NODEHOST_VERSION" \
-        github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs "$BIN/pulumi-language-nodejs"
-    echo "$NODEHOST_VERSION" >"$BIN/.pulumi-language-nodejs.version"
+    ensure_host nodejs "$NODEHOST_MOD" "$NODEHOST_VERSION" "$SDK_VERSION_VAR=$NODEHOST_VERSION" \
+        github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
 }
 
 if [ "$REBUILD" = 0 ] && reports_version "$BIN/pulumi" &&
