@@ -10,7 +10,7 @@ from typing import Any
 
 from nexudus_pulumi.ownership import Marker
 from nexudus_pulumi.sandbox import Sandbox
-from tests.e2e.harness import PulumiProject, adopted_legacy_room, cli
+from tests.e2e.harness import FAST, PulumiProject, adopted_legacy_room, cli
 
 
 def marker_of(sandbox: Sandbox, record_id: str | int) -> Marker | None:
@@ -110,7 +110,9 @@ def test_a_killed_run_whose_creates_land_late_fails_the_drift_check_naming_both_
     project: PulumiProject, sandbox: Sandbox
 ) -> None:
     rooms = {f"room-{n}": {"name": f"Room {n}"} for n in range(4)}
-    project.init_stack("dev", business=1001, rooms=rooms)
+    # Pacing without a minimum interval: under the default one, a request leaves 100 ms after
+    # the previous one's answer, so a 15 s commit would hold back the other creates.
+    project.init_stack("dev", business=1001, rooms=rooms, **FAST)
     sandbox.faults.commit_delay_ms = 15_000  # each create commits 15 s after it arrives
     project.kill_up_once(lambda: sandbox.in_flight >= 4)
     sandbox.faults.commit_delay_ms = 0  # the creates already sent still land 15 s late
