@@ -115,8 +115,13 @@ def notes(args: argparse.Namespace, mode: Mode) -> list[str]:
         "leave the minute (a pace file shared by both runs makes it wait instead of taking 409s).",
         "Floors: the time from a step's first request to its last when each is sent as early "
         "as the sandbox's sliding windows admit it (60 writes and 120 requests per window, one "
-        "request per 100 ms): `up` N writes, `refresh` N reads, `destroy` N reads and N writes "
-        "(each delete reads its record first). Listings and the token request are left out.",
+        "request per 100 ms; a read and the write decided from it back to back). `vs floor`: "
+        "the records' own requests, `up` N writes, `refresh` N reads, `destroy` N reads each "
+        "with its delete. `vs floor of what it sent`: every request of the step the sandbox "
+        "counted, in its order (also a create's read-back by id, the marker lookups' and the "
+        "census's listings; the token request is throttled apart). Where the records' requests "
+        "fill the account's minutes exactly (300 deletes: 600 requests, five minutes of 120), "
+        "any further request needs one more minute.",
         "State: compact JSON of each room's entry in `pulumi stack export` after `up`; "
         "peak RSS: the largest VmHWM of a `python -m pulumi.dynamic` process, or of the plugin "
         "`pulumi-resource-nexudus` (provider), and of the `pulumi` process (engine) over the "

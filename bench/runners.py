@@ -19,7 +19,7 @@ from pathlib import Path
 from nexudus_pulumi.sandbox import Faults, Sandbox
 from nexudus_pulumi.sandbox.collections import CHAT_ROOMS
 
-from .floor import floor
+from .floor import WRITE, floor, turns_sent
 from .project import OURS, Outcome, Project
 from .scenario import Mode, declared_rooms
 
@@ -39,6 +39,9 @@ class RunnersResult:
     """From the first create the sandbox served to the last: the span the write floor bounds."""
     write_floor: float
     """The account's write floor for all the stacks' creates together (bench/floor.py)."""
+    sent_floor: float
+    """The floor of every request the runs sent that the account counted: the creates, their
+    read-backs, the marker lookups (bench/floor.py)."""
     ok: bool
     created: int
     """Rooms the sandbox holds after the runs (each run's once, or the count tells)."""
@@ -93,7 +96,8 @@ def run_runners(
             rooms,
             seconds,
             created[-1] - created[0] if created else 0.0,
-            floor([True] * stacks * rooms, mode.limits),
+            floor([WRITE] * stacks * rooms, mode.limits),
+            floor(turns_sent(sent), mode.limits),
             len(done) == stacks and all(o.ok for o in done),
             len(sandbox.store.all()),
             len(sent),

@@ -15,7 +15,7 @@ from nexudus_pulumi.sandbox.collections import CHAT_ROOMS
 from nexudus_pulumi.sandbox.limits import Throttle
 from nexudus_pulumi.sandbox.server import TOKEN_PATH
 
-from .floor import step_floors
+from .floor import floor, records_floors, turns_sent
 from .project import Program, Project
 
 PUBLISHED = PublishedLimits()
@@ -119,8 +119,12 @@ class Result:
     rooms: int
     program: str
     floors: dict[str, float]
-    """Step -> how long the API's limits alone make its requests take (none without limits)."""
+    """Step -> how long the API's limits alone make the records' own requests take (none
+    without limits): the target (bench/floor.py)."""
     steps: list[Step] = field(default_factory=list)
+    sent_floors: dict[str, float] = field(default_factory=dict)
+    """Step -> the same for every request the step sent that the account counted: what the
+    pacer alone is measured against."""
     state: dict[str, float] = field(default_factory=dict)
     """Bytes per room after `up`: the whole entry, its `stackTrace` and its `__provider` blobs
     (inputs and outputs each hold one), as compact JSON."""
@@ -144,7 +148,7 @@ def declared_rooms(count: int) -> dict[str, dict[str, Any]]:
 
 
 def run_scenario(mode: Mode, rooms: int, program: Program, engine: Path, memory_cap: int) -> Result:
-    floors = step_floors(rooms, mode.limits) if mode.limited else {}
+    floors = records_floors(rooms, mode.limits) if mode.limited else {}
     result = Result(mode.name, rooms, program.label, floors)
     faults = Faults(latency_ms=mode.latency_ms)
     with (
@@ -178,6 +182,8 @@ def run_scenario(mode: Mode, rooms: int, program: Program, engine: Path, memory_
             if not ok and name in EXPECTED_TO_FAIL:
                 error = "the drift check passed: the hand-added member went unseen"
             refused = dict(sandbox.throttle.refusals)
+            if mode.limited and name in floors:
+                result.sent_floors[name] = floor(turns_sent(sent), mode.limits)
             result.steps.append(
                 Step(name, outcome.seconds, ok, dict(requests), error, tail, refused)
             )

@@ -13,6 +13,7 @@ import contextlib
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +81,8 @@ class HostileServer:
     def __init__(self, answer: Answer) -> None:
         self._answer = answer
         self.requests: list[Request] = []
+        self.first_request_at: float | None = None
+        """`time.monotonic()` when the first request was read: where a client's deadline starts."""
         self._stop = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
@@ -138,6 +141,8 @@ class HostileServer:
                     return
                 with self._lock:
                     self.requests.append(request)
+                    if self.first_request_at is None:
+                        self.first_request_at = time.monotonic()
                 self._answer(request, Reply(conn, self._stop))
         except OSError:
             return
