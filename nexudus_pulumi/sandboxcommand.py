@@ -39,6 +39,10 @@ READING_HELP = {
     "create_answers_record": (
         "a create's answer carries the whole record in Value (default: Value is {Id})"
     ),
+    "token_counts": (
+        "a token request counts against the limits of the account it names "
+        "(default: token requests are throttled apart)"
+    ),
 }
 """`Fidelity` switch -> the help of its `sandbox` flag. The flags themselves are
 `fidelity.CLI_FLAGS`, the table `Fidelity.flags()` reads too, so that a reading a test selects

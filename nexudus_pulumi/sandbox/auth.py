@@ -25,6 +25,19 @@ def caller(state: SandboxState, authorization: str) -> str | None:
     return None
 
 
+def token_account(state: SandboxState, body: bytes) -> str | None:
+    """The account a token request names, to count it against: the password grant's username,
+    or the user of the refresh token it redeems (left unspent); None when it names none."""
+    try:
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+    except UnicodeDecodeError:
+        return None
+    if form.get("grant_type") == "refresh_token":
+        return state.refresh_token_user(form.get("refresh_token", ""))
+    username = form.get("username", "")
+    return username if username in state.accounts else None
+
+
 def token(responder: Responder, state: SandboxState, content_type: str, body: bytes) -> int:
     """Answer a token request: a new access and refresh token, or OAuth's error."""
     if not content_type.startswith("application/x-www-form-urlencoded"):

@@ -44,6 +44,11 @@ class Fidelity:
     create_answers_record: bool = False
     """A create's envelope `Value` is the whole record as GET shows it (False: `{"Id": n}`, as
     documented; some clients report the whole record)."""
+    token_counts: bool = False
+    """A token request counts among the requests of the account it names, against the per
+    100 ms, minute, hour and day limits (False: token requests are throttled apart, in one
+    budget of their own). The limits are published per account for "all" requests; whether the
+    token endpoint, which no account's credentials reach yet, is among them is not said."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "throttle_status" and value not in THROTTLE_STATUSES:
@@ -54,8 +59,9 @@ class Fidelity:
     def adversarial() -> Fidelity:
         """Each switch at the reading that gives a client the least: no marker in listings, no
         marker filter, omitted fields wiped, no `UpdatedOn` evidence of membership changes,
-        throttling without a `Retry-After` header, and only the id after a create."""
-        return Fidelity(listing_system_id=False, throttle_status=429)
+        throttling without a `Retry-After` header, only the id after a create, and token
+        requests counted against the account."""
+        return Fidelity(listing_system_id=False, throttle_status=429, token_counts=True)
 
     @staticmethod
     def lenient() -> Fidelity:
@@ -70,7 +76,7 @@ class Fidelity:
 
     @staticmethod
     def combinations() -> tuple[Fidelity, ...]:
-        """Every combination of the switches (128), fresh instances, for parametrised tests."""
+        """Every combination of the switches (256), fresh instances, for parametrised tests."""
         names = [f.name for f in fields(Fidelity)]
         choices: list[tuple[Any, ...]] = [
             THROTTLE_STATUSES if n == "throttle_status" else (False, True) for n in names
@@ -125,5 +131,6 @@ CLI_FLAGS = {
     "membership_bumps_updated_on": "--membership-bumps-updated-on",
     "throttle_status": "--throttle-429",
     "create_answers_record": "--create-answers-record",
+    "token_counts": "--token-counts",
 }
 """Fidelity field -> the `nexudus-pulumi sandbox` flag that flips it from its default."""

@@ -37,6 +37,9 @@ from .responder import Responder
 from .state import DEFAULT_BUSINESSES, DEFAULT_USERS, TOKEN_LIFETIME_SECONDS, SandboxState
 
 TOKEN_PATH = "/api/token"
+TOKEN_BUDGET = "token-endpoint"
+"""The throttle's key of token requests counted apart from any account
+(`Fidelity.token_counts` off)."""
 STOP_POLL_SECONDS = 0.02
 """How often the serving thread looks for `stop()`, which waits for it: socketserver's 0.5 s
 default made every test with a sandbox half a second longer."""
@@ -204,11 +207,13 @@ class _Handler(BaseHTTPRequestHandler):
             return responder.refuse(404, f"No HTTP resource was found for {path}.", length)
         if method != "POST":
             return responder.refuse(405, "The requested resource does not support this.", length)
-        wait = sandbox.throttle.admit("token-endpoint", write=False)
+        body = self._body(length)
+        account = auth.token_account(sandbox, body) if sandbox.fidelity.token_counts else None
+        wait = sandbox.throttle.admit(account or TOKEN_BUDGET, write=False)
         if wait:
-            return responder.throttled(wait, length)
+            return responder.throttled(wait, 0)
         content_type = self.headers.get("Content-Type", "")
-        return auth.token(responder, sandbox, content_type, self._body(length))
+        return auth.token(responder, sandbox, content_type, body)
 
     def _route(
         self,

@@ -232,6 +232,11 @@ class SandboxState:
         user, expires = self.tokens.get(token, ("", 0.0))
         return user if user and expires > time.monotonic() else None
 
+    def refresh_token_user(self, refresh_token: str) -> str | None:
+        """The user of a refresh token, left unspent."""
+        with self._lock:
+            return self.refresh_tokens.get(refresh_token)
+
     def redeem(self, refresh_token: str) -> str | None:
         """The user of a refresh token, spent: each is good for one renewal."""
         with self._lock:

@@ -319,13 +319,15 @@ def test_the_fidelity_can_change_while_the_sandbox_serves(sandbox: Sandbox) -> N
 
 def test_combinations_enumerate_every_reading_once() -> None:
     combinations = {fidelity.key() for fidelity in Fidelity.combinations()}
-    assert len(Fidelity.combinations()) == len(combinations) == 128
+    assert len(Fidelity.combinations()) == len(combinations) == 256
     variants = Fidelity.variants()
     assert {v.key() for v in variants.values()} <= combinations
     assert variants["default"] == Fidelity()
     assert variants["throttle_status"] == Fidelity(throttle_status=429)
-    assert variants["adversarial"] == Fidelity(listing_system_id=False, throttle_status=429)
-    assert len({v.key() for v in variants.values()}) == len(variants) == 10
+    assert variants["adversarial"] == Fidelity(
+        listing_system_id=False, throttle_status=429, token_counts=True
+    )
+    assert len({v.key() for v in variants.values()}) == len(variants) == 11
     with pytest.raises(ValueError, match="409 or 429"):
         Fidelity(throttle_status=500)
     with pytest.raises(ValueError, match="409 or 429"):

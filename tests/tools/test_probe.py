@@ -87,9 +87,13 @@ def account() -> Iterator[Sandbox]:
         yield running
 
 
-@pytest.mark.parametrize(
-    "fidelity", Fidelity.combinations(), ids=lambda f: " ".join(f.flags()) or "default"
-)
+ASKED = tuple(f for f in Fidelity.combinations() if not f.token_counts)
+"""The readings the probe tells apart: all but whether a token request counts against the
+account, which it does not ask (its one token request would have to be followed within
+100 ms, costing a 409 under one reading)."""
+
+
+@pytest.mark.parametrize("fidelity", ASKED, ids=lambda f: " ".join(f.flags()) or "default")
 def test_the_probe_reports_exactly_the_reading_set_and_leaves_the_account_as_it_was(
     account: Sandbox, fidelity: Fidelity
 ) -> None:
@@ -103,6 +107,7 @@ def test_the_probe_reports_exactly_the_reading_set_and_leaves_the_account_as_it_
     account.wait_idle()
     found = dataclasses.asdict(report.findings)
     expected = dataclasses.asdict(fidelity)
+    del expected["token_counts"]
     if not fidelity.listing_system_id:  # no key in listings: whether it would be null is moot
         expected["listing_system_id_null"] = None
     assert {name: found[name] for name in expected} == expected
